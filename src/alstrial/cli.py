@@ -1,0 +1,34 @@
+"""The alstrial command line: one Typer app assembling thin command groups.
+
+Each group lives in ``alstrial/commands/<group>.py`` and only parses arguments, calls the
+layer that does the work and prints; no business rules live here.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from alstrial import __version__
+from alstrial.commands import alsfrs, protocol, randomize, simulate, stats
+
+app = typer.Typer(
+    name="alstrial",
+    no_args_is_help=True,
+    add_completion=False,
+    help="alstrial: run a randomized ALS cell-therapy trial from first patient to final report.",
+)
+app.add_typer(protocol.app, name="protocol")
+app.add_typer(alsfrs.app, name="alsfrs")
+app.add_typer(randomize.app, name="randomize")
+app.add_typer(stats.app, name="stats")
+app.command(name="simulate")(simulate.simulate)
+
+
+@app.command()
+def version() -> None:
+    """Print the alstrial version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

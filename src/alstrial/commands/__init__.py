@@ -1,0 +1,1 @@
+"""Command groups of the alstrial CLI, one module per group."""

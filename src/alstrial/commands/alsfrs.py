@@ -1,0 +1,5 @@
+"""`alstrial alsfrs` commands."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="alsfrs commands.")

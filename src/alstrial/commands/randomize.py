@@ -1,0 +1,5 @@
+"""`alstrial randomize` commands."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="randomize commands.")

@@ -1,0 +1,5 @@
+"""`alstrial stats` commands."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="stats commands.")
