@@ -1,5 +1,11 @@
-"""`alstrial stats` commands."""
+"""`alstrial stats` commands: statistical engines on CSV files, with JSON output for scripting."""
+
+from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="stats commands.")
+from alstrial.commands import stats_endpoints, stats_mmrm
+
+app = typer.Typer(no_args_is_help=True, help="Fit the trial's statistical models on a CSV file.")
+stats_mmrm.register(app)
+stats_endpoints.register(app)

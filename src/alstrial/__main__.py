@@ -1,0 +1,5 @@
+"""``python -m alstrial`` runs the command line."""
+
+from alstrial.cli import main
+
+main()

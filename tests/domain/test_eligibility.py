@@ -1,0 +1,82 @@
+"""Eligibility: every criterion evaluated, failures kept with their values."""
+
+from __future__ import annotations
+
+import pytest
+
+from alstrial.domain.eligibility import evaluate_eligibility
+from alstrial.errors import ValidationFailed
+from alstrial.protocol import load_protocol
+
+PROTOCOL = load_protocol()
+
+ELIGIBLE = {
+    "age_years": 48,
+    "sex": "M",
+    "el_escorial": "probable",
+    "months_since_onset": 14.5,
+    "onset_region": "limb",
+    "alsfrs_r_total": 33,
+    "svc_percent_predicted": 76.0,
+    "alsfrs_r_runin_decline": 4,
+    "riluzole": True,
+    "prior_stem_cell_therapy": False,
+    "edaravone_within_30_days": False,
+    "experimental_agent_within_30_days": False,
+}
+
+
+def test_eligible_participant_passes_every_criterion() -> None:
+    result = evaluate_eligibility(PROTOCOL, ELIGIBLE)
+    assert result.eligible
+    assert len(result.outcomes) == len(PROTOCOL.eligibility)
+    assert str(result).startswith("eligible")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "criterion"),
+    [
+        ("age_years", 17, "IN1"),
+        ("age_years", 61, "IN1"),
+        ("el_escorial", "suspected", "IN2"),
+        ("months_since_onset", 24.1, "IN3"),
+        ("alsfrs_r_total", 24, "IN4"),
+        ("svc_percent_predicted", 64.9, "IN5"),
+        ("alsfrs_r_runin_decline", 2, "IN6"),
+        ("prior_stem_cell_therapy", True, "EX1"),
+        ("edaravone_within_30_days", "yes", "EX2"),
+    ],
+)
+def test_each_criterion_fails_on_its_boundary(field: str, value: object, criterion: str) -> None:
+    result = evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: value})
+    assert not result.eligible
+    assert [o.criterion_id for o in result.failed] == [criterion]
+
+
+@pytest.mark.parametrize(("field", "value"), [("age_years", 18), ("age_years", 60), ("months_since_onset", 24), ("alsfrs_r_total", 25), ("svc_percent_predicted", 65), ("alsfrs_r_runin_decline", 3)])
+def test_boundaries_are_inclusive(field: str, value: object) -> None:
+    assert evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: value}).eligible
+
+
+def test_all_failures_are_recorded_and_missing_values_fail() -> None:
+    values = {**ELIGIBLE, "age_years": 70, "alsfrs_r_total": 20}
+    del values["svc_percent_predicted"]
+    result = evaluate_eligibility(PROTOCOL, values)
+    failed = {o.criterion_id: o for o in result.failed}
+    assert set(failed) == {"IN1", "IN4", "IN5"}
+    assert failed["IN5"].outcome == "missing"
+    assert failed["IN1"].value == 70
+
+
+def test_bad_values_are_all_reported_by_field() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(PROTOCOL, {**ELIGIBLE, "age_years": "forty", "sex": "X", "riluzole": "maybe", "height": 1})
+    where = {p.where for p in info.value.problems}
+    assert where == {"age_years", "sex", "riluzole", "height"}
+
+
+def test_strings_from_forms_are_coerced() -> None:
+    values = {k: str(v) for k, v in ELIGIBLE.items()}
+    assert evaluate_eligibility(PROTOCOL, values).eligible
+    with pytest.raises(ValidationFailed, match="expected an integer"):
+        evaluate_eligibility(PROTOCOL, {**values, "age_years": "40.5"})
