@@ -1,9 +1,9 @@
 """The root of alstrial's exception tree.
 
-    AlstrialError
-    ├── ProtocolError          a protocol file is invalid (all problems listed)
-    ├── ValidationFailed       input rows/values break a rule (all problems listed)
-    └── (layers add their own subclasses: domain errors in services, stats errors, ...)
+AlstrialError
+├── ProtocolError          a protocol file is invalid (all problems listed)
+├── ValidationFailed       input rows/values break a rule (all problems listed)
+└── (layers add their own subclasses: domain errors in services, stats errors, ...)
 """
 
 from __future__ import annotations

@@ -34,7 +34,10 @@ def test_check_broken_file_exits_two_with_every_message(tmp_path: Path) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text(text, encoding="utf-8")
     proc = subprocess.run(
-        [sys.executable, "-m", "alstrial", "protocol", "check", str(broken)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "alstrial", "protocol", "check", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert "sample_size: value 1" in proc.stderr

@@ -53,7 +53,17 @@ def test_each_criterion_fails_on_its_boundary(field: str, value: object, criteri
     assert [o.criterion_id for o in result.failed] == [criterion]
 
 
-@pytest.mark.parametrize(("field", "value"), [("age_years", 18), ("age_years", 60), ("months_since_onset", 24), ("alsfrs_r_total", 25), ("svc_percent_predicted", 65), ("alsfrs_r_runin_decline", 3)])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("age_years", 18),
+        ("age_years", 60),
+        ("months_since_onset", 24),
+        ("alsfrs_r_total", 25),
+        ("svc_percent_predicted", 65),
+        ("alsfrs_r_runin_decline", 3),
+    ],
+)
 def test_boundaries_are_inclusive(field: str, value: object) -> None:
     assert evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: value}).eligible
 

@@ -14,7 +14,14 @@ W8 = load_protocol().visit("W8")  # day 56, window -7/+7
 
 @pytest.mark.parametrize(
     ("day", "status", "deviation"),
-    [(56, "in_window", 0), (49, "in_window", 0), (63, "in_window", 0), (48, "early", -1), (64, "late", 1), (70, "late", 7)],
+    [
+        (56, "in_window", 0),
+        (49, "in_window", 0),
+        (63, "in_window", 0),
+        (48, "early", -1),
+        (64, "late", 1),
+        (70, "late", 7),
+    ],
 )
 def test_window_edges(day: int, status: str, deviation: int) -> None:
     check = check_window(W8, day)

@@ -47,7 +47,13 @@ def test_several_errors_are_all_reported_with_path_value_and_reason() -> None:
         parse_protocol(text, source="broken.toml")
     message = str(info.value)
     where = {p.where for p in info.value.problems}
-    assert {"arms[0].ratio", "visits[0].window_before", "eligibility[1].values[0]", "dosing.doses[1].visit", "sponsor"} <= where
+    assert {
+        "arms[0].ratio",
+        "visits[0].window_before",
+        "eligibility[1].values[0]",
+        "dosing.doses[1].visit",
+        "sponsor",
+    } <= where
     assert "broken.toml: arms[0].ratio: value 0" in message
     assert "'likely'" in message and "levels" in message
     assert "unknown field" in message
@@ -65,8 +71,12 @@ def test_unknown_references_are_reported() -> None:
 
 
 def test_rule_must_fit_the_field_type() -> None:
-    text = _replace(_seed_text(), 'field = "prior_stem_cell_therapy"\nrule = "is_true"', 'field = "age_years"\nrule = "is_true"')
-    with pytest.raises(ProtocolError, match=r"eligibility\[6\]\.rule: value 'is_true' — 'is_true' needs a boolean field"):
+    text = _replace(
+        _seed_text(), 'field = "prior_stem_cell_therapy"\nrule = "is_true"', 'field = "age_years"\nrule = "is_true"'
+    )
+    with pytest.raises(
+        ProtocolError, match=r"eligibility\[6\]\.rule: value 'is_true' — 'is_true' needs a boolean field"
+    ):
         parse_protocol(text)
 
 
@@ -95,7 +105,9 @@ def test_missing_required_section_is_named() -> None:
     with pytest.raises(ProtocolError) as info:
         protocol_from_mapping(data, source="m")
     assert {"dosing", "arms[0].name"} <= {p.where for p in info.value.problems}
-    assert all("required field is missing" in p.reason for p in info.value.problems if p.where in {"dosing", "arms[0].name"})
+    assert all(
+        "required field is missing" in p.reason for p in info.value.problems if p.where in {"dosing", "arms[0].name"}
+    )
 
 
 def test_numeric_stratum_needs_one_more_level_than_cutpoints() -> None:

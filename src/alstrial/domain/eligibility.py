@@ -96,7 +96,7 @@ def _coerce(field: ScreeningField, raw: object) -> object:
     if isinstance(raw, bool):
         raise ValueError(f"expected a {field.type}, not a boolean")
     try:
-        number = float(raw) if not isinstance(raw, int | float) else raw
+        number = raw if isinstance(raw, int | float) else float(str(raw))
     except (TypeError, ValueError):
         raise ValueError(f"expected a {field.type}") from None
     if number != number:  # NaN

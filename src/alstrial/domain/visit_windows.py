@@ -45,7 +45,9 @@ class WindowCheck:
 
 def check_window(visit: Visit, actual_day: int) -> WindowCheck:
     """Check a study day (relative to day 0 = first dose) against a visit's window."""
-    return WindowCheck(visit.code, visit.day, actual_day, visit.day - visit.window_before, visit.day + visit.window_after)
+    return WindowCheck(
+        visit.code, visit.day, actual_day, visit.day - visit.window_before, visit.day + visit.window_after
+    )
 
 
 def study_day(day0: date, when: date) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 from typing import Any
 
 from alstrial.errors import Problem
@@ -62,20 +63,29 @@ def check_references(data: Mapping[str, Any]) -> list[Problem]:
         for j, code in enumerate(v.get("assessments") or []):
             if code not in assessments:
                 problems.append(
-                    Problem(f"visits[{i}].assessments[{j}]", code, f"unknown assessment; defined: {sorted(assessments)}")
+                    Problem(
+                        f"visits[{i}].assessments[{j}]",
+                        code,
+                        f"unknown assessment; defined: {sorted(map(str, assessments))}",
+                    )
                 )
     days = [(i, v.get("day")) for i, v in _items(data, "visits")]
     numeric_days = [(i, d) for i, d in days if isinstance(d, int)]
-    for (_, d0), (i1, d1) in zip(numeric_days, numeric_days[1:], strict=False):
+    for (_, d0), (i1, d1) in pairwise(numeric_days):
         if d1 <= d0:
-            problems.append(Problem(f"visits[{i1}].day", d1, f"visits must be in increasing day order (previous day {d0})"))
+            problems.append(
+                Problem(f"visits[{i1}].day", d1, f"visits must be in increasing day order (previous day {d0})")
+            )
 
     dosing = data.get("dosing")
     if isinstance(dosing, dict):
         for j, dose in enumerate(dosing.get("doses") or []):
             if isinstance(dose, dict) and dose.get("visit") not in visit_codes:
-                problems.append(Problem(f"dosing.doses[{j}].visit", dose.get("visit"), f"unknown visit; defined: {visit_codes}"))
-        numbers = [d.get("number") for d in dosing.get("doses") or [] if isinstance(d, dict)]
+                problems.append(
+                    Problem(f"dosing.doses[{j}].visit", dose.get("visit"), f"unknown visit; defined: {visit_codes}")
+                )
+        doses = [d for d in dosing.get("doses") or [] if isinstance(d, dict)]
+        numbers: list[int] = [d["number"] for d in doses if isinstance(d.get("number"), int)]
         if numbers and sorted(numbers) != list(range(1, len(numbers) + 1)):
             problems.append(Problem("dosing.doses", numbers, "dose numbers must be 1, 2, ... without gaps"))
         src = dosing.get("source_procedure_visit")
@@ -97,12 +107,16 @@ def _check_eligibility(data: Mapping[str, Any], fields: Mapping[Any, dict[str, A
         name, rule = c.get("field"), c.get("rule")
         field = fields.get(name)
         if field is None:
-            problems.append(Problem(f"{where}.field", name, f"unknown screening field; defined: {sorted(map(str, fields))}"))
+            problems.append(
+                Problem(f"{where}.field", name, f"unknown screening field; defined: {sorted(map(str, fields))}")
+            )
             continue
         ftype = field.get("type")
         if rule == "between":
             if ftype not in _NUMERIC:
-                problems.append(Problem(f"{where}.rule", rule, f"'between' needs a numeric field ({name!r} is {ftype})"))
+                problems.append(
+                    Problem(f"{where}.rule", rule, f"'between' needs a numeric field ({name!r} is {ftype})")
+                )
             lo, hi = c.get("min"), c.get("max")
             if lo is None and hi is None:
                 problems.append(Problem(f"{where}", None, "'between' needs min, max or both"))
@@ -138,7 +152,11 @@ def _check_strata(data: Mapping[str, Any], fields: Mapping[Any, dict[str, Any]])
             continue
         field = fields.get(s.get("field"))
         if field is None:
-            problems.append(Problem(f"{where}.field", s.get("field"), f"unknown screening field; defined: {sorted(map(str, fields))}"))
+            problems.append(
+                Problem(
+                    f"{where}.field", s.get("field"), f"unknown screening field; defined: {sorted(map(str, fields))}"
+                )
+            )
             continue
         cuts = s.get("cutpoints") or []
         if field.get("type") == "category":
@@ -150,7 +168,9 @@ def _check_strata(data: Mapping[str, Any], fields: Mapping[Any, dict[str, Any]])
         elif field.get("type") in _NUMERIC:
             if len(levels) != len(cuts) + 1:
                 problems.append(
-                    Problem(f"{where}.levels", levels, f"a numeric factor needs len(cutpoints) + 1 = {len(cuts) + 1} levels")
+                    Problem(
+                        f"{where}.levels", levels, f"a numeric factor needs len(cutpoints) + 1 = {len(cuts) + 1} levels"
+                    )
                 )
             if list(cuts) != sorted(cuts):
                 problems.append(Problem(f"{where}.cutpoints", cuts, "cut points must be increasing"))

@@ -115,12 +115,8 @@ class ProgressionParams(_Section):
     item_rate_sigma_log: float = Field(0.25, ge=0, description="within-participant item rate spread")
     item_delay_sd_months: float = Field(1.5, ge=0, description="within-participant item delay spread")
     delays_bulbar_onset: DomainDelays = DomainDelays(bulbar=0, fine_motor=6, gross_motor=8, respiratory=6)
-    delays_upper_limb_onset: DomainDelays = DomainDelays(
-        bulbar=12, fine_motor=0, gross_motor=3, respiratory=8
-    )
-    delays_lower_limb_onset: DomainDelays = DomainDelays(
-        bulbar=12, fine_motor=3, gross_motor=0, respiratory=8
-    )
+    delays_upper_limb_onset: DomainDelays = DomainDelays(bulbar=12, fine_motor=0, gross_motor=3, respiratory=8)
+    delays_lower_limb_onset: DomainDelays = DomainDelays(bulbar=12, fine_motor=3, gross_motor=0, respiratory=8)
     rater_noise_sd_points: float = Field(
         0.3, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
     )
@@ -173,9 +169,7 @@ class MarkerParams(_Section):
 class BiomarkerParams(_Section):
     """CSF NfL, VEGF and MCP-1 (CLINICAL.md §6)."""
 
-    nfl: MarkerParams = MarkerParams(
-        median_pg_ml=6500, sigma_log_between=0.7, rate_correlation=0.35, lloq_pg_ml=100
-    )
+    nfl: MarkerParams = MarkerParams(median_pg_ml=6500, sigma_log_between=0.7, rate_correlation=0.35, lloq_pg_ml=100)
     vegf: MarkerParams = MarkerParams(median_pg_ml=15, sigma_log_between=0.5, assay_cv=0.12, lloq_pg_ml=9)
     mcp1: MarkerParams = MarkerParams(median_pg_ml=235, sigma_log_between=0.35, rate_correlation=0.15)
 

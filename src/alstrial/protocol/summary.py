@@ -23,8 +23,11 @@ def describe_criterion(c: EligibilityCriterion) -> str:
 def render_protocol(p: Protocol) -> RenderableType:
     """Rich renderable: header, arms, eligibility, schedule table, dosing, analytes, endpoints."""
     header = Text.assemble(
-        (f"{p.id}", "bold"), f" — {p.title}\n", f"Phase {p.phase} · N = {p.sample_size} · ",
-        f"{len(p.sites)} sites · allocation ", ":".join(str(a.ratio) for a in p.arms),
+        (f"{p.id}", "bold"),
+        f" — {p.title}\n",
+        f"Phase {p.phase} · N = {p.sample_size} · ",
+        f"{len(p.sites)} sites · allocation ",
+        ":".join(str(a.ratio) for a in p.arms),
         f" ({' vs '.join(a.code for a in p.arms)}) · randomization {p.randomization.method}",
         f", strata: {', '.join(s.name for s in p.strata) or 'none'}",
     )
