@@ -1,0 +1,75 @@
+"""Input checks shared by the endpoint engines: columns present, numeric, two arms.
+
+Every check raises :class:`EndpointDataError` naming the column, the bad value and what is
+allowed, so the CLI can print it as it is and exit 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from alstrial.errors import AlstrialError
+
+
+class EndpointDataError(AlstrialError, ValueError):
+    """The data handed to an endpoint cannot be analysed as asked (missing column, bad value...)."""
+
+
+def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str) -> None:
+    """Fail with every missing column at once, listing the columns that do exist."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise EndpointDataError(
+            f"{what}: column(s) {', '.join(repr(c) for c in missing)} not found "
+            f"(available: {', '.join(repr(str(c)) for c in df.columns)})"
+        )
+
+
+def numeric_column(df: pd.DataFrame, column: str, *, what: str, allow_missing: bool = False) -> np.ndarray:
+    """Return ``df[column]`` as float, quoting the first value that is not a number."""
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = values.isna() & raw.notna()
+    if bad.any():
+        first = raw[bad].iloc[0]
+        raise EndpointDataError(
+            f"{what}: column {column!r} must be numeric, found {first!r} in row {raw[bad].index[0]!r}"
+        )
+    if not allow_missing and values.isna().any():
+        row = values[values.isna()].index[0]
+        raise EndpointDataError(f"{what}: column {column!r} has a missing value in row {row!r}")
+    return values.to_numpy(dtype=float)
+
+
+def two_arm_levels(arm: pd.Series, *, what: str, reference: object | None = None) -> tuple[object, object]:
+    """Return ``(reference, treatment)`` for a two-level arm column.
+
+    Without ``reference`` the levels are sorted and the first is the reference, so the
+    "treatment" is the second level in sort order (placebo/active coding 0/1, "PBO"/"TRT").
+    """
+    if arm.isna().any():
+        row = arm[arm.isna()].index[0]
+        raise EndpointDataError(f"{what}: arm column {arm.name!r} has a missing value in row {row!r}")
+    uniq = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(arm)]
+    levels = sorted(uniq, key=lambda v: (str(type(v)), v))
+    if len(levels) != 2:
+        raise EndpointDataError(
+            f"{what}: arm column {arm.name!r} must have exactly 2 levels, found {len(levels)}: "
+            f"{', '.join(repr(v) for v in levels[:10])}"
+        )
+    if reference is None:
+        return levels[0], levels[1]
+    if reference not in levels:
+        # CLI values arrive as strings; accept "0" for a numeric 0.
+        matches = [v for v in levels if str(v) == str(reference)]
+        if not matches:
+            raise EndpointDataError(
+                f"{what}: reference arm {reference!r} is not a level of {arm.name!r} "
+                f"(levels: {', '.join(repr(v) for v in levels)})"
+            )
+        reference = matches[0]
+    other = levels[1] if levels[0] == reference else levels[0]
+    return reference, other

@@ -1,0 +1,185 @@
+"""MI machinery: Rubin's rules by hand, EM against a closed form, J2R parameters, and simulated
+trials whose true effect is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alstrial.stats.endpoint_data import EndpointDataError
+from alstrial.stats.imputation import (
+    analyse_imputed,
+    ancova_analysis,
+    impute_mvn,
+    rubin_combine,
+    tipping_point,
+)
+from alstrial.stats.imputation.mvn_em import conditional_draw, mvn_em
+from alstrial.stats.imputation.reference_based import jump_to_reference_params
+from alstrial.stats.imputation.rubin import barnard_rubin_df
+
+VISITS = [f"M{v}" for v in range(1, 7)]
+
+
+def test_rubin_rules_by_hand() -> None:
+    q = [1.0, 1.2, 0.8, 1.1, 0.9]
+    u = [0.04, 0.05, 0.045, 0.05, 0.04]
+    res = rubin_combine(q, u, df_complete=100)
+    b = np.var(q, ddof=1)  # 0.025
+    t = 0.045 + 1.2 * b
+    lam = 1.2 * b / t
+    df_old = 4 / lam**2
+    df_obs = 101 / 103 * 100 * (1 - lam)
+    assert res.estimate == pytest.approx(1.0)
+    assert res.between_variance == pytest.approx(0.025)
+    assert res.total_variance == pytest.approx(t)
+    assert res.df == pytest.approx(1 / (1 / df_old + 1 / df_obs))
+    assert res.df < 100
+    assert barnard_rubin_df(5, b, t, np.inf) == pytest.approx(df_old)  # Rubin (1987) when df_com = ∞
+    with pytest.raises(EndpointDataError, match="at least 2 imputations"):
+        rubin_combine([1.0], [0.1])
+
+
+def test_em_on_monotone_bivariate_matches_closed_form() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.multivariate_normal([10, 5], [[4, 3], [3, 9]], 500)
+    x[300:, 1] = np.nan
+    mu, sigma = mvn_em(x, tol=1e-12)
+    # Anderson (1957): factor into x1 (all rows) and x2 | x1 (complete rows).
+    cc = x[:300]
+    beta = np.cov(cc.T, ddof=0)[0, 1] / np.var(cc[:, 0])
+    alpha = cc[:, 1].mean() - beta * cc[:, 0].mean()
+    resid_var = np.var(cc[:, 1] - alpha - beta * cc[:, 0])
+    mu1, var1 = x[:, 0].mean(), x[:, 0].var()
+    assert mu[0] == pytest.approx(mu1)
+    assert mu[1] == pytest.approx(alpha + beta * mu1, rel=1e-7)
+    assert sigma[0, 1] == pytest.approx(beta * var1, rel=1e-6)
+    assert sigma[1, 1] == pytest.approx(resid_var + beta**2 * var1, rel=1e-6)
+
+
+def test_conditional_draw_moments() -> None:
+    mu = np.array([0.0, 1.0, 2.0])
+    sigma = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
+    obs = np.array([True, False, False])
+    draws = conditional_draw(np.full((40000, 1), 2.0), obs, mu, sigma, np.random.default_rng(1))
+    expected_mean = mu[1:] + sigma[1:, :1] @ np.array([2.0])
+    expected_cov = sigma[1:, 1:] - sigma[1:, :1] @ sigma[:1, 1:]
+    np.testing.assert_allclose(draws.mean(axis=0), expected_mean, atol=0.03)
+    np.testing.assert_allclose(np.cov(draws.T), expected_cov, atol=0.05)
+
+
+def test_jump_to_reference_conditional_is_reference_conditional() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(4, 4))
+    b = rng.normal(size=(4, 4))
+    own, ref = a @ a.T + np.eye(4), b @ b.T + np.eye(4)
+    mu_own, mu_ref = np.array([30.0, 29.0, 28.5, 28.0]), np.array([30.0, 28.0, 26.0, 24.0])
+    on = np.array([True, True, False, False])
+    mu, sigma = jump_to_reference_params(mu_own, own, mu_ref, ref, on)
+    np.testing.assert_allclose(mu, [30.0, 29.0, 26.0, 24.0])
+    np.testing.assert_allclose(sigma[:2, :2], own[:2, :2])
+    # Given the pre-dropout data, post-dropout values follow the reference arm's regression
+    # and residual covariance (Carpenter et al. 2013).
+    coef = sigma[2:, :2] @ np.linalg.inv(sigma[:2, :2])
+    np.testing.assert_allclose(coef, ref[2:, :2] @ np.linalg.inv(ref[:2, :2]), atol=1e-10)
+    cond = sigma[2:, 2:] - coef @ sigma[:2, 2:]
+    np.testing.assert_allclose(cond, ref[2:, 2:] - ref[2:, :2] @ np.linalg.inv(ref[:2, :2]) @ ref[:2, 2:], atol=1e-10)
+    same_mu, same_sigma = jump_to_reference_params(mu_own, own, mu_ref, ref, np.ones(4, bool))
+    assert same_mu is mu_own and same_sigma is own
+
+
+def _trial(n: int, seed: int, effect_per_month: float, mar_dropout: bool = True) -> pd.DataFrame:
+    """ALSFRS-R-like trial: baseline + 6 monthly visits, active arm declines slower.
+    Dropout depends on the last observed score (MAR). True effect at M6 = 6 × effect_per_month."""
+    rng = np.random.default_rng(seed)
+    arm = np.repeat(["PBO", "MSC"], n // 2)
+    base = rng.normal(35, 5, n)
+    months = np.arange(1, 7)
+    cov = 9 * (0.6 + 0.4 * np.eye(6))
+    y = base[:, None] - months + (arm == "MSC")[:, None] * months * effect_per_month
+    y = y + rng.multivariate_normal(np.zeros(6), cov, n)
+    if mar_dropout:
+        for i in range(n):
+            for v in range(1, 6):
+                if y[i, v - 1] < 31 and rng.random() < 0.35:
+                    y[i, v:] = np.nan
+                    break
+    wide = pd.DataFrame(y, columns=VISITS)
+    wide.insert(0, "BASE", base)
+    wide.insert(0, "ARM", arm)
+    return wide
+
+
+ANALYSIS = ancova_analysis(arm="ARM", baseline="BASE", visit="M6", reference="PBO")
+
+
+def test_no_missing_data_reproduces_the_complete_data_analysis() -> None:
+    wide = _trial(100, 1, 0.5, mar_dropout=False)
+    imp = impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=3, seed=1, reference="PBO")
+    res = analyse_imputed(imp, ANALYSIS).pooled
+    direct = ANALYSIS(wide)
+    assert res.estimate == pytest.approx(direct.estimate)
+    assert res.between_variance == pytest.approx(0.0, abs=1e-20)
+    assert res.std_error == pytest.approx(np.sqrt(direct.variance))
+
+
+def test_mar_recovers_the_true_effect_and_is_reproducible() -> None:
+    wide = _trial(300, 4, 0.5)
+    assert wide["M6"].isna().mean() > 0.15
+    imp = impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=20, seed=7, reference="PBO")
+    assert not imp.dataset(0)[VISITS].isna().any().any()
+    observed = ~imp.missing
+    np.testing.assert_array_equal(
+        imp.dataset(5)[["BASE", *VISITS]].to_numpy()[observed], wide[["BASE", *VISITS]].to_numpy()[observed]
+    )
+    res = analyse_imputed(imp, ANALYSIS).pooled
+    assert res.ci_lower < 3.0 < res.ci_upper
+    # Complete-case analysis is biased under this MAR mechanism; MI should be closer to the truth.
+    cc = wide.dropna()
+    assert abs(res.estimate - 3.0) < abs(ANALYSIS(cc).estimate - 3.0) + 0.5
+    again = impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=20, seed=7, reference="PBO")
+    np.testing.assert_array_equal(np.nan_to_num(again.draws), np.nan_to_num(imp.draws))
+
+
+def test_jump_to_reference_shrinks_the_effect_toward_the_dropout_share() -> None:
+    wide = _trial(400, 5, 0.5)
+    mar = analyse_imputed(
+        impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=20, seed=2, reference="PBO"), ANALYSIS
+    ).pooled
+    j2r_imp = impute_mvn(
+        wide, arm="ARM", baseline="BASE", visits=VISITS, m=20, seed=2, method="jump_to_reference", reference="PBO"
+    )
+    j2r = analyse_imputed(j2r_imp, ANALYSIS).pooled
+    assert 0 < j2r.estimate < mar.estimate
+    # After dropout an active participant loses the accumulated benefit, roughly
+    # effect × (share of active participants missing M6) — within Monte Carlo and model error.
+    share = wide.loc[wide["ARM"] == "MSC", "M6"].isna().mean()
+    assert mar.estimate - j2r.estimate == pytest.approx(mar.estimate * share, rel=0.5)
+
+
+def test_tipping_point_shifts_linearly_and_finds_the_tip() -> None:
+    wide = _trial(300, 6, 0.5)
+    imp = impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=10, seed=3, reference="PBO")
+    tip = tipping_point(imp, ANALYSIS, np.arange(0.0, -21.0, -2.0))
+    est = tip.table["estimate"].to_numpy()
+    np.testing.assert_allclose(np.diff(est), np.diff(est)[0], rtol=1e-8)  # linear in delta
+    assert np.diff(est)[0] < 0
+    assert tip.tipping_delta is not None and tip.tipping_delta < 0
+    i = int(np.flatnonzero(tip.table["delta"].to_numpy() == tip.tipping_delta)[0])
+    assert tip.table["significant"].iloc[i - 1] and not tip.table["significant"].iloc[i]
+    assert tip.tipping_delta <= tip.tipping_delta_interpolated <= tip.table["delta"].iloc[i - 1]
+    with pytest.raises(EndpointDataError, match="expects MAR imputations"):
+        tipping_point(
+            impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=2, seed=1, method="jump_to_reference"),
+            ANALYSIS,
+            [0.0],
+        )
+
+
+def test_input_errors() -> None:
+    wide = _trial(40, 1, 0.5)
+    with pytest.raises(EndpointDataError, match="column 'BASE' has a missing value"):
+        impute_mvn(wide.assign(BASE=np.nan), arm="ARM", baseline="BASE", visits=VISITS)
+    with pytest.raises(EndpointDataError, match="not 'j2r'"):
+        impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, method="j2r")  # type: ignore[arg-type]

@@ -1,0 +1,125 @@
+"""Responder endpoint: slope derivation by hand, exact 2×2 odds ratio, simulated known OR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alstrial.stats.endpoint_data import EndpointDataError
+from alstrial.stats.responder import responder_analysis
+from alstrial.stats.responder_slopes import DAYS_PER_MONTH, derive_pre_post_slopes
+
+
+def test_two_point_and_least_squares_slopes_by_hand() -> None:
+    m = DAYS_PER_MONTH
+    long = pd.DataFrame(
+        {
+            "id": ["a"] * 5 + ["b"] * 2,
+            "day": [-3 * m, -1 * m, 0, 2 * m, 4 * m, -2 * m, 0],
+            "total": [40, 39, 37, 36, 35, 30, 28],
+        }
+    )
+    two = derive_pre_post_slopes(long, subject="id", day="day", score="total").set_index("id")
+    # a: pre (37 - 40) / 3 = -1; post (35 - 37) / 4 = -0.5; change +0.5.
+    assert two.loc["a", "pre_slope"] == pytest.approx(-1.0)
+    assert two.loc["a", "post_slope"] == pytest.approx(-0.5)
+    assert two.loc["a", "slope_change"] == pytest.approx(0.5)
+    assert (two.loc["a", "n_pre"], two.loc["a", "n_post"]) == (3, 3)
+    # b has no post-baseline visit: post slope NaN, pre (28 - 30) / 2 = -1.
+    assert two.loc["b", "pre_slope"] == pytest.approx(-1.0) and np.isnan(two.loc["b", "post_slope"])
+    ls = derive_pre_post_slopes(long, subject="id", day="day", score="total", method="least_squares").set_index("id")
+    # pre points (-3, 40), (-1, 39), (0, 37): x̄ = -4/3, slope = Sxy / Sxx.
+    x, y = np.array([-3.0, -1.0, 0.0]), np.array([40.0, 39.0, 37.0])
+    assert ls.loc["a", "pre_slope"] == pytest.approx(np.polyfit(x, y, 1)[0])
+    assert ls.loc["a", "post_slope"] == pytest.approx(-0.5)
+    cut = derive_pre_post_slopes(long, subject="id", day="day", score="total", endpoint_day=2 * m).set_index("id")
+    assert cut.loc["a", "post_slope"] == pytest.approx(-0.5)  # (36 - 37) / 2
+
+
+def test_unadjusted_odds_ratio_equals_the_2x2_table() -> None:
+    # TRT: 12 responders of 40; PBO: 6 of 40 -> OR = (12*34)/(28*6), SE = sqrt(1/12+1/28+1/6+1/34).
+    change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
+    df = pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change})
+    res = responder_analysis(df, arm="arm", slope_change="chg")
+    assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)
+    se = np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34)
+    assert res.std_error == pytest.approx(se, rel=1e-6)
+    assert res.ci_lower == pytest.approx(np.exp(np.log(res.odds_ratio) - 1.959963984540054 * se), rel=1e-6)
+    props = res.proportions.set_index("arm")
+    assert props.loc["TRT", "proportion"] == pytest.approx(0.3) and props.loc["PBO", "responders"] == 6
+
+
+def test_threshold_is_inclusive_and_configurable() -> None:
+    df = pd.DataFrame({"arm": [0, 0, 1, 1] * 5, "chg": [1.25, 1.0, 1.25, 1.5] * 5, "pre": 0.0, "post": 0.0})
+    res = responder_analysis(df.assign(chg=[0.0, 1.3, 1.25, 0.0] * 5), arm="arm", slope_change="chg")
+    assert res.proportions["responders"].tolist() == [5, 5]
+    res2 = responder_analysis(
+        df.assign(pre=-1.0, post=[0.0, 0.6, 0.6, -0.9] * 5),
+        arm="arm",
+        pre_slope="pre",
+        post_slope="post",
+        threshold=1.5,
+    )
+    # post - pre = 1.0, 1.6, 1.6, 0.1 -> one responder per arm per block
+    assert res2.proportions["responders"].tolist() == [5, 5] and res2.threshold == 1.5
+
+
+def _simulated(n: int, seed: int, log_or: float) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    arm = rng.integers(0, 2, n)
+    base = rng.normal(31, 6, n)
+    onset = rng.normal(19, 5, n)
+    site = rng.choice(["limb", "limb+bulbar"], n, p=[0.8, 0.2])
+    ril = rng.integers(0, 2, n)
+    pre = rng.normal(-1.2, 0.4, n)
+    lin = -1.0 + log_or * arm + 0.03 * (base - 31) - 0.4 * (site == "limb+bulbar") + 0.5 * (pre + 1.2)
+    resp = rng.random(n) < 1 / (1 + np.exp(-lin))
+    change = np.where(resp, rng.uniform(1.25, 3, n), rng.uniform(-2, 1.2, n))
+    return pd.DataFrame(
+        {
+            "arm": np.where(arm == 1, "MSC", "PBO"),
+            "base": base,
+            "onset": onset,
+            "site": site,
+            "riluzole": ril,
+            "pre": pre,
+            "post": pre + change,
+        }
+    )
+
+
+def test_simulated_known_odds_ratio_is_within_ci() -> None:
+    true_or = 2.5
+    res = responder_analysis(
+        _simulated(3000, 11, np.log(true_or)),
+        arm="arm",
+        pre_slope="pre",
+        post_slope="post",
+        covariates=["base", "onset", "site", "riluzole", "pre"],
+        reference="PBO",
+    )
+    assert res.arms == ("PBO", "MSC")
+    assert res.ci_lower < true_or < res.ci_upper
+    assert "site[limb+bulbar]" in set(res.summary["term"])
+    assert res.to_dict()["odds_ratio"] == res.odds_ratio
+    assert "odds ratio" in str(res)
+
+
+def test_missing_rules() -> None:
+    df = _simulated(200, 3, 0.5)
+    df.loc[:9, "post"] = np.nan
+    excl = responder_analysis(df, arm="arm", pre_slope="pre", post_slope="post")
+    assert excl.n == 190 and excl.n_excluded == 10
+    nonr = responder_analysis(df, arm="arm", pre_slope="pre", post_slope="post", missing="nonresponder")
+    assert nonr.n == 200 and nonr.proportions["responders"].sum() == excl.proportions["responders"].sum()
+
+
+def test_separation_and_bad_options_are_clear_errors() -> None:
+    df = pd.DataFrame({"arm": [0] * 10 + [1] * 10, "chg": [0.0] * 10 + [2.0] * 10})
+    with pytest.raises(EndpointDataError, match="separation"):
+        responder_analysis(df, arm="arm", slope_change="chg")
+    with pytest.raises(EndpointDataError, match="expected one of 'exclude', 'nonresponder' \\(not 'drop'\\)"):
+        responder_analysis(df, arm="arm", slope_change="chg", missing="drop")  # type: ignore[arg-type]
+    with pytest.raises(EndpointDataError, match="column\\(s\\) 'nope' not found"):
+        responder_analysis(df, arm="arm", slope_change="nope")
