@@ -1,11 +1,95 @@
 """`alstrial simulate`: the natural-history model from the command line."""
 
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from alstrial.errors import AlstrialError
+
+_MECHANISMS = ("mcar", "mar", "mnar")
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _params(effect_slope: float | None, effect_slope_high: float | None, dropout_mechanism: str | None) -> Any:
+    from alstrial.protocol.simulation import SimulationParams
+
+    base = SimulationParams()
+    treatment: dict[str, Any] = {}
+    if effect_slope is not None:
+        treatment["effect_slope_points_per_month"] = effect_slope
+    if effect_slope_high is not None:
+        treatment["effect_slope_high_points_per_month"] = effect_slope_high
+    dump = base.model_dump()
+    dump["treatment"].update(treatment)
+    if dropout_mechanism is not None:
+        if dropout_mechanism not in _MECHANISMS:
+            raise _fail(
+                f"invalid value for --dropout-mechanism, expected one of {_MECHANISMS} (not {dropout_mechanism!r})"
+            )
+        dump["dropout"]["mechanism"] = dropout_mechanism
+    try:
+        return SimulationParams.model_validate(dump)
+    except ValidationError as exc:
+        raise _fail(str(exc)) from None
 
 
 def simulate(
     calibration: bool = typer.Option(False, "--calibration", help="Print calibration targets beside simulated values."),
+    n: int = typer.Option(None, "--n", help="Participants to randomize (default 189; 2000 with --calibration)."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same output)."),
+    effect_slope: float = typer.Option(None, "--effect-slope", help="Slope effect, points/month (baseline < 35)."),
+    effect_slope_high: float = typer.Option(None, "--effect-slope-high", help="Slope effect when baseline >= 35."),
+    dropout_mechanism: str = typer.Option(None, "--dropout-mechanism", help="mcar, mar or mnar."),
+    out: Path = typer.Option(None, "--out", help="Write participants.csv, visits.csv, screening.csv here."),
 ) -> None:
-    """Simulate virtual ALS participants."""
-    typer.echo("not implemented yet", err=True)
-    raise typer.Exit(2)
+    """Simulate virtual ALS participants (a whole trial cohort) or check the calibration."""
+    from alstrial.simulate.calibration import run_calibration
+    from alstrial.simulate.cohort import simulate_cohort
+
+    size = n if n is not None else (2000 if calibration else 189)
+    if size < 1:
+        raise _fail(f"invalid value for --n, expected a positive integer (not {size!r})")
+    params = _params(effect_slope, effect_slope_high, dropout_mechanism)
+    console = Console() if sys.stdout.isatty() else Console(width=170)
+    try:
+        if calibration:
+            result = run_calibration(params, n=size, seed=seed)
+            table = Table(title=f"Simulator calibration (n = {size} randomized per cohort, seed {seed})")
+            for col in ("quantity", "target", "simulated", "MC SE", "tolerance", "within", "source"):
+                table.add_column(col, justify="left" if col in ("quantity", "source") else "right")
+            for r in result.summary.to_dict(orient="records"):
+                tol = "≥ target" if r["kind"] == "at_least" else f"±{r['tolerance']:.2f}"
+                table.add_row(
+                    r["quantity"],
+                    f"{r['target']:.2f}",
+                    f"{r['simulated']:.2f}",
+                    f"{r['mc_se']:.2f}",
+                    tol,
+                    "[green]yes[/green]" if r["within"] else "[red]no[/red]",
+                    r["source"],
+                )
+            console.print(table)
+            n_ok = int(result.summary["within"].sum())
+            console.print(f"{n_ok} of {len(result.summary)} targets within tolerance + 2 MC SE")
+            return
+        cohort = simulate_cohort(params, size, seed=seed)
+    except AlstrialError as exc:
+        raise _fail(str(exc)) from None
+    console.print(str(cohort))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        cohort.participants.to_csv(out / "participants.csv", index=False)
+        cohort.visits.to_csv(out / "visits.csv", index=False)
+        cohort.screening.to_csv(out / "screening.csv", index=False)
+        console.print(f"wrote participants.csv, visits.csv, screening.csv to {out}")

@@ -41,10 +41,10 @@ def _check_weights(name: str, weights: dict[str, float], allowed: tuple[str, ...
 class PopulationParams(_Section):
     """Demographics and disease history of the *screened candidates* (before eligibility)."""
 
-    age_mean_years: float = Field(49.5, ge=0, le=100)
-    age_sd_years: float = Field(9.5, gt=0)
+    age_mean_years: float = Field(54.0, ge=0, le=100)
+    age_sd_years: float = Field(12.5, gt=0)
     age_min_years: float = Field(18.0, ge=0, description="youngest candidate a site would screen")
-    age_max_years: float = Field(63.0, le=110, description="oldest candidate a site would screen")
+    age_max_years: float = Field(61.0, le=110, description="oldest candidate a site would screen")
     female_fraction: float = Field(0.34, ge=0, le=1)
     limb_onset_fraction: float = Field(0.79, ge=0, le=1, description="else bulbar onset")
     upper_limb_first_fraction: float = Field(
@@ -60,13 +60,27 @@ class PopulationParams(_Section):
             "definite": 0.445,
         }
     )
-    onset_to_screening_mean_months: float = Field(16.3, gt=0)
-    onset_to_screening_sd_months: float = Field(5.0, gt=0)
+    onset_to_screening_mean_months: float = Field(19.0, gt=0)
+    onset_to_screening_sd_months: float = Field(5.5, gt=0)
     onset_to_screening_min_months: float = Field(3.0, gt=0)
     onset_to_screening_max_months: float = Field(30.0, gt=0)
     diagnostic_delay_median_months: float = Field(11.5, gt=0, description="onset to diagnosis")
     diagnostic_delay_sigma_log: float = Field(0.45, ge=0)
     n_sites: int = Field(6, ge=1)
+    referral_min_total: float = Field(
+        27.0, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
+    )
+    referral_min_svc_pct: float = Field(70.0, ge=0, description="... and last clinic SVC at least this")
+    referral_min_dfs_per_month: float = Field(
+        0.5, ge=0, description="... and (48 - clinic ALSFRS-R) / months since onset at least this"
+    )
+    referral_min_recent_decline_points: float = Field(
+        2.0, description="... and clinic ALSFRS-R fell at least this much over the lookback window"
+    )
+    referral_lookback_days: float = Field(90.0, gt=0, description="clinic visit before screening")
+    referral_max_months_since_onset: float = Field(24.0, gt=0)
+    referral_total_sd: float = Field(2.0, ge=0, description="noise of the clinic ALSFRS-R behind referral")
+    referral_svc_sd_pct: float = Field(7.0, ge=0, description="noise of the clinic SVC behind referral")
 
     @field_validator("el_escorial_weights")
     @classmethod
@@ -104,26 +118,29 @@ class ProgressionParams(_Section):
     depends on the onset region, so bulbar onset hits items 1-3 first and limb onset items 4-9.
     """
 
-    rate_median_per_month: float = Field(1.0, gt=0, description="median disease-clock speed")
-    rate_sigma_log: float = Field(0.45, ge=0, description="SD of log rate between participants")
-    curvature_mean_per_month: float = Field(0.01, description="Thakore 2018: slightly accelerating")
+    rate_median_per_month: float = Field(0.5, gt=0, description="median disease-clock speed")
+    rate_sigma_log: float = Field(0.55, ge=0, description="SD of log rate between participants")
+    curvature_mean_per_month: float = Field(0.0, description="Thakore 2018: slightly accelerating")
     curvature_sd_per_month: float = Field(0.01, ge=0)
     bulbar_item_rate_points: float = Field(0.22, gt=0, description="points per rate-month, items 1-3")
-    fine_motor_item_rate_points: float = Field(0.2, gt=0, description="items 4-6")
-    gross_motor_item_rate_points: float = Field(0.2, gt=0, description="items 7-9")
+    fine_motor_item_rate_points: float = Field(0.32, gt=0, description="items 4-6")
+    gross_motor_item_rate_points: float = Field(0.32, gt=0, description="items 7-9")
     respiratory_item_rate_points: float = Field(0.1, gt=0, description="items 10-11 (least steep)")
     item_rate_sigma_log: float = Field(0.25, ge=0, description="within-participant item rate spread")
     item_delay_sd_months: float = Field(1.5, ge=0, description="within-participant item delay spread")
     delays_bulbar_onset: DomainDelays = DomainDelays(bulbar=0, fine_motor=6, gross_motor=8, respiratory=6)
-    delays_upper_limb_onset: DomainDelays = DomainDelays(bulbar=12, fine_motor=0, gross_motor=3, respiratory=8)
-    delays_lower_limb_onset: DomainDelays = DomainDelays(bulbar=12, fine_motor=3, gross_motor=0, respiratory=8)
+    delays_upper_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=0, gross_motor=2, respiratory=12)
+    delays_lower_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=2, gross_motor=0, respiratory=12)
     rater_noise_sd_points: float = Field(
         0.3, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
     )
-    vc_premorbid_mean_pct: float = Field(102.0, gt=0, description="% predicted before onset")
-    vc_premorbid_sd_pct: float = Field(17.0, ge=0)
+    vc_premorbid_mean_pct: float = Field(88.0, gt=0, description="% predicted before onset")
+    vc_premorbid_sd_pct: float = Field(20.0, ge=0)
     vc_decline_per_rate_month_pct: float = Field(
-        2.3, ge=0, description="median VC loss per rate-month (PRO-ACT: 2.24 %/month)"
+        3.0, ge=0, description="median VC loss per rate-month (PRO-ACT: 2.24 %/month)"
+    )
+    vc_delay_rate_months: float = Field(
+        3.0, ge=0, description="disease time before VC starts to fall (respiratory involvement is late)"
     )
     vc_decline_sigma_log: float = Field(0.6, ge=0)
     vc_measurement_sd_pct: float = Field(6.0, ge=0)
@@ -146,7 +163,7 @@ class EventParams(_Section):
     pav_per_respiratory_point: float = Field(1.0, ge=0)
     tracheostomy_base_per_month: float = Field(0.004, ge=0, description="after NIV")
     tracheostomy_per_respiratory_point: float = Field(0.8, ge=0)
-    death_base_per_month: float = Field(0.0015, ge=0)
+    death_base_per_month: float = Field(0.0005, ge=0)
     death_per_respiratory_point: float = Field(1.0, ge=0)
     death_per_10_total_points: float = Field(0.5, ge=0)
     death_hr_on_pav: float = Field(0.6, gt=0)
@@ -195,7 +212,7 @@ class DropoutParams(_Section):
     """Discontinuation after the first dose; hazard per month with covariates and a mechanism."""
 
     mechanism: DropoutMechanism = "mar"
-    base_per_month: float = Field(0.026, ge=0)
+    base_per_month: float = Field(0.015, ge=0)
     male_hazard_ratio: float = Field(1.6, gt=0)
     age_band_years: tuple[float, float] = (40.0, 50.0)
     age_band_hazard_ratio: float = Field(1.7, gt=0, description="for ages inside age_band_years")

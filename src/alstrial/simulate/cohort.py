@@ -1,0 +1,310 @@
+"""The fast path: a whole simulated trial cohort as tidy DataFrames, vectorised, no database.
+
+    cohort = simulate_cohort(SimulationParams(), n=189, seed=1)
+    cohort.participants, cohort.visits, cohort.screening
+
+One seed gives identical output. Every random draw is made for every participant whatever its
+arm, so arms share common random numbers: with zero effect the active arm's data equal the
+placebo data the same participants would have had.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParams
+from alstrial.simulate.biomarkers import biomarker_noise, biomarker_values
+from alstrial.simulate.dropout import DropoutDraws, draw_dropout
+from alstrial.simulate.errors import SimulationError
+from alstrial.simulate.events import event_days
+from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
+from alstrial.simulate.natural_history import ITEM_COLUMNS
+from alstrial.simulate.observation import Observations, VisitNoise, observe
+from alstrial.simulate.referral import draw_candidates
+from alstrial.simulate.screening import evaluate_eligibility
+from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
+
+_STREAMS = ("candidates", "screening", "arms", "visits", "biomarkers", "dropout")
+
+
+def visit_label(day: int, screening_day: int) -> str:
+    if day == screening_day:
+        return "screening"
+    if day == 0:
+        return "baseline"
+    return f"week_{day // 7}" if day % 7 == 0 else f"day_{day}"
+
+
+def allocate(arms: Sequence[str], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Equal allocation in permuted blocks of twice the number of arms."""
+    block = np.repeat(np.asarray(arms, dtype=object), 2)
+    n_blocks = -(-n // block.size)
+    return np.concatenate([rng.permutation(block) for _ in range(n_blocks)])[:n]
+
+
+@dataclass(frozen=True)
+class ScreenedPool:
+    """Candidates screened until ``n`` were eligible, and the eligible ones' pre-dose data."""
+
+    table: pd.DataFrame
+    eligible: LatentBatch
+    events: dict[str, np.ndarray]
+    screening: Observations
+    baseline: Observations
+
+
+def screen_until(
+    params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
+) -> ScreenedPool:
+    """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
+    pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, pd.DataFrame]] = []
+    n_eligible = 0
+    days = np.array([params.visits.screening_day, 0.0])
+    for _ in range(1000):
+        if n_eligible >= n:
+            break
+        m = max(32, int(2.2 * (n - n_eligible)) + 8)
+        batch = draw_candidates(params, m, rng_candidates)
+        ev = event_days(params, batch)
+        alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
+        batch = batch.take(alive)
+        ev = {k: v[alive] for k, v in ev.items()}
+        obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, 2, rng_screening))
+        crit = evaluate_eligibility(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
+        pieces.append((batch, ev, obs, crit))
+        n_eligible += int(crit["eligible"].sum())
+    else:
+        raise SimulationError(
+            f"could not find {n} eligible candidates after screening 1000 batches; "
+            "the eligibility criteria exclude nearly everyone the population parameters generate"
+        )
+    batch = LatentBatch.concat([p[0] for p in pieces])
+    ev = {k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES}
+    obs_all = _concat_obs([p[2] for p in pieces])
+    table = pd.concat([p[3] for p in pieces], ignore_index=True)
+    last = int(np.flatnonzero(table["eligible"].to_numpy())[n - 1]) if n else -1
+    table = table.iloc[: last + 1].copy()
+    sel = np.flatnonzero(table["eligible"].to_numpy())
+    table.insert(0, "candidate", [f"C{i + 1:05d}" for i in range(len(table))])
+    table["screening_total"] = obs_all.total[: last + 1, 0]
+    table["screening_svc"] = obs_all.svc[: last + 1, 0]
+    table["runin_total"] = obs_all.total[: last + 1, 1]
+    table["age"] = batch.age[: last + 1]
+    table["sex"] = np.where(batch.female[: last + 1], "F", "M")
+    table["months_since_onset"] = (params.visits.screening_day - batch.onset_day[: last + 1]) / DAYS_PER_MONTH
+    return ScreenedPool(
+        table=table,
+        eligible=batch.take(sel),
+        events={k: v[sel] for k, v in ev.items()},
+        screening=_take_obs(obs_all, sel, 0),
+        baseline=_take_obs(obs_all, sel, 1),
+    )
+
+
+def _concat_obs(parts: list[Observations]) -> Observations:
+    return Observations(
+        days=np.concatenate([p.days for p in parts]),
+        items={k: np.concatenate([p.items[k] for p in parts]) for k in ITEM_COLUMNS},
+        total=np.concatenate([p.total for p in parts]),
+        svc=np.concatenate([p.svc for p in parts]),
+        latent_total=np.concatenate([p.latent_total for p in parts]),
+    )
+
+
+def _take_obs(obs: Observations, rows: np.ndarray, col: int) -> Observations:
+    s = (rows, slice(col, col + 1))
+    return Observations(
+        days=obs.days[s],
+        items={k: v[s] for k, v in obs.items.items()},
+        total=obs.total[s],
+        svc=obs.svc[s],
+        latent_total=obs.latent_total[s],
+    )
+
+
+def _hstack(a: Observations, b: Observations) -> Observations:
+    return Observations(
+        days=np.hstack([a.days, b.days]),
+        items={k: np.hstack([a.items[k], b.items[k]]) for k in ITEM_COLUMNS},
+        total=np.hstack([a.total, b.total]),
+        svc=np.hstack([a.svc, b.svc]),
+        latent_total=np.hstack([a.latent_total, b.latent_total]),
+    )
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A simulated trial: ``participants`` (one row each), ``visits`` (long), ``screening``."""
+
+    participants: pd.DataFrame
+    visits: pd.DataFrame
+    screening: pd.DataFrame
+    params: SimulationParams
+    seed: int | None
+
+    @property
+    def n_screened(self) -> int:
+        return len(self.screening)
+
+    @property
+    def screen_failure_fraction(self) -> float:
+        return 1.0 - len(self.participants) / max(self.n_screened, 1)
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.participants
+        return {
+            "n_randomized": len(p),
+            "n_screened": self.n_screened,
+            "screen_failure_fraction": self.screen_failure_fraction,
+            "arms": p["arm"].value_counts().to_dict(),
+            "n_dropout": int(p["dropout_day"].notna().sum()),
+            "n_deaths_on_study": int((p["dropout_reason"] == "death").sum()),
+            "baseline_total_mean": float(p["baseline_total"].mean()),
+            "seed": self.seed,
+        }
+
+    def __str__(self) -> str:
+        d = self.to_dict()
+        arms = ", ".join(f"{k}: {v}" for k, v in d["arms"].items())
+        return (
+            f"Simulated cohort (seed {d['seed']}): {d['n_randomized']} randomized of {d['n_screened']} "
+            f"screened ({100 * d['screen_failure_fraction']:.1f}% screen failures); arms {arms}; "
+            f"{d['n_dropout']} left before the last visit ({d['n_deaths_on_study']} deaths); "
+            f"mean baseline ALSFRS-R {d['baseline_total_mean']:.1f}"
+        )
+
+
+def _streams(seed: int | None, rng: np.random.Generator | None) -> list[np.random.Generator]:
+    if rng is not None and seed is not None:
+        raise SimulationError("give either seed or rng, not both")
+    root = np.random.SeedSequence(int(rng.integers(2**63)) if rng is not None else seed)
+    return [np.random.default_rng(s) for s in root.spawn(len(_STREAMS))]
+
+
+def simulate_cohort(
+    params: SimulationParams | None = None,
+    n: int = 189,
+    *,
+    seed: int | None = None,
+    rng: np.random.Generator | None = None,
+    arms: Sequence[str] = ("placebo", "active"),
+    control_arm: str = "placebo",
+    visit_days: Sequence[int] | None = None,
+) -> Cohort:
+    """Screen candidates until ``n`` are eligible, randomize them to ``arms`` and follow them up.
+
+    Arms other than ``control_arm`` receive ``params.treatment``. ``visit_days`` overrides the
+    ALSFRS-R schedule (days after first dose, starting at 0).
+    """
+    params = params or SimulationParams()
+    if n < 1:
+        raise SimulationError(f"invalid value for n, expected a positive number of participants (not {n!r})")
+    if not arms:
+        raise SimulationError("arms must name at least one arm (got an empty sequence)")
+    if visit_days is not None:
+        schedule = params.visits.model_validate({**params.visits.model_dump(), "alsfrs_days": tuple(visit_days)})
+        params = params.model_copy(update={"visits": schedule})
+    rng_c, rng_s, rng_a, rng_v, rng_b, rng_d = _streams(seed, rng)
+    pool = screen_until(params, n, rng_c, rng_s)
+    batch = pool.eligible
+    arm = allocate(arms, n, rng_a)
+    active = arm != control_arm
+
+    baseline_total = pool.baseline.total[:, 0].astype(float)
+    slowing = clock_slowing(params, batch, baseline_total, active)
+    hr = death_hazard_ratio(params, active)
+    events = pool.events
+    if np.any(slowing) or np.any(hr != 1.0):
+        treated = event_days(params, batch, slowing, hr)
+        events = {k: np.where(active, treated[k], events[k]) for k in EVENT_NAMES}
+
+    vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
+    post = observe(batch, vdays[1:], events, VisitNoise.draw(params, n, vdays.size - 1, rng_v), slowing)
+    obs = _hstack(pool.baseline, post)
+    csf = np.asarray(params.visits.csf_days, dtype=float)
+    bio = biomarker_values(params, batch, csf, active, biomarker_noise(params, (n, csf.size), rng_b))
+    drop_day, drop_reason = draw_dropout(
+        params, batch, vdays, obs.total, obs.latent_total, events["death"], DropoutDraws.draw(n, vdays.size, rng_d)
+    )
+
+    ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
+    participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
+    visits = _visits_frame(params, ids, pool.screening, obs, csf, bio, drop_day)
+    screening = pool.table
+    screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
+    return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)
+
+
+def _participants_frame(
+    params: SimulationParams,
+    batch: LatentBatch,
+    ids: np.ndarray,
+    arm: np.ndarray,
+    pool: ScreenedPool,
+    obs: Observations,
+    events: dict[str, np.ndarray],
+    drop_day: np.ndarray,
+    drop_reason: np.ndarray,
+) -> pd.DataFrame:
+    runin_months = -params.visits.screening_day / DAYS_PER_MONTH
+    screening_total = pool.screening.total[:, 0].astype(int)
+    baseline_total = obs.total[:, 0].astype(int)
+    df = pd.DataFrame(
+        {
+            "id": ids,
+            "arm": arm,
+            "site": batch.site,
+            "age": batch.age,
+            "sex": np.where(batch.female, "F", "M"),
+            "onset_region": batch.onset_region,
+            "el_escorial": np.asarray(EL_ESCORIAL_CATEGORIES)[batch.el_escorial],
+            "riluzole": batch.riluzole,
+            "months_since_onset": -batch.onset_day / DAYS_PER_MONTH,
+            "months_since_diagnosis": -batch.diagnosis_day / DAYS_PER_MONTH,
+            "screening_total": screening_total,
+            "baseline_total": baseline_total,
+            "pre_slope": (baseline_total - screening_total) / runin_months,
+            "baseline_svc": obs.svc[:, 0],
+            "dropout_day": drop_day,
+            "dropout_reason": drop_reason,
+        }
+    )
+    for name in EVENT_NAMES:
+        df[f"{name}_day"] = events[name]
+    df["latent_rate"] = batch.rate
+    return df
+
+
+def _visits_frame(
+    params: SimulationParams,
+    ids: np.ndarray,
+    screening: Observations,
+    obs: Observations,
+    csf: np.ndarray,
+    bio: dict[str, tuple[np.ndarray, np.ndarray]],
+    drop_day: np.ndarray,
+) -> pd.DataFrame:
+    full = _hstack(screening, obs)
+    n, m = full.total.shape
+    cols: dict[str, Any] = {"id": np.repeat(ids, m), "day": full.days.ravel().astype(int)}
+    for k in ITEM_COLUMNS:
+        cols[k] = full.items[k].ravel()
+    cols["total"] = full.total.ravel().astype(int)
+    cols["svc"] = full.svc.ravel()
+    frame = pd.DataFrame(cols)
+    bcols: dict[str, Any] = {"id": np.repeat(ids, csf.size), "day": np.tile(csf.astype(int), n)}
+    for name in MARKERS:
+        value, blq = bio[name]
+        bcols[name] = value.ravel()
+        bcols[f"{name}_blq"] = blq.ravel()
+    frame = frame.merge(pd.DataFrame(bcols), on=["id", "day"], how="outer", sort=False)
+    dd = pd.Series(drop_day, index=ids).reindex(frame["id"]).to_numpy()
+    attended = ~(frame["day"].to_numpy() >= dd)  # NaN dropout day: all attended
+    frame = frame.loc[attended].sort_values(["id", "day"], kind="stable").reset_index(drop=True)
+    frame.insert(2, "visit", [visit_label(int(d), params.visits.screening_day) for d in frame["day"]])
+    return frame

@@ -1,0 +1,85 @@
+"""Intercurrent events (gastrostomy, NIV, permanent assisted ventilation, tracheostomy, death).
+
+Each event has a hazard tied to the latent state: gastrostomy to the swallowing item, NIV to the
+respiratory items and VC, death to respiratory and overall loss. An event happens when its
+integrated hazard passes the participant's Exp(1) clock (drawn once in ``LatentBatch``), so the
+same participant gets the same event days whichever path queries them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, LatentBatch
+from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
+
+
+def first_passage(hazard: np.ndarray, edges: np.ndarray, clock: np.ndarray, start_day: np.ndarray) -> np.ndarray:
+    """Day at which the integral of ``hazard`` (n, G; per month, piecewise constant on ``edges``)
+    from ``start_day`` reaches ``clock``; NaN if never within the grid or if start is NaN."""
+    lo = np.maximum(edges[None, :-1], start_day[:, None])
+    exposure = np.maximum(edges[None, 1:] - lo, 0.0) / DAYS_PER_MONTH
+    exposure = np.where(np.isnan(start_day)[:, None], 0.0, exposure)
+    inc = hazard * exposure
+    cum = np.cumsum(inc, axis=1)
+    hit = cum >= clock[:, None]
+    any_hit = hit.any(axis=1)
+    j = np.argmax(hit, axis=1)
+    rows = np.arange(hazard.shape[0])
+    before = cum[rows, j] - inc[rows, j]
+    h = np.maximum(hazard[rows, j], 1e-300)
+    day = lo[rows, j] + (clock - before) / h * DAYS_PER_MONTH
+    return np.where(any_hit, day, np.nan)
+
+
+def event_days(
+    params: SimulationParams,
+    batch: LatentBatch,
+    slowing: np.ndarray | None = None,
+    death_hazard_ratio: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Event day (relative to first dose) per participant and event; NaN = none by the horizon."""
+    ev = params.events
+    n = batch.n
+    start = float(np.floor(np.min(batch.onset_day))) if n else 0.0
+    n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
+    edges = start + ev.grid_step_days * np.arange(n_steps + 1)
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    tau = disease_time(batch, mid, slowing)
+    items = latent_items(batch, tau)
+    swallow_def = 4.0 - items[:, :, 2]
+    resp_def = 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10])
+    total_def = 44.0 - items.sum(axis=2)
+    vc = vital_capacity(batch, tau)
+    alive = mid[None, :] >= batch.onset_day[:, None]
+    clock = batch.event_clock
+    onset = batch.onset_day
+
+    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+    h_n = ev.niv_base_per_month * np.exp(
+        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+    )
+    gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset)
+    niv = first_passage(np.where(alive, h_n, 0.0), edges, clock[:, 1], onset)
+    h_p = ev.pav_base_per_month * np.exp(ev.pav_per_respiratory_point * resp_def)
+    pav = first_passage(h_p, edges, clock[:, 2], niv)
+    h_t = ev.tracheostomy_base_per_month * np.exp(ev.tracheostomy_per_respiratory_point * resp_def)
+    trach = first_passage(h_t, edges, clock[:, 3], niv)
+
+    h_d = ev.death_base_per_month * np.exp(
+        ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10
+    )
+    m = mid[None, :]
+    h_d = np.where(m >= pav[:, None], h_d * ev.death_hr_on_pav, h_d)
+    h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
+    if death_hazard_ratio is not None and np.any(death_hazard_ratio != 1.0):
+        h_d = np.where(m > 0, h_d * death_hazard_ratio[:, None], h_d)
+    death = first_passage(np.where(alive, h_d, 0.0), edges, clock[:, 4], onset)
+
+    out = {"gastrostomy": gastro, "niv": niv, "pav": pav, "tracheostomy": trach}
+    for name, day in out.items():
+        out[name] = np.where(day > death, np.nan, day)  # NaN > x is False: kept when death is NaN
+    out["death"] = death
+    assert tuple(out) == EVENT_NAMES
+    return out

@@ -1,0 +1,147 @@
+"""The latent state of simulated participants, drawn as a batch of numpy arrays.
+
+Everything random about a participant that does not depend on a visit (demographics, disease
+history, progression speed, item thresholds, premorbid VC, biomarker set points, event clocks)
+is drawn here once. Observations are deterministic functions of this state plus visit-level
+noise, so the fast cohort path and the per-participant path share one model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParams
+
+DAYS_PER_MONTH = 365.25 / 12
+#: latent item slots: q1..q11 (item 5 is one latent; 5a/5b is only the label); q12 follows events
+N_LATENT_ITEMS = 11
+BULBAR, UPPER_LIMB, LOWER_LIMB = 0, 1, 2
+ONSET_PATTERNS = ("bulbar", "upper_limb", "lower_limb")
+EVENT_NAMES = ("gastrostomy", "niv", "pav", "tracheostomy", "death")
+MARKERS = ("nfl", "vegf", "mcp1")
+_DOMAIN_OF_ITEM = ("bulbar",) * 3 + ("fine_motor",) * 3 + ("gross_motor",) * 3 + ("respiratory",) * 2
+
+
+@dataclass(frozen=True)
+class LatentBatch:
+    """Latent state of ``n`` participants; days are relative to the (planned) first dose."""
+
+    age: np.ndarray  # years at screening
+    female: np.ndarray  # bool
+    pattern: np.ndarray  # 0 bulbar, 1 upper-limb first, 2 lower-limb first
+    riluzole: np.ndarray  # bool
+    prior_stem_cell: np.ndarray  # bool
+    el_escorial: np.ndarray  # index into EL_ESCORIAL_CATEGORIES
+    site: np.ndarray  # 1..n_sites
+    onset_day: np.ndarray  # negative, days before first dose
+    diagnosis_day: np.ndarray
+    rate: np.ndarray  # disease-clock speed, rate-months per month
+    curvature: np.ndarray  # per month
+    item_rate: np.ndarray  # (n, 11) points per rate-month
+    item_delay: np.ndarray  # (n, 11) rate-months after onset
+    vc0: np.ndarray  # premorbid VC, % predicted
+    vc_rate: np.ndarray  # % predicted lost per rate-month
+    vc_delay: np.ndarray  # rate-months before VC starts to fall
+    marker_level: np.ndarray  # (n, 3) log pg/mL set points for MARKERS
+    event_clock: np.ndarray  # (n, 5) Exp(1) thresholds for EVENT_NAMES
+
+    @property
+    def n(self) -> int:
+        return int(self.age.shape[0])
+
+    @property
+    def onset_region(self) -> np.ndarray:
+        """'bulbar' or 'limb' per participant."""
+        return np.where(self.pattern == BULBAR, "bulbar", "limb")
+
+    def take(self, index: np.ndarray | slice) -> LatentBatch:
+        """The sub-batch of the given participants (boolean mask, indices or slice)."""
+        return LatentBatch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(batches: list[LatentBatch]) -> LatentBatch:
+        return LatentBatch(
+            **{f.name: np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(LatentBatch)}
+        )
+
+
+def _truncnorm(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int) -> np.ndarray:
+    a, b = ndtr((lo - mean) / sd), ndtr((hi - mean) / sd)
+    return mean + sd * ndtri(a + (b - a) * rng.random(n))
+
+
+def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
+    """Draw ``n`` screened candidates (before eligibility) from the generating distribution."""
+    pop, prog, bio = params.population, params.progression, params.biomarkers
+    visits = params.visits
+    age = _truncnorm(rng, pop.age_mean_years, pop.age_sd_years, pop.age_min_years, pop.age_max_years, n)
+    female = rng.random(n) < pop.female_fraction
+    limb = rng.random(n) < pop.limb_onset_fraction
+    upper = rng.random(n) < pop.upper_limb_first_fraction
+    pattern = np.where(limb, np.where(upper, UPPER_LIMB, LOWER_LIMB), BULBAR)
+    riluzole = rng.random(n) < pop.riluzole_fraction
+    prior_stem_cell = rng.random(n) < pop.prior_stem_cell_fraction
+    w = np.array([pop.el_escorial_weights.get(c, 0.0) for c in EL_ESCORIAL_CATEGORIES])
+    el_escorial = rng.choice(len(w), size=n, p=w / w.sum())
+    site = rng.integers(1, pop.n_sites + 1, size=n)
+    months_at_screening = _truncnorm(
+        rng,
+        pop.onset_to_screening_mean_months,
+        pop.onset_to_screening_sd_months,
+        pop.onset_to_screening_min_months,
+        pop.onset_to_screening_max_months,
+        n,
+    )
+    onset_day = visits.screening_day - months_at_screening * DAYS_PER_MONTH
+    delay = pop.diagnostic_delay_median_months * np.exp(pop.diagnostic_delay_sigma_log * rng.standard_normal(n))
+    delay = np.minimum(delay, months_at_screening - 0.25)
+    diagnosis_day = onset_day + delay * DAYS_PER_MONTH
+
+    z_rate = rng.standard_normal(n)
+    rate = prog.rate_median_per_month * np.exp(prog.rate_sigma_log * z_rate)
+    curvature = prog.curvature_mean_per_month + prog.curvature_sd_per_month * rng.standard_normal(n)
+    domain_rate = {
+        "bulbar": prog.bulbar_item_rate_points,
+        "fine_motor": prog.fine_motor_item_rate_points,
+        "gross_motor": prog.gross_motor_item_rate_points,
+        "respiratory": prog.respiratory_item_rate_points,
+    }
+    base_rate = np.array([domain_rate[d] for d in _DOMAIN_OF_ITEM])
+    item_rate = base_rate * np.exp(prog.item_rate_sigma_log * rng.standard_normal((n, N_LATENT_ITEMS)))
+    delays = [prog.delays_bulbar_onset, prog.delays_upper_limb_onset, prog.delays_lower_limb_onset]
+    delay_table = np.array([[getattr(d, dom) for dom in _DOMAIN_OF_ITEM] for d in delays])
+    item_delay = delay_table[pattern] + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
+    item_delay = np.maximum(item_delay, 0.0)
+    vc0 = prog.vc_premorbid_mean_pct + prog.vc_premorbid_sd_pct * rng.standard_normal(n)
+    vc_rate = prog.vc_decline_per_rate_month_pct * np.exp(prog.vc_decline_sigma_log * rng.standard_normal(n))
+
+    marker_level = np.empty((n, len(MARKERS)))
+    for j, name in enumerate(MARKERS):
+        m = getattr(bio, name)
+        rho = m.rate_correlation
+        z = rho * z_rate + np.sqrt(1.0 - rho**2) * rng.standard_normal(n)
+        marker_level[:, j] = np.log(m.median_pg_ml) + m.sigma_log_between * z
+    event_clock = rng.standard_exponential((n, len(EVENT_NAMES)))
+    return LatentBatch(
+        age=age,
+        female=female,
+        pattern=pattern,
+        riluzole=riluzole,
+        prior_stem_cell=prior_stem_cell,
+        el_escorial=el_escorial,
+        site=site,
+        onset_day=onset_day,
+        diagnosis_day=diagnosis_day,
+        rate=rate,
+        curvature=curvature,
+        item_rate=item_rate,
+        item_delay=item_delay,
+        vc0=vc0,
+        vc_rate=vc_rate,
+        vc_delay=np.full(n, prog.vc_delay_rate_months),
+        marker_level=marker_level,
+        event_clock=event_clock,
+    )

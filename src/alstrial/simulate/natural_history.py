@@ -1,0 +1,132 @@
+"""Deterministic natural history: the disease clock, latent item scores, VC, and observed items.
+
+The disease clock tau(t) = rate * (t + curvature * t^2 / 2) (t = months since onset) drives
+every latent quantity, so a treatment that slows the clock slows items, VC and event hazards
+consistently. Latent item k falls linearly once tau passes its delay and is floored at 0;
+observed items add rater noise and round, which is what makes floor effects appear by
+themselves rather than by clipping a Gaussian total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch
+
+#: ALSFRS-R item labels in the order of the latent slots (q5 is labelled 5a or 5b by gastrostomy)
+ITEM_COLUMNS = ("q1", "q2", "q3", "q4", "q5a", "q5b", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
+#: days on NIV after which item 12 moves from 'intermittent' (3) to 'continuous at night' (2)
+NIV_NIGHT_CONTINUOUS_DAYS = 120.0
+
+
+def _as_grid(batch: LatentBatch, days: np.ndarray | float) -> np.ndarray:
+    d = np.asarray(days, dtype=float)
+    if d.ndim == 0:
+        return np.full((batch.n, 1), float(d))
+    if d.ndim == 1:
+        return np.broadcast_to(d, (batch.n, d.shape[0]))
+    return d
+
+
+def months_since_onset(batch: LatentBatch, days: np.ndarray | float) -> np.ndarray:
+    """(n, m) months from symptom onset to each day (0 before onset)."""
+    d = _as_grid(batch, days)
+    return np.maximum((d - batch.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
+
+
+def _clock(batch: LatentBatch, t: np.ndarray) -> np.ndarray:
+    kappa = batch.curvature[:, None]
+    # a decelerating participant stops at the vertex of the parabola instead of improving
+    t_cap = np.where(kappa < 0, -1.0 / np.where(kappa < 0, kappa, -1.0), np.inf)
+    t = np.minimum(t, t_cap)
+    return batch.rate[:, None] * (t + 0.5 * kappa * t * t)
+
+
+def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarray | None = None) -> np.ndarray:
+    """(n, m) disease clock at each day; ``slowing`` (n,) is the fraction removed after day 0.
+
+    A slowing of exactly 0 leaves the clock bit-for-bit unchanged (zero effect is exactly zero).
+    """
+    d = _as_grid(batch, days)
+    tau = _clock(batch, months_since_onset(batch, d))
+    if slowing is None or not np.any(slowing):
+        return tau
+    tau0 = _clock(batch, months_since_onset(batch, 0.0))
+    f = slowing[:, None]
+    warped = tau0 + (1.0 - f) * (tau - tau0)
+    return np.where((d > 0) & (f != 0), warped, tau)
+
+
+def latent_items(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
+    """(n, m, 11) continuous latent scores of items 1-11 in [0, 4]."""
+    lost = batch.item_rate[:, None, :] * np.maximum(tau[:, :, None] - batch.item_delay[:, None, :], 0.0)
+    return np.clip(4.0 - lost, 0.0, 4.0)
+
+
+def latent_total(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
+    """(n, m) latent sum of items 1-11 (item 12 depends on ventilation events, not the clock)."""
+    return latent_items(batch, tau).sum(axis=2)
+
+
+def vital_capacity(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
+    """(n, m) latent vital capacity, % predicted, floored at 0."""
+    lost = batch.vc_rate[:, None] * np.maximum(tau - batch.vc_delay[:, None], 0.0)
+    return np.maximum(batch.vc0[:, None] - lost, 0.0)
+
+
+def latent_slope_at_baseline(batch: LatentBatch, horizon_days: float = 196.0) -> np.ndarray:
+    """(n,) placebo latent decline (points/month, positive = worsening) over the next horizon."""
+    tau = disease_time(batch, np.array([0.0, horizon_days]))
+    tot = latent_total(batch, tau)
+    return (tot[:, 0] - tot[:, 1]) / (horizon_days / DAYS_PER_MONTH)
+
+
+def slowing_fraction(effect_points_per_month: np.ndarray, latent_slope: np.ndarray) -> np.ndarray:
+    """Fraction of the disease clock removed so the decline slows by ``effect`` points/month.
+
+    Capped at 1 (a treatment halts but does not reverse progression) and at -2 for harm.
+    """
+    eff = np.asarray(effect_points_per_month, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(eff == 0, 0.0, eff / np.maximum(latent_slope, 1e-9))
+    return np.clip(f, -2.0, 1.0)
+
+
+def observe_items(latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Integer item scores: latent + rater noise, rounded, never outside 0-4."""
+    return np.clip(np.rint(latent + noise), 0, 4).astype(np.int8)
+
+
+def item12_score(days: np.ndarray, niv_day: np.ndarray, pav_day: np.ndarray, trach_day: np.ndarray) -> np.ndarray:
+    """Item 12 (respiratory insufficiency) follows ventilation events, which are facts, not ratings."""
+    d = days
+    niv, pav, tr = niv_day[:, None], pav_day[:, None], trach_day[:, None]
+    score = np.full(d.shape, 4, dtype=np.int8)
+    on_niv = d >= niv  # NaN compares False: never started
+    score[on_niv] = 3
+    score[on_niv & (d >= niv + NIV_NIGHT_CONTINUOUS_DAYS)] = 2
+    score[d >= pav] = 1
+    score[d >= tr] = 0
+    return score
+
+
+def assemble_items(
+    observed11: np.ndarray, q12: np.ndarray, days: np.ndarray, gastrostomy_day: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Item columns (float, NaN where not scored): q5b replaces q5a once a gastrostomy is placed."""
+    obs = observed11.astype(float)
+    g = days >= gastrostomy_day[:, None]
+    cols: dict[str, np.ndarray] = {}
+    for k in range(4):
+        cols[f"q{k + 1}"] = obs[:, :, k]
+    cols["q5a"] = np.where(g, np.nan, obs[:, :, 4])
+    cols["q5b"] = np.where(g, obs[:, :, 4], np.nan)
+    for k in range(5, 11):
+        cols[f"q{k + 1}"] = obs[:, :, k]
+    cols["q12"] = q12.astype(float)
+    return cols
+
+
+def total_score(observed11: np.ndarray, q12: np.ndarray) -> np.ndarray:
+    """(n, m) ALSFRS-R total 0-48 (item 5 counted once, whichever of 5a/5b applies)."""
+    return observed11.sum(axis=2, dtype=np.int16) + q12.astype(np.int16)

@@ -1,0 +1,68 @@
+"""What a site would record at a visit: ALSFRS-R items, total and SVC, from the latent state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.latent import N_LATENT_ITEMS, LatentBatch
+from alstrial.simulate.natural_history import (
+    assemble_items,
+    disease_time,
+    item12_score,
+    latent_items,
+    observe_items,
+    total_score,
+    vital_capacity,
+)
+
+
+@dataclass(frozen=True)
+class VisitNoise:
+    """Rater noise per latent item and SVC measurement noise for (n, m) visits."""
+
+    items: np.ndarray  # (n, m, 11)
+    svc: np.ndarray  # (n, m)
+
+    @staticmethod
+    def draw(params: SimulationParams, n: int, m: int, rng: np.random.Generator) -> VisitNoise:
+        prog = params.progression
+        z = rng.standard_normal((n, m, N_LATENT_ITEMS + 1))
+        return VisitNoise(
+            items=prog.rater_noise_sd_points * z[:, :, :N_LATENT_ITEMS],
+            svc=prog.vc_measurement_sd_pct * z[:, :, N_LATENT_ITEMS],
+        )
+
+
+@dataclass(frozen=True)
+class Observations:
+    """(n, m) arrays of what is measured at the given days (whether or not the visit happens)."""
+
+    days: np.ndarray
+    items: dict[str, np.ndarray]
+    total: np.ndarray
+    svc: np.ndarray
+    latent_total: np.ndarray
+
+
+def observe(
+    batch: LatentBatch,
+    days: np.ndarray,
+    events: dict[str, np.ndarray],
+    noise: VisitNoise,
+    slowing: np.ndarray | None = None,
+) -> Observations:
+    d = np.broadcast_to(np.asarray(days, dtype=float), (batch.n, np.shape(days)[-1]))
+    tau = disease_time(batch, d, slowing)
+    latent = latent_items(batch, tau)
+    obs11 = observe_items(latent, noise.items)
+    q12 = item12_score(d, events["niv"], events["pav"], events["tracheostomy"])
+    return Observations(
+        days=d,
+        items=assemble_items(obs11, q12, d, events["gastrostomy"]),
+        total=total_score(obs11, q12),
+        svc=np.maximum(vital_capacity(batch, tau) + noise.svc, 0.0),
+        latent_total=latent.sum(axis=2) + q12,
+    )

@@ -1,0 +1,50 @@
+"""Eligibility evaluated on simulated screening data, criterion by criterion, as a site would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParams
+from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch
+
+CRITERIA = (
+    "age_in_range",
+    "el_escorial",
+    "onset_within_limit",
+    "alsfrs_r_at_screening",
+    "svc_at_screening",
+    "runin_decline",
+    "no_prior_stem_cell",
+    "alive_at_baseline",
+)
+
+
+def evaluate_eligibility(
+    params: SimulationParams,
+    batch: LatentBatch,
+    screening_total: np.ndarray,
+    screening_svc: np.ndarray,
+    baseline_total: np.ndarray,
+    death_day: np.ndarray,
+) -> pd.DataFrame:
+    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names)."""
+    el = params.eligibility
+    months = (params.visits.screening_day - batch.onset_day) / DAYS_PER_MONTH
+    allowed = np.isin(np.asarray(EL_ESCORIAL_CATEGORIES)[batch.el_escorial], el.allowed_el_escorial)
+    ok = {
+        "age_in_range": (batch.age >= el.age_min_years) & (batch.age <= el.age_max_years),
+        "el_escorial": allowed,
+        "onset_within_limit": months <= el.max_months_since_onset,
+        "alsfrs_r_at_screening": screening_total >= el.min_alsfrs_r_at_screening,
+        "svc_at_screening": screening_svc >= el.min_svc_pct,
+        "runin_decline": (screening_total - baseline_total) >= el.min_runin_decline_points,
+        "no_prior_stem_cell": el.allow_prior_stem_cell | ~batch.prior_stem_cell,
+        "alive_at_baseline": ~(death_day <= 0),
+    }
+    df = pd.DataFrame(ok)
+    df["eligible"] = df[list(CRITERIA)].all(axis=1)
+    names = np.asarray(CRITERIA, dtype=object)
+    flags = ~df[list(CRITERIA)].to_numpy()
+    df["failed"] = [",".join(names[row]) for row in flags]
+    return df
