@@ -118,3 +118,22 @@ def test_dropout_mechanisms_mnar_and_mar_select_fast_progressors() -> None:
     mcar, mnar = frac_fast_among_dropouts("mcar"), frac_fast_among_dropouts("mnar")
     assert abs(mcar - 0.5) < 0.08
     assert mnar > mcar + 0.05
+
+
+def test_speed_fluctuation_has_mean_one_and_zero_sd_is_calendar_time() -> None:
+    from alstrial.simulate.latent import DAYS_PER_MONTH, draw_latent
+    from alstrial.simulate.natural_history import effective_months_since_onset
+
+    days = np.array([-400.0, -90.0, 0.0, 196.0, 500.0])
+    d = SimulationParams().model_dump()
+    d["progression"]["speed_fluctuation_sd_log"] = 0.0
+    flat = draw_latent(SimulationParams.model_validate(d), 50, np.random.default_rng(1))
+    calendar = np.maximum((days[None, :] - flat.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
+    np.testing.assert_allclose(effective_months_since_onset(flat, days), calendar, atol=1e-9)
+
+    b = draw_latent(SimulationParams(), 4000, np.random.default_rng(2))
+    eff = effective_months_since_onset(b, days)
+    assert np.all(np.diff(eff, axis=1) >= 0)  # the clock never runs backwards
+    cal = np.maximum((days[None, :] - b.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
+    window = (eff[:, 3] - eff[:, 2]) / (cal[:, 3] - cal[:, 2])  # mean speed over the trial
+    assert abs(window.mean() - 1.0) < 0.05 and window.std() > 0.3

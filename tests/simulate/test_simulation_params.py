@@ -20,6 +20,7 @@ def test_defaults_build_and_are_frozen() -> None:
         ("dropout", {"reason_weights": {"boredom": 1.0}}, "unknown key"),
         ("visits", {"alsfrs_days": [0, 56, 28]}, "increasing"),
         ("visits", {"alsfrs_days": [28, 56]}, "baseline day 0"),
+        ("visits", {"runin_day": -120}, "runin_day \\(-120\\) must lie between"),
         ("population", {"age_min_years": 70}, "must be below age_max_years"),
         ("eligibility", {"allowed_el_escorial": ["suspected"]}, "unknown El Escorial"),
         ("treatment", {"unknown_field": 1}, "Extra inputs"),

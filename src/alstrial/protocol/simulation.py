@@ -60,7 +60,7 @@ class PopulationParams(_Section):
             "definite": 0.445,
         }
     )
-    onset_to_screening_mean_months: float = Field(19.0, gt=0)
+    onset_to_screening_mean_months: float = Field(19.25, gt=0)
     onset_to_screening_sd_months: float = Field(5.5, gt=0)
     onset_to_screening_min_months: float = Field(3.0, gt=0)
     onset_to_screening_max_months: float = Field(30.0, gt=0)
@@ -68,18 +68,18 @@ class PopulationParams(_Section):
     diagnostic_delay_sigma_log: float = Field(0.45, ge=0)
     n_sites: int = Field(6, ge=1)
     referral_min_total: float = Field(
-        27.0, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
+        26.5, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
     )
-    referral_min_svc_pct: float = Field(70.0, ge=0, description="... and last clinic SVC at least this")
+    referral_min_svc_pct: float = Field(64.0, ge=0, description="... and last clinic SVC at least this")
     referral_min_dfs_per_month: float = Field(
         0.5, ge=0, description="... and (48 - clinic ALSFRS-R) / months since onset at least this"
     )
     referral_min_recent_decline_points: float = Field(
-        2.0, description="... and clinic ALSFRS-R fell at least this much over the lookback window"
+        4.4, description="... and clinic ALSFRS-R fell at least this much over the lookback window"
     )
-    referral_lookback_days: float = Field(90.0, gt=0, description="clinic visit before screening")
+    referral_lookback_days: float = Field(82.0, gt=0, description="clinic visit before screening")
     referral_max_months_since_onset: float = Field(24.0, gt=0)
-    referral_total_sd: float = Field(2.0, ge=0, description="noise of the clinic ALSFRS-R behind referral")
+    referral_total_sd: float = Field(1.4, ge=0, description="noise of the clinic ALSFRS-R behind referral")
     referral_svc_sd_pct: float = Field(7.0, ge=0, description="noise of the clinic SVC behind referral")
 
     @field_validator("el_escorial_weights")
@@ -114,12 +114,28 @@ class DomainDelays(_Section):
 class ProgressionParams(_Section):
     """Latent progression: disease clock tau(t) = rate * (t + curvature * t^2 / 2), t in months.
 
+    t is *effective* months since onset: calendar time weighted by a short-term speed multiplier
+    exp(sd * X - sd^2 / 2) (mean 1), X a stationary Gaussian AR(1) with the given correlation
+    time. Candidates who pass a run-in decline criterion tend to be in a fast spell and slow down
+    afterwards: the regression to the mean seen in real run-in designs.
+
     Item k loses ``item_rate * (tau - delay_k)`` points once tau passes its delay; the delay order
     depends on the onset region, so bulbar onset hits items 1-3 first and limb onset items 4-9.
     """
 
-    rate_median_per_month: float = Field(0.5, gt=0, description="median disease-clock speed")
-    rate_sigma_log: float = Field(0.55, ge=0, description="SD of log rate between participants")
+    rate_median_per_month: float = Field(0.38, gt=0, description="median disease-clock speed")
+    rate_sigma_log: float = Field(0.8, ge=0, description="SD of log rate between participants")
+    speed_fluctuation_sd_log: float = Field(
+        1.05,
+        ge=0,
+        description="SD of the log of a short-term multiplier on the clock speed (stationary AR(1)/OU process)",
+    )
+    speed_fluctuation_months: float = Field(
+        5.0, gt=0, description="correlation time of that multiplier: spells of fast progression last this long"
+    )
+    speed_fluctuation_step_days: float = Field(
+        14.0, gt=0, le=92, description="the multiplier is constant over steps of this length (then jumps)"
+    )
     curvature_mean_per_month: float = Field(0.0, description="Thakore 2018: slightly accelerating")
     curvature_sd_per_month: float = Field(0.01, ge=0)
     bulbar_item_rate_points: float = Field(0.22, gt=0, description="points per rate-month, items 1-3")
@@ -132,9 +148,18 @@ class ProgressionParams(_Section):
     delays_upper_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=0, gross_motor=2, respiratory=12)
     delays_lower_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=2, gross_motor=0, respiratory=12)
     rater_noise_sd_points: float = Field(
-        0.3, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
+        0.32, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
     )
-    vc_premorbid_mean_pct: float = Field(88.0, gt=0, description="% predicted before onset")
+    screening_item_bias_points: float = Field(
+        0.35,
+        ge=0,
+        le=1,
+        description=(
+            "mean shift of each item's rating at the screening visit (first trial rating by a new rater):"
+            " the screening total is transiently higher, items at 4 cannot rise"
+        ),
+    )
+    vc_premorbid_mean_pct: float = Field(84.5, gt=0, description="% predicted before onset")
     vc_premorbid_sd_pct: float = Field(20.0, ge=0)
     vc_decline_per_rate_month_pct: float = Field(
         3.0, ge=0, description="median VC loss per rate-month (PRO-ACT: 2.24 %/month)"
@@ -143,7 +168,7 @@ class ProgressionParams(_Section):
         3.0, ge=0, description="disease time before VC starts to fall (respiratory involvement is late)"
     )
     vc_decline_sigma_log: float = Field(0.6, ge=0)
-    vc_measurement_sd_pct: float = Field(6.0, ge=0)
+    vc_measurement_sd_pct: float = Field(7.0, ge=0)
 
 
 class EventParams(_Section):
@@ -247,7 +272,10 @@ class DropoutParams(_Section):
 class VisitParams(_Section):
     """Schedule in days relative to the first dose (day 0)."""
 
-    screening_day: int = Field(-90, lt=0, description="screening visit; run-in until day 0")
+    screening_day: int = Field(-90, lt=0, description="screening visit (SCR): consent, ALSFRS-R >= 25, SVC")
+    runin_day: int = Field(
+        -35, lt=0, description="end of run-in (RUNIN): decline = ALSFRS-R at SCR minus here; eligibility confirmed"
+    )
     alsfrs_days: tuple[int, ...] = (0, 28, 56, 84, 112, 140, 168, 196)
     dose_days: tuple[int, ...] = (0, 56, 112)
     csf_days: tuple[int, ...] = (0, 56, 112, 196)
@@ -263,6 +291,10 @@ class VisitParams(_Section):
 
     @model_validator(mode="after")
     def _baseline(self) -> VisitParams:
+        if not self.screening_day < self.runin_day < 0:
+            raise ValueError(
+                f"runin_day ({self.runin_day!r}) must lie between screening_day ({self.screening_day!r}) and 0"
+            )
         if self.alsfrs_days[0] != 0:
             raise ValueError(f"alsfrs_days must start with the baseline day 0 (not {self.alsfrs_days[0]!r})")
         return self
@@ -276,7 +308,7 @@ class EligibilityParams(_Section):
     max_months_since_onset: float = Field(24.0, gt=0, description="at the screening visit")
     min_alsfrs_r_at_screening: int = Field(25, ge=0, le=48)
     min_svc_pct: float = Field(65.0, ge=0, description="upright SVC % predicted at screening")
-    min_runin_decline_points: int = Field(3, ge=0, description="screening total minus baseline total")
+    min_runin_decline_points: int = Field(3, ge=0, description="screening total minus run-in visit total")
     allowed_el_escorial: tuple[str, ...] = EL_ESCORIAL_CATEGORIES
     allow_prior_stem_cell: bool = False
 

@@ -32,9 +32,11 @@ from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
 _STREAMS = ("candidates", "screening", "arms", "visits", "biomarkers", "dropout")
 
 
-def visit_label(day: int, screening_day: int) -> str:
+def visit_label(day: int, screening_day: int, runin_day: int | None = None) -> str:
     if day == screening_day:
         return "screening"
+    if day == runin_day:
+        return "run_in"
     if day == 0:
         return "baseline"
     return f"week_{day // 7}" if day % 7 == 0 else f"day_{day}"
@@ -55,6 +57,7 @@ class ScreenedPool:
     eligible: LatentBatch
     events: dict[str, np.ndarray]
     screening: Observations
+    runin: Observations
     baseline: Observations
 
 
@@ -64,7 +67,7 @@ def screen_until(
     """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
     pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, pd.DataFrame]] = []
     n_eligible = 0
-    days = np.array([params.visits.screening_day, 0.0])
+    days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
     for _ in range(1000):
         if n_eligible >= n:
             break
@@ -74,7 +77,7 @@ def screen_until(
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
         batch = batch.take(alive)
         ev = {k: v[alive] for k, v in ev.items()}
-        obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, 2, rng_screening))
+        obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, days.size, rng_screening, days))
         crit = evaluate_eligibility(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
         pieces.append((batch, ev, obs, crit))
         n_eligible += int(crit["eligible"].sum())
@@ -94,6 +97,7 @@ def screen_until(
     table["screening_total"] = obs_all.total[: last + 1, 0]
     table["screening_svc"] = obs_all.svc[: last + 1, 0]
     table["runin_total"] = obs_all.total[: last + 1, 1]
+    table["runin_decline"] = table["screening_total"] - table["runin_total"]
     table["age"] = batch.age[: last + 1]
     table["sex"] = np.where(batch.female[: last + 1], "F", "M")
     table["months_since_onset"] = (params.visits.screening_day - batch.onset_day[: last + 1]) / DAYS_PER_MONTH
@@ -102,7 +106,8 @@ def screen_until(
         eligible=batch.take(sel),
         events={k: v[sel] for k, v in ev.items()},
         screening=_take_obs(obs_all, sel, 0),
-        baseline=_take_obs(obs_all, sel, 1),
+        runin=_take_obs(obs_all, sel, 1),
+        baseline=_take_obs(obs_all, sel, 2),
     )
 
 
@@ -234,7 +239,7 @@ def simulate_cohort(
 
     ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
     participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
-    visits = _visits_frame(params, ids, pool.screening, obs, csf, bio, drop_day)
+    visits = _visits_frame(params, ids, _hstack(pool.screening, pool.runin), obs, csf, bio, drop_day)
     screening = pool.table
     screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
     return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)
@@ -253,6 +258,7 @@ def _participants_frame(
 ) -> pd.DataFrame:
     runin_months = -params.visits.screening_day / DAYS_PER_MONTH
     screening_total = pool.screening.total[:, 0].astype(int)
+    runin_total = pool.runin.total[:, 0].astype(int)
     baseline_total = obs.total[:, 0].astype(int)
     df = pd.DataFrame(
         {
@@ -267,6 +273,7 @@ def _participants_frame(
             "months_since_onset": -batch.onset_day / DAYS_PER_MONTH,
             "months_since_diagnosis": -batch.diagnosis_day / DAYS_PER_MONTH,
             "screening_total": screening_total,
+            "runin_total": runin_total,
             "baseline_total": baseline_total,
             "pre_slope": (baseline_total - screening_total) / runin_months,
             "baseline_svc": obs.svc[:, 0],
@@ -283,13 +290,13 @@ def _participants_frame(
 def _visits_frame(
     params: SimulationParams,
     ids: np.ndarray,
-    screening: Observations,
+    pre: Observations,
     obs: Observations,
     csf: np.ndarray,
     bio: dict[str, tuple[np.ndarray, np.ndarray]],
     drop_day: np.ndarray,
 ) -> pd.DataFrame:
-    full = _hstack(screening, obs)
+    full = _hstack(pre, obs)
     n, m = full.total.shape
     cols: dict[str, Any] = {"id": np.repeat(ids, m), "day": full.days.ravel().astype(int)}
     for k in ITEM_COLUMNS:
@@ -306,5 +313,7 @@ def _visits_frame(
     dd = pd.Series(drop_day, index=ids).reindex(frame["id"]).to_numpy()
     attended = ~(frame["day"].to_numpy() >= dd)  # NaN dropout day: all attended
     frame = frame.loc[attended].sort_values(["id", "day"], kind="stable").reset_index(drop=True)
-    frame.insert(2, "visit", [visit_label(int(d), params.visits.screening_day) for d in frame["day"]])
+    frame.insert(
+        2, "visit", [visit_label(int(d), params.visits.screening_day, params.visits.runin_day) for d in frame["day"]]
+    )
     return frame

@@ -39,6 +39,9 @@ class LatentBatch:
     onset_day: np.ndarray  # negative, days before first dose
     diagnosis_day: np.ndarray
     rate: np.ndarray  # disease-clock speed, rate-months per month
+    speed_start_day: np.ndarray  # first day of the speed-multiplier grid
+    speed_step_days: np.ndarray  # width of one grid step
+    speed_cum: np.ndarray  # (n, K + 1) effective months elapsed from speed_start_day at each grid knot
     curvature: np.ndarray  # per month
     item_rate: np.ndarray  # (n, 11) points per rate-month
     item_delay: np.ndarray  # (n, 11) rate-months after onset
@@ -73,6 +76,36 @@ def _truncnorm(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: 
     return mean + sd * ndtri(a + (b - a) * rng.random(n))
 
 
+def draw_speed_path(
+    params: SimulationParams, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Short-term speed multiplier exp(sd X - sd^2/2) on a fixed day grid, X a stationary AR(1).
+
+    Returns (start day, step, cumulative effective months at the knots). The grid covers every
+    day from the earliest possible onset to past the event horizon; outside it the multiplier is 1.
+    """
+    prog, pop, visits = params.progression, params.population, params.visits
+    step = prog.speed_fluctuation_step_days
+    start = np.floor(visits.screening_day - (pop.onset_to_screening_max_months + 0.5) * DAYS_PER_MONTH)
+    end = max(params.events.horizon_days, visits.alsfrs_days[-1]) + step
+    k = int(np.ceil((end - start) / step))
+    sd = prog.speed_fluctuation_sd_log
+    z = rng.standard_normal((n, k))
+    if sd > 0:
+        phi = float(np.exp(-step / (prog.speed_fluctuation_months * DAYS_PER_MONTH)))
+        x = np.empty_like(z)
+        x[:, 0] = z[:, 0]
+        innov = np.sqrt(1.0 - phi * phi)
+        for j in range(1, k):
+            x[:, j] = phi * x[:, j - 1] + innov * z[:, j]
+        mult = np.exp(sd * x - 0.5 * sd * sd)
+    else:
+        mult = np.ones((n, k))
+    cum = np.zeros((n, k + 1))
+    np.cumsum(mult * (step / DAYS_PER_MONTH), axis=1, out=cum[:, 1:])
+    return np.full(n, start), np.full(n, step), cum
+
+
 def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
     """Draw ``n`` screened candidates (before eligibility) from the generating distribution."""
     pop, prog, bio = params.population, params.progression, params.biomarkers
@@ -102,6 +135,7 @@ def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> L
 
     z_rate = rng.standard_normal(n)
     rate = prog.rate_median_per_month * np.exp(prog.rate_sigma_log * z_rate)
+    speed_start, speed_step, speed_cum = draw_speed_path(params, n, rng)
     curvature = prog.curvature_mean_per_month + prog.curvature_sd_per_month * rng.standard_normal(n)
     domain_rate = {
         "bulbar": prog.bulbar_item_rate_points,
@@ -136,6 +170,9 @@ def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> L
         onset_day=onset_day,
         diagnosis_day=diagnosis_day,
         rate=rate,
+        speed_start_day=speed_start,
+        speed_step_days=speed_step,
+        speed_cum=speed_cum,
         curvature=curvature,
         item_rate=item_rate,
         item_delay=item_delay,

@@ -1,6 +1,7 @@
 """Deterministic natural history: the disease clock, latent item scores, VC, and observed items.
 
-The disease clock tau(t) = rate * (t + curvature * t^2 / 2) (t = months since onset) drives
+The disease clock tau(t) = rate * (t + curvature * t^2 / 2) (t = effective months since onset,
+i.e. calendar months weighted by the participant's short-term speed multiplier) drives
 every latent quantity, so a treatment that slows the clock slows items, VC and event hazards
 consistently. Latent item k falls linearly once tau passes its delay and is floored at 0;
 observed items add rater noise and round, which is what makes floor effects appear by
@@ -34,6 +35,25 @@ def months_since_onset(batch: LatentBatch, days: np.ndarray | float) -> np.ndarr
     return np.maximum((d - batch.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
 
 
+def _elapsed(batch: LatentBatch, d: np.ndarray) -> np.ndarray:
+    """(n, m) effective months from the start of the speed grid to each day (multiplier 1 outside)."""
+    cum = batch.speed_cum
+    k = cum.shape[1] - 1
+    step = batch.speed_step_days[:, None]
+    x = (d - batch.speed_start_day[:, None]) / step
+    xc = np.clip(x, 0.0, float(k))
+    j = np.minimum(np.floor(xc).astype(np.intp), k - 1)
+    lo = np.take_along_axis(cum, j, axis=1)
+    hi = np.take_along_axis(cum, j + 1, axis=1)
+    return lo + (hi - lo) * (xc - j) + (x - xc) * step / DAYS_PER_MONTH
+
+
+def effective_months_since_onset(batch: LatentBatch, days: np.ndarray | float) -> np.ndarray:
+    """(n, m) months since onset weighted by the short-term speed multiplier (0 before onset)."""
+    d = _as_grid(batch, days)
+    return np.maximum(_elapsed(batch, d) - _elapsed(batch, batch.onset_day[:, None]), 0.0)
+
+
 def _clock(batch: LatentBatch, t: np.ndarray) -> np.ndarray:
     kappa = batch.curvature[:, None]
     # a decelerating participant stops at the vertex of the parabola instead of improving
@@ -48,10 +68,10 @@ def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarr
     A slowing of exactly 0 leaves the clock bit-for-bit unchanged (zero effect is exactly zero).
     """
     d = _as_grid(batch, days)
-    tau = _clock(batch, months_since_onset(batch, d))
+    tau = _clock(batch, effective_months_since_onset(batch, d))
     if slowing is None or not np.any(slowing):
         return tau
-    tau0 = _clock(batch, months_since_onset(batch, 0.0))
+    tau0 = _clock(batch, effective_months_since_onset(batch, 0.0))
     f = slowing[:, None]
     warped = tau0 + (1.0 - f) * (tau - tau0)
     return np.where((d > 0) & (f != 0), warped, tau)

@@ -27,13 +27,17 @@ class VisitNoise:
     svc: np.ndarray  # (n, m)
 
     @staticmethod
-    def draw(params: SimulationParams, n: int, m: int, rng: np.random.Generator) -> VisitNoise:
+    def draw(
+        params: SimulationParams, n: int, m: int, rng: np.random.Generator, days: np.ndarray | None = None
+    ) -> VisitNoise:
+        """Noise for ``m`` visits; a visit on the screening day gets the screening rating shift."""
         prog = params.progression
         z = rng.standard_normal((n, m, N_LATENT_ITEMS + 1))
-        return VisitNoise(
-            items=prog.rater_noise_sd_points * z[:, :, :N_LATENT_ITEMS],
-            svc=prog.vc_measurement_sd_pct * z[:, :, N_LATENT_ITEMS],
-        )
+        items = prog.rater_noise_sd_points * z[:, :, :N_LATENT_ITEMS]
+        if days is not None and prog.screening_item_bias_points:
+            at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
+            items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
+        return VisitNoise(items=items, svc=prog.vc_measurement_sd_pct * z[:, :, N_LATENT_ITEMS])
 
 
 @dataclass(frozen=True)

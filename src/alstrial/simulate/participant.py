@@ -84,7 +84,7 @@ class VirtualParticipant:
         if day > 0 and self._arm is None:
             raise SimulationError(f"day {day!r} is after the first dose: assign_arm() first")
         if day not in self._visits:
-            noise = VisitNoise.draw(self.params, 1, 1, self._rng)
+            noise = VisitNoise.draw(self.params, 1, 1, self._rng, np.array([day]))
             self._visits[day] = observe(self.latent, np.array([day]), self._events, noise, self._slowing)
         return self._visits[day]
 
@@ -122,15 +122,15 @@ class VirtualParticipant:
         return not self.has_event("death", day)
 
     def screen(self) -> dict[str, bool]:
-        """Eligibility on this participant's screening (day ``screening_day``) and day-0 records."""
+        """Eligibility on this participant's screening (``screening_day``) and run-in (``runin_day``) records."""
         s = self.visit(self.params.visits.screening_day)
-        b = self.visit(0)
+        r = self.visit(self.params.visits.runin_day)
         crit = evaluate_eligibility(
             self.params,
             self.latent,
             np.array([s["total"]]),
             np.array([s["svc"]]),
-            np.array([b["total"]]),
+            np.array([r["total"]]),
             self._events["death"],
         )
         return {c: bool(crit[c].iloc[0]) for c in (*CRITERIA, "eligible")}

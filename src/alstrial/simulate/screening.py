@@ -25,10 +25,14 @@ def evaluate_eligibility(
     batch: LatentBatch,
     screening_total: np.ndarray,
     screening_svc: np.ndarray,
-    baseline_total: np.ndarray,
+    runin_total: np.ndarray,
     death_day: np.ndarray,
 ) -> pd.DataFrame:
-    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names)."""
+    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names).
+
+    ALSFRS-R >= minimum and SVC are judged at the screening visit (SCR); the run-in decline is
+    the SCR total minus the total at the run-in visit (RUNIN), where eligibility is confirmed.
+    """
     el = params.eligibility
     months = (params.visits.screening_day - batch.onset_day) / DAYS_PER_MONTH
     allowed = np.isin(np.asarray(EL_ESCORIAL_CATEGORIES)[batch.el_escorial], el.allowed_el_escorial)
@@ -38,7 +42,7 @@ def evaluate_eligibility(
         "onset_within_limit": months <= el.max_months_since_onset,
         "alsfrs_r_at_screening": screening_total >= el.min_alsfrs_r_at_screening,
         "svc_at_screening": screening_svc >= el.min_svc_pct,
-        "runin_decline": (screening_total - baseline_total) >= el.min_runin_decline_points,
+        "runin_decline": (screening_total - runin_total) >= el.min_runin_decline_points,
         "no_prior_stem_cell": el.allow_prior_stem_cell | ~batch.prior_stem_cell,
         "alive_at_baseline": ~(death_day <= 0),
     }
