@@ -1,0 +1,73 @@
+"""Audit trail services: verify the hash chain, and read the history (never holds an arm)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+
+from alstrial.services import policy
+from alstrial.services.actor import Actor
+from alstrial.services.context import CaptureDB, transaction
+from alstrial.store.audit_chain import ChainVerification, verify_chain
+from alstrial.store.models import AuditRecord, Participant
+
+
+def verify_audit_trail(engine: Engine) -> ChainVerification:
+    """Check the whole chain. Needs no sign-in: the answer reveals no trial data."""
+    with engine.connect() as conn:
+        return verify_chain(conn)
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    seq: int
+    at: datetime
+    username: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str
+    participant: str | None
+    changes: dict[str, object]
+    reason: str | None
+
+    def __str__(self) -> str:
+        ch = ", ".join(f"{k}: {v['old']!r} → {v['new']!r}" for k, v in self.changes.items())  # type: ignore[index]
+        why = f" — reason: {self.reason}" if self.reason else ""
+        return (
+            f"#{self.seq} {self.at:%Y-%m-%dT%H:%M:%SZ} {self.username} ({self.role}) {self.action} "
+            f"{self.entity}/{self.entity_id}{' [' + self.participant + ']' if self.participant else ''}"
+            f"{': ' + ch if ch else ''}{why}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def audit_log(db: CaptureDB, actor: Actor, *, participant: str | None = None) -> list[AuditLine]:
+    with transaction(db, actor, policy.Permission.READ_AUDIT) as tx:
+        stmt = select(AuditRecord).order_by(AuditRecord.seq)
+        if participant is not None:
+            tx.participant(participant)
+            stmt = stmt.where(AuditRecord.participant_code == participant)
+        elif policy.is_site_bound(actor.role):  # pragma: no cover - no site role reads the audit trail today
+            codes = tx.session.scalars(select(Participant.code).where(Participant.site_id == actor.site_id))
+            stmt = stmt.where(AuditRecord.participant_code.in_(list(codes)))
+        return [
+            AuditLine(
+                r.seq,
+                r.at,
+                r.username,
+                r.role,
+                r.action,
+                r.entity,
+                r.entity_id,
+                r.participant_code,
+                json.loads(r.changes),
+                r.reason,
+            )
+            for r in tx.session.scalars(stmt)
+        ]

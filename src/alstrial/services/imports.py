@@ -1,0 +1,239 @@
+"""CSV imports through the services: all-or-nothing, every bad row reported.
+
+Each table's rows are parsed and passed to the same service cores the forms use, inside ONE
+transaction (a savepoint per row so later rows are still checked after a bad one). If any row
+fails, nothing is written and :class:`ValidationFailed` lists every problem as
+``row N, column C: value V — reason`` (N is the line of the CSV file; the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from alstrial.domain.randomization.errors import RandomizationError
+from alstrial.errors import Problem, ValidationFailed
+from alstrial.services import policy
+from alstrial.services.actor import Actor
+from alstrial.services.context import CaptureDB, Tx, _audit_refusal, transaction
+from alstrial.services.disposition import _withdraw
+from alstrial.services.exceptions import CaptureError, ChainOfIdentityMismatch, NotFound
+from alstrial.services.labs import _record_result, _record_sample
+from alstrial.services.product import _administer
+from alstrial.services.safety import _record_ae
+from alstrial.services.screening import _screen
+from alstrial.services.visits import ALSFRS_ITEMS, _record_alsfrs, _record_visit
+
+TABLES = ("screening", "alsfrs", "labs", "doses", "adverse_events", "withdrawals")
+
+
+class _RowError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+
+
+class _Row:
+    """Typed access to one CSV row that collects every parsing problem instead of stopping."""
+
+    def __init__(self, line: int, data: Mapping[str, str | None]) -> None:
+        self.line, self.data = line, data
+        self.problems: list[Problem] = []
+
+    def problem(self, column: str, value: object, reason: str) -> None:
+        self.problems.append(Problem(f"row {self.line}, column {column}", value, reason))
+
+    def raw(self, column: str, *, required: bool = True) -> str | None:
+        value = (self.data.get(column) or "").strip()
+        if not value:
+            if required:
+                self.problem(column, self.data.get(column), "required")
+            return None
+        return value
+
+    def _parse(self, column: str, parse: Callable[[str], Any], what: str, required: bool) -> Any:
+        value = self.raw(column, required=required)
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except (TypeError, ValueError):
+            self.problem(column, value, f"expected {what}")
+            return None
+
+    def date(self, column: str, *, required: bool = True) -> date | None:
+        return self._parse(column, date.fromisoformat, "a date YYYY-MM-DD", required)
+
+    def datetime(self, column: str, *, required: bool = True) -> datetime | None:
+        def parse(v: str) -> datetime:
+            d = datetime.fromisoformat(v.replace("Z", "+00:00"))
+            if d.tzinfo is None:
+                raise ValueError
+            return d
+
+        return self._parse(column, parse, "a date-time with a time zone, e.g. 2025-04-06T10:00:00Z", required)
+
+    def int(self, column: str, *, required: bool = True) -> int | None:
+        return self._parse(column, int, "a whole number", required)
+
+    def float(self, column: str, *, required: bool = True) -> float | None:
+        return self._parse(column, float, "a number", required)
+
+    def bool(self, column: str, *, default: bool = False) -> bool:
+        value = self.raw(column, required=False)
+        if value is None:
+            return default
+        if value.lower() in ("true", "yes", "y", "1"):
+            return True
+        if value.lower() in ("false", "no", "n", "0"):
+            return False
+        self.problem(column, value, "expected true/false (yes/no, 1/0)")
+        return default
+
+    def done(self) -> None:
+        if self.problems:
+            raise _RowError(self.problems)
+
+
+def _screening(tx: Tx, r: _Row) -> None:
+    screened_on, consent = r.date("screened_on"), r.date("consent_date")
+    fixed = {"screened_on", "consent_date", "site"}
+    values = {k: v for k, v in r.data.items() if k not in fixed and k is not None}
+    r.done()
+    assert screened_on is not None and consent is not None
+    _screen(tx, screened_on=screened_on, consent_date=consent, values=values, site=r.raw("site", required=False))
+
+
+def _alsfrs(tx: Tx, r: _Row) -> None:
+    code, visit, visit_date = r.raw("participant"), r.raw("visit"), r.date("visit_date")
+    items = {k: r.int(k, required=False) for k in ALSFRS_ITEMS}
+    r.done()
+    assert code and visit and visit_date
+    from sqlalchemy import select
+
+    from alstrial.store.models import VisitRecord
+
+    p = tx.participant(code)
+    if (
+        tx.session.execute(
+            select(VisitRecord.id).where(VisitRecord.participant_id == p.id, VisitRecord.visit_code == visit)
+        ).scalar()
+        is None
+    ):
+        _record_visit(tx, code, visit, visit_date, r.raw("out_of_window_reason", required=False))
+    _record_alsfrs(tx, code, visit, items, r.date("assessed_on", required=False))
+
+
+def _labs(tx: Tx, r: _Row) -> None:
+    code, visit, sample = r.raw("participant"), r.raw("visit"), r.raw("sample_id")
+    collected_at, analyte, unit = r.datetime("collected_at"), r.raw("analyte"), r.raw("unit")
+    value, assay, below = r.float("value", required=False), r.raw("assay"), r.bool("below_lloq")
+    r.done()
+    assert code and visit and sample and collected_at and analyte and unit and assay
+    from sqlalchemy import select
+
+    from alstrial.store.models import CsfSample
+
+    if tx.session.execute(select(CsfSample.id).where(CsfSample.sample_id == sample)).scalar() is None:
+        _record_sample(tx, code, visit, sample, collected_at)
+    _record_result(tx, sample, analyte, value, unit, assay, below or None)
+
+
+def _doses(tx: Tx, r: _Row) -> None:
+    code, lot, label = r.raw("participant"), r.raw("lot_number"), r.raw("label_coi_id")
+    at, number = r.datetime("administered_at"), r.int("dose_number")
+    r.done()
+    assert code and lot and label and at and number is not None
+    _administer(tx, code, lot, label, at, number)
+
+
+def _adverse_events(tx: Tx, r: _Row) -> None:
+    code, term, onset = r.raw("participant"), r.raw("term"), r.date("onset_date")
+    resolution, serious = r.date("resolution_date", required=False), r.bool("serious")
+    criteria = tuple(c.strip() for c in (r.raw("criteria", required=False) or "").split(";") if c.strip())
+    fields: dict[str, Any] = {k: r.raw(k) for k in ("severity", "relatedness", "action_taken", "outcome")}
+    r.done()
+    assert code and term and onset
+    _record_ae(
+        tx, code, term=term, onset_date=onset, serious=serious, criteria=criteria, resolution_date=resolution, **fields
+    )
+
+
+def _withdrawals(tx: Tx, r: _Row) -> None:
+    code, on = r.raw("participant"), r.date("withdrawn_on")
+    reason, by = r.raw("reason_code"), r.raw("decided_by")
+    vital = r.bool("vital_status_followup")
+    r.done()
+    assert code and on and reason and by
+    _withdraw(tx, code, on, reason, by, vital, r.raw("reason_text", required=False))
+
+
+_HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], None]]] = {
+    "screening": (policy.Permission.SCREEN, _screening),
+    "alsfrs": (policy.Permission.RECORD_ASSESSMENT, _alsfrs),
+    "labs": (policy.Permission.RECORD_LAB, _labs),
+    "doses": (policy.Permission.ADMINISTER, _doses),
+    "adverse_events": (policy.Permission.RECORD_SAFETY, _adverse_events),
+    "withdrawals": (policy.Permission.RECORD_DISPOSITION, _withdrawals),
+}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    table: str
+    rows: int
+
+    def __str__(self) -> str:
+        return f"imported {self.rows} {self.table} row(s)"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def read_csv(path: str | Path) -> list[dict[str, str | None]]:
+    """Rows of a UTF-8 CSV file (a byte-order mark is accepted)."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[str, str | None]]) -> ImportResult:
+    """Import rows of one table as one transaction; raise :class:`ValidationFailed` naming every bad row."""
+    if table not in _HANDLERS:
+        raise ValidationFailed([Problem("table", table, f"expected one of {', '.join(TABLES)}")], context="import")
+    permission, handler = _HANDLERS[table]
+    refusals: list[ChainOfIdentityMismatch] = []
+    problems: list[Problem] = []
+    rows = list(rows)
+    try:
+        with transaction(db, actor, permission) as tx:
+            for i, data in enumerate(rows):
+                row = _Row(i + 2, data)
+                try:
+                    with tx.session.begin_nested():
+                        handler(tx, row)
+                except _RowError as exc:
+                    problems += exc.problems
+                except ValidationFailed as exc:
+                    problems += [_located(row, p) for p in exc.problems]
+                except ChainOfIdentityMismatch as exc:
+                    refusals.append(exc)
+                    problems.append(Problem(f"row {row.line}, column label_coi_id", data.get("label_coi_id"), str(exc)))
+                except (CaptureError, RandomizationError) as exc:
+                    column = "participant" if isinstance(exc, NotFound) and "participant" in str(exc) else "-"
+                    problems.append(Problem(f"row {row.line}, column {column}", data.get(column), str(exc)))
+            if problems:
+                raise ValidationFailed(problems, context=f"import of {table}: nothing was written")
+            tx.audit("import", table, "csv", {"rows": (None, len(rows))})
+    finally:
+        for refusal in refusals:
+            _audit_refusal(db, actor, refusal)
+    return ImportResult(table, len(rows))
+
+
+def _located(row: _Row, p: Problem) -> Problem:
+    column = p.where if p.where in row.data else p.where.split("/")[0] if "/" in p.where else p.where
+    return Problem(f"row {row.line}, column {column}", p.value, p.reason)

@@ -1,0 +1,223 @@
+"""Adverse events (with seriousness criteria, SDTM AE vocabulary) and intercurrent events."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from alstrial.errors import Problem, ValidationFailed
+from alstrial.services import policy
+from alstrial.services.actor import Actor
+from alstrial.services.context import CaptureDB, Tx, transaction
+from alstrial.services.exceptions import InvalidState
+from alstrial.store.models import AdverseEvent, IntercurrentEvent
+
+SEVERITIES = ("MILD", "MODERATE", "SEVERE")
+RELATEDNESS = ("NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED")
+ACTIONS = ("DOSE NOT CHANGED", "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE", "UNKNOWN")
+OUTCOMES = (
+    "RECOVERED/RESOLVED",
+    "RECOVERING/RESOLVING",
+    "NOT RECOVERED/NOT RESOLVED",
+    "RECOVERED/RESOLVED WITH SEQUELAE",
+    "FATAL",
+    "UNKNOWN",
+)
+SAE_CRITERIA = (
+    "death",
+    "life_threatening",
+    "hospitalization",
+    "disability",
+    "congenital_anomaly",
+    "medically_important",
+)
+INTERCURRENT_KINDS = ("death", "tracheostomy", "permanent_assisted_ventilation", "gastrostomy", "niv_start")
+#: Permanent assisted ventilation: more than 22 hours a day for more than 7 consecutive days.
+PAV_HOURS, PAV_DAYS = 22.0, 7
+
+
+def _choice(problems: list[Problem], where: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        problems.append(Problem(where, value, f"expected one of {', '.join(repr(a) for a in allowed)}"))
+
+
+def record_adverse_event(
+    db: CaptureDB,
+    actor: Actor,
+    code: str,
+    *,
+    term: str,
+    onset_date: date,
+    severity: str,
+    relatedness: str,
+    action_taken: str,
+    outcome: str,
+    serious: bool = False,
+    criteria: tuple[str, ...] = (),
+    resolution_date: date | None = None,
+) -> int:
+    with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
+        return _record_ae(
+            tx,
+            code,
+            term=term,
+            onset_date=onset_date,
+            severity=severity,
+            relatedness=relatedness,
+            action_taken=action_taken,
+            outcome=outcome,
+            serious=serious,
+            criteria=criteria,
+            resolution_date=resolution_date,
+        )
+
+
+def _record_ae(
+    tx: Tx,
+    code: str,
+    *,
+    term: str,
+    onset_date: date,
+    severity: str,
+    relatedness: str,
+    action_taken: str,
+    outcome: str,
+    serious: bool,
+    criteria: tuple[str, ...],
+    resolution_date: date | None,
+) -> int:
+    problems: list[Problem] = []
+    if not term or not term.strip():
+        problems.append(Problem("term", term, "required (verbatim term)"))
+    _choice(problems, "severity", severity, SEVERITIES)
+    _choice(problems, "relatedness", relatedness, RELATEDNESS)
+    _choice(problems, "action_taken", action_taken, ACTIONS)
+    _choice(problems, "outcome", outcome, OUTCOMES)
+    for c in criteria:
+        _choice(problems, "criteria", c, SAE_CRITERIA)
+    if serious and not criteria:
+        problems.append(Problem("criteria", list(criteria), "a serious AE needs at least one seriousness criterion"))
+    if criteria and not serious:
+        problems.append(Problem("serious", serious, "seriousness criteria given but the AE is not marked serious"))
+    if resolution_date is not None and resolution_date < onset_date:
+        problems.append(Problem("resolution_date", resolution_date.isoformat(), "before the onset date"))
+    if outcome == "FATAL" and "death" not in criteria:
+        problems.append(Problem("outcome", outcome, "a fatal outcome needs the seriousness criterion 'death'"))
+    if problems:
+        raise ValidationFailed(problems, context="adverse event")
+    p = tx.participant(code)
+    if p.status == "screen_failed":
+        raise InvalidState(f"participant {code!r} is a screen failure; AEs are collected from enrolment")
+    ae = AdverseEvent(
+        participant_id=p.id,
+        term=term.strip(),
+        onset_date=onset_date,
+        resolution_date=resolution_date,
+        serious=serious,
+        severity=severity,
+        relatedness=relatedness,
+        action_taken=action_taken,
+        outcome=outcome,
+        **{f"sae_{c}": c in criteria for c in SAE_CRITERIA},
+    )
+    tx.session.add(ae)
+    tx.session.flush()
+    tx.audit(
+        "adverse_event.record",
+        "adverse_event",
+        ae.id,
+        {
+            "term": (None, ae.term),
+            "onset_date": (None, onset_date),
+            "resolution_date": (None, resolution_date),
+            "serious": (None, serious),
+            "criteria": (None, sorted(criteria)),
+            "severity": (None, severity),
+            "relatedness": (None, relatedness),
+            "action_taken": (None, action_taken),
+            "outcome": (None, outcome),
+        },
+        participant=p,
+    )
+    return ae.id
+
+
+def record_intercurrent_event(
+    db: CaptureDB,
+    actor: Actor,
+    code: str,
+    *,
+    kind: str,
+    event_date: date,
+    hours_per_day: float | None = None,
+    consecutive_days: int | None = None,
+    details: str | None = None,
+) -> int:
+    """Record death, tracheostomy, permanent assisted ventilation (> 22 h/day for > 7 days), gastrostomy or NIV."""
+    with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
+        return _record_ice(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
+
+
+def _record_ice(
+    tx: Tx,
+    code: str,
+    kind: str,
+    event_date: date,
+    hours_per_day: float | None,
+    consecutive_days: int | None,
+    details: str | None,
+) -> int:
+    problems: list[Problem] = []
+    _choice(problems, "kind", kind, INTERCURRENT_KINDS)
+    if kind == "permanent_assisted_ventilation":
+        if hours_per_day is None or not hours_per_day > PAV_HOURS:
+            problems.append(
+                Problem("hours_per_day", hours_per_day, f"permanent assisted ventilation means > {PAV_HOURS:g} h/day")
+            )
+        if consecutive_days is None or not consecutive_days > PAV_DAYS:
+            problems.append(
+                Problem(
+                    "consecutive_days",
+                    consecutive_days,
+                    f"permanent assisted ventilation means > {PAV_DAYS} consecutive days",
+                )
+            )
+    if problems:
+        raise ValidationFailed(problems, context="intercurrent event")
+    p = tx.participant(code)
+    if p.status != "randomized":
+        raise InvalidState(f"participant {code!r} is {p.status}; intercurrent events are recorded after randomization")
+    if tx.session.execute(
+        select(IntercurrentEvent.id).where(IntercurrentEvent.participant_id == p.id, IntercurrentEvent.kind == kind)
+    ).scalar():
+        raise InvalidState(f"{kind} of {code!r} is already recorded; correct it instead")
+    death = tx.session.execute(
+        select(IntercurrentEvent).where(IntercurrentEvent.participant_id == p.id, IntercurrentEvent.kind == "death")
+    ).scalar()
+    if death is not None and event_date > death.event_date:
+        raise InvalidState(f"participant {code!r} died on {death.event_date}; no events after death")
+    row = IntercurrentEvent(
+        participant_id=p.id,
+        kind=kind,
+        event_date=event_date,
+        hours_per_day=hours_per_day,
+        consecutive_days=consecutive_days,
+        details=details,
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    tx.audit(
+        "intercurrent_event.record",
+        "intercurrent_event",
+        row.id,
+        {
+            "kind": (None, kind),
+            "event_date": (None, event_date),
+            "hours_per_day": (None, hours_per_day),
+            "consecutive_days": (None, consecutive_days),
+            "details": (None, details),
+        },
+        participant=p,
+    )
+    return row.id

@@ -1,0 +1,157 @@
+"""Screening (every eligibility criterion evaluated and kept, screen failures too) and enrolment."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from alstrial.domain.eligibility import coerce_screening_values, evaluate_criterion
+from alstrial.errors import Problem, ValidationFailed
+from alstrial.services import policy
+from alstrial.services.actor import Actor
+from alstrial.services.context import CaptureDB, Tx, transaction
+from alstrial.services.exceptions import InvalidState, NotEligible, PermissionDenied
+from alstrial.store.models import EligibilityOutcome, Participant, Site
+
+#: Chain-of-identity ids use an unambiguous alphabet (no 0/O, 1/I).
+_COI_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    participant: str
+    site: str
+    eligible: bool
+    failed_criteria: tuple[str, ...]
+    coi_id: str
+
+    def __str__(self) -> str:
+        verdict = "eligible" if self.eligible else f"screen failure ({', '.join(self.failed_criteria)})"
+        return f"{self.participant} at {self.site}: {verdict}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def screen_participant(
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    screened_on: date,
+    consent_date: date,
+    values: Mapping[str, object],
+    site: str | None = None,
+) -> ScreeningResult:
+    """Screen one person at the actor's site: store the data and every criterion's outcome."""
+    with transaction(db, actor, policy.Permission.SCREEN) as tx:
+        return _screen(tx, screened_on=screened_on, consent_date=consent_date, values=values, site=site)
+
+
+def _screen(
+    tx: Tx, *, screened_on: date, consent_date: date, values: Mapping[str, object], site: str | None
+) -> ScreeningResult:
+    problems: list[Problem] = []
+    if not isinstance(screened_on, date):
+        problems.append(Problem("screened_on", screened_on, "expected a date (YYYY-MM-DD)"))
+    if not isinstance(consent_date, date):
+        problems.append(Problem("consent_date", consent_date, "expected a date (YYYY-MM-DD)"))
+    elif isinstance(screened_on, date) and consent_date > screened_on:
+        problems.append(
+            Problem(
+                "consent_date",
+                consent_date.isoformat(),
+                f"informed consent must come before screening ({screened_on.isoformat()})",
+            )
+        )
+    coerced: dict[str, object] = {}
+    try:
+        coerced = coerce_screening_values(tx.protocol, values)
+    except ValidationFailed as exc:
+        problems += exc.problems
+    if problems:
+        raise ValidationFailed(problems, context="screening")
+    site_code = site or tx.actor.site_code
+    if site_code is None:
+        raise ValidationFailed([Problem("site", None, "give the site of the screening")])
+    if tx.actor.site_code is not None and site_code != tx.actor.site_code:
+        raise PermissionDenied(f"{tx.actor} may not screen at site {site_code!r}")
+    site_row = tx.session.execute(select(Site).where(Site.code == site_code).with_for_update()).scalar_one_or_none()
+    if site_row is None:
+        from alstrial.services.exceptions import NotFound
+
+        raise NotFound(f"no site {site_code!r}")
+    n = tx.session.execute(select(func.count()).select_from(Participant).where(Participant.site_id == site_row.id))
+    code = f"{site_code}-{n.scalar_one() + 1:04d}"
+    outcomes = [evaluate_criterion(c, coerced.get(c.field)) for c in tx.protocol.eligibility]
+    eligible = all(o.passed for o in outcomes)
+    coi = "COI-" + "".join(secrets.choice(_COI_ALPHABET) for _ in range(10))
+    p = Participant(
+        code=code,
+        site_id=site_row.id,
+        coi_id=coi,
+        status="eligible" if eligible else "screen_failed",
+        consent_date=consent_date,
+        screened_on=screened_on,
+        eligible=eligible,
+        screening_json=json.dumps(coerced, sort_keys=True),
+    )
+    tx.session.add(p)
+    tx.session.flush()
+    tx.session.add_all(
+        EligibilityOutcome(
+            participant_id=p.id,
+            criterion_id=o.criterion_id,
+            kind=o.kind,
+            text=o.text,
+            value=None if o.value is None else json.dumps(o.value),
+            outcome=o.outcome,
+            passed=o.passed,
+        )
+        for o in outcomes
+    )
+    failed = tuple(o.criterion_id for o in outcomes if not o.passed)
+    changes: dict[str, tuple[object, object]] = {k: (None, v) for k, v in sorted(coerced.items())}
+    changes |= {
+        "consent_date": (None, consent_date),
+        "screened_on": (None, screened_on),
+        "eligible": (None, eligible),
+        "failed_criteria": (None, list(failed)),
+    }
+    tx.audit("participant.screen", "participant", p.id, changes, participant=p)
+    return ScreeningResult(code, site_code, eligible, failed, coi)
+
+
+def enrol_participant(db: CaptureDB, actor: Actor, code: str, *, enrolled_on: date) -> str:
+    """Enrol an eligible participant (the run-in starts); screen failures raise :class:`NotEligible`."""
+    with transaction(db, actor, policy.Permission.ENROL) as tx:
+        p = tx.participant(code, for_update=True)
+        if p.status == "screen_failed":
+            failed = [
+                o.criterion_id
+                for o in tx.session.scalars(
+                    select(EligibilityOutcome).where(
+                        EligibilityOutcome.participant_id == p.id, EligibilityOutcome.passed.is_(False)
+                    )
+                )
+            ]
+            raise NotEligible(f"participant {code!r} failed screening criteria {failed}; cannot enrol", failed)
+        if p.status != "eligible":
+            raise InvalidState(f"participant {code!r} is already {p.status}; cannot enrol again")
+        if enrolled_on < p.screened_on:
+            raise ValidationFailed(
+                [Problem("enrolled_on", enrolled_on.isoformat(), f"before screening ({p.screened_on.isoformat()})")]
+            )
+        p.status, p.enrolled_on = "enrolled", enrolled_on
+        tx.audit(
+            "participant.enrol",
+            "participant",
+            p.id,
+            {"status": ("eligible", "enrolled"), "enrolled_on": (None, enrolled_on)},
+            participant=p,
+        )
+        return code

@@ -1,0 +1,169 @@
+"""Trial set-up from a protocol: stores the TOML and its hash, sites, schedule, strata, the concealed
+allocation list, and the first admin user. Runs once per database."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import func, insert, select
+
+from alstrial.domain.randomization.blocks import generate_block_list
+from alstrial.domain.randomization.strata import all_strata, parse_stratum_key
+from alstrial.errors import Problem, ValidationFailed
+from alstrial.protocol import Protocol, parse_protocol
+from alstrial.services.actor import Actor
+from alstrial.services.context import CaptureDB, sha256_text
+from alstrial.services.exceptions import InvalidState
+from alstrial.services.passwords import MIN_LENGTH, hash_password
+from alstrial.store import audit_chain
+from alstrial.store.audit_chain import AuditEntry
+from alstrial.store.models import AllocationSlot, ScheduledVisit, Site, Stratum, Trial, User
+from alstrial.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class TrialSetup:
+    trial_code: str
+    protocol_sha256: str
+    sites: int
+    visits: int
+    strata: int
+    allocation_entries: int
+    admin: str
+
+    def __str__(self) -> str:
+        return (
+            f"trial {self.trial_code} set up: {self.sites} sites, {self.visits} visits, {self.strata} strata, "
+            f"{self.allocation_entries} concealed allocations; protocol sha256 {self.protocol_sha256[:12]}…; "
+            f"admin user {self.admin!r}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_LENGTH:
+        raise ValidationFailed([Problem("password", "(hidden)", f"must have at least {MIN_LENGTH} characters")])
+    return password
+
+
+def setup_trial(
+    db: CaptureDB,
+    protocol_text: str,
+    *,
+    seed: int,
+    admin_username: str,
+    admin_password: str,
+    admin_full_name: str = "Administrator",
+) -> TrialSetup:
+    """Create the trial from protocol text. Bootstraps the first admin, so it takes no actor."""
+    protocol = parse_protocol(protocol_text, source="protocol")
+    check_password(admin_password)
+    if protocol.randomization.method != "permuted_block":
+        raise InvalidState(
+            f"randomization method {protocol.randomization.method!r} is not supported by the capture layer yet; "
+            "use 'permuted_block'"
+        )
+    digest = sha256_text(protocol_text)
+    with db.sessions.begin() as session:
+        if session.execute(select(func.count()).select_from(Trial)).scalar_one():
+            raise InvalidState("this database already holds a trial; set-up runs once")
+        now = utcnow()
+        session.add(
+            Trial(
+                code=protocol.id,
+                title=protocol.title,
+                protocol_toml=protocol_text,
+                protocol_sha256=digest,
+                randomization_seed=seed,
+                created_at=now,
+                locked=False,
+            )
+        )
+        for s in protocol.sites:
+            session.add(Site(code=s.code, name=s.name, country=s.country, active=True))
+        for i, v in enumerate(protocol.visits):
+            session.add(
+                ScheduledVisit(
+                    code=v.code,
+                    name=v.name,
+                    position=i,
+                    day=v.day,
+                    window_before=v.window_before,
+                    window_after=v.window_after,
+                    phase=v.phase,
+                )
+            )
+        admin = User(
+            username=admin_username,
+            full_name=admin_full_name,
+            role="admin",
+            site_id=None,
+            password_hash=hash_password(admin_password),
+            active=True,
+            created_at=now,
+        )
+        session.add(admin)
+        strata, n_entries, list_digest = _store_allocation_list(session, protocol, seed)
+        session.flush()
+        entries = [
+            AuditEntry(
+                "trial.setup",
+                "trial",
+                protocol.id,
+                {"protocol_sha256": (None, digest), "title": (None, protocol.title), "seed_recorded": (None, True)},
+            ),
+            AuditEntry("user.create", "user", admin.id, {"username": (None, admin_username), "role": (None, "admin")}),
+            AuditEntry(
+                "allocation_list.generate",
+                "allocation_slot",
+                "all",
+                {"strata": (None, strata), "entries": (None, n_entries), "list_sha256": (None, list_digest)},
+            ),
+        ]
+        audit_chain.append(session, username=admin_username, role="admin", entries=entries)
+    return TrialSetup(protocol.id, digest, len(protocol.sites), len(protocol.visits), strata, n_entries, admin_username)
+
+
+def _store_allocation_list(session: object, protocol: Protocol, seed: int) -> tuple[int, int, str]:
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    factors = protocol.strata_levels()
+    keys = all_strata(factors)
+    alloc = generate_block_list(
+        [(a.code, a.ratio) for a in protocol.arms],
+        keys,
+        per_stratum=protocol.randomization.per_stratum,
+        seed=seed,
+        block_multiples=protocol.randomization.block_multiples,
+    )
+    session.execute(
+        insert(Stratum),
+        [{"key": k, "levels_json": json.dumps(parse_stratum_key(k, factors), sort_keys=True)} for k in keys],
+    )
+    rows = [
+        {
+            "stratum_key": e.stratum,
+            "sequence": e.sequence,
+            "block": e.block,
+            "block_size": e.block_size,
+            "arm": e.arm,
+            "kit_code": e.kit_code,
+        }
+        for e in alloc.entries
+    ]
+    session.execute(insert(AllocationSlot), rows)
+    digest = sha256_text(audit_chain.canonical_json(rows))
+    return len(keys), len(rows), digest
+
+
+def bootstrap_actor(db: CaptureDB, username: str) -> Actor:
+    """The Actor of an existing user without a password (tests and trusted local tools only)."""
+    from alstrial.services.users import actor_for
+
+    with db.sessions() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar_one()
+        return actor_for(session, user)

@@ -1,0 +1,215 @@
+"""Append to and verify the hash-chained audit trail.
+
+Each record's hash is SHA-256 over the canonical JSON of its content plus the previous
+record's hash, so editing, deleting or reordering any record breaks the chain at that point.
+Appends are serialised: the single ``audit_head`` row is read ``FOR UPDATE`` on PostgreSQL,
+and on SQLite every write transaction already holds the database lock (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
+
+from alstrial.store.models.audit import AuditHead, AuditRecord
+from alstrial.store.types import utcnow
+
+GENESIS_HASH = "0" * 64
+_HEAD_ID = 1
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"value {value!r} of type {type(value).__name__} cannot be written to the audit trail")
+
+
+def canonical_json(value: object) -> str:
+    """JSON with sorted keys and no whitespace: the same bytes on every run and backend."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What a service wants recorded; who/when/sequence are added when it is appended."""
+
+    action: str
+    entity: str
+    entity_id: object
+    changes: Mapping[str, tuple[object, object]] = field(default_factory=dict)
+    reason: str | None = None
+    participant_code: str | None = None
+
+
+def record_hash(
+    *,
+    seq: int,
+    at: datetime,
+    username: str,
+    role: str,
+    action: str,
+    entity: str,
+    entity_id: str,
+    participant_code: str | None,
+    changes: str,
+    reason: str | None,
+    prev_hash: str,
+) -> str:
+    """The SHA-256 of one record's content and the previous hash (hex)."""
+    payload = canonical_json(
+        {
+            "seq": seq,
+            "at": at.isoformat(),
+            "username": username,
+            "role": role,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "participant_code": participant_code,
+            "changes": changes,
+            "reason": reason,
+            "prev_hash": prev_hash,
+        }
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def changes_json(changes: Mapping[str, tuple[object, object]]) -> str:
+    """Field-level changes as canonical JSON ``{field: {"old": ..., "new": ...}}``."""
+    return canonical_json({k: {"old": old, "new": new} for k, (old, new) in changes.items()})
+
+
+def append(session: Session, *, username: str, role: str, entries: Iterable[AuditEntry]) -> list[AuditRecord]:
+    """Append entries to the chain inside the caller's transaction (serialised on the head row)."""
+    entries = list(entries)
+    if not entries:
+        return []
+    head = session.execute(select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+    seq, prev = head.seq, head.hash
+    at = utcnow()
+    records: list[AuditRecord] = []
+    for entry in entries:
+        seq += 1
+        entity_id = str(entry.entity_id)
+        changes = changes_json(entry.changes)
+        digest = record_hash(
+            seq=seq,
+            at=at,
+            username=username,
+            role=role,
+            action=entry.action,
+            entity=entry.entity,
+            entity_id=entity_id,
+            participant_code=entry.participant_code,
+            changes=changes,
+            reason=entry.reason,
+            prev_hash=prev,
+        )
+        records.append(
+            AuditRecord(
+                seq=seq,
+                at=at,
+                username=username,
+                role=role,
+                action=entry.action,
+                entity=entry.entity,
+                entity_id=entity_id,
+                participant_code=entry.participant_code,
+                changes=changes,
+                reason=entry.reason,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        prev = digest
+    session.add_all(records)
+    head.seq, head.hash = seq, prev
+    session.flush()
+    return records
+
+
+@dataclass(frozen=True)
+class ChainVerification:
+    """The outcome of checking the whole audit chain; ``bad_seq`` names the first broken record."""
+
+    records: int
+    ok: bool
+    bad_seq: int | None = None
+    problem: str | None = None
+    head_hash: str = GENESIS_HASH
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"audit trail intact: {self.records} record(s), head {self.head_hash}"
+        return f"audit trail BROKEN at record {self.bad_seq}: {self.problem} ({self.records} record(s) read)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "ok": self.ok,
+            "bad_seq": self.bad_seq,
+            "problem": self.problem,
+            "head_hash": self.head_hash,
+        }
+
+
+def verify_chain(conn: Connection | Session) -> ChainVerification:
+    """Recompute every hash in sequence order and check the links and the head."""
+    rows = conn.execute(select(AuditRecord.__table__).order_by(AuditRecord.seq)).mappings().all()
+    prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for row in rows:
+        count += 1
+        seq = row["seq"]
+        if seq != expected_seq:
+            return ChainVerification(count, False, seq, f"sequence gap: expected record {expected_seq}, found {seq}")
+        if row["prev_hash"] != prev:
+            return ChainVerification(
+                count, False, seq, "previous-hash link broken (a record before it was removed, reordered or altered)"
+            )
+        digest = record_hash(
+            seq=seq,
+            at=row["at"],
+            username=row["username"],
+            role=row["role"],
+            action=row["action"],
+            entity=row["entity"],
+            entity_id=row["entity_id"],
+            participant_code=row["participant_code"],
+            changes=row["changes"],
+            reason=row["reason"],
+            prev_hash=row["prev_hash"],
+        )
+        if digest != row["hash"]:
+            return ChainVerification(count, False, seq, "content does not match its hash (the record was altered)")
+        prev = digest
+        expected_seq += 1
+    head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)).first()
+    head_seq, head_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
+    if head_seq != expected_seq - 1 or head_hash != prev:
+        return ChainVerification(
+            count,
+            False,
+            expected_seq - 1 if count else None,
+            f"chain ends at record {expected_seq - 1} but the head names record {head_seq} "
+            "(the newest records were removed or the head was altered)",
+        )
+    return ChainVerification(count, True, head_hash=prev)

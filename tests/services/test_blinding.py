@@ -1,0 +1,114 @@
+"""No read service returns an arm to a blinded role (every read service × every blinded role)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+import pytest
+from capture_calls import prepare
+
+from alstrial import services as sv
+from alstrial.services.policy import BLINDED_ROLES, UNBLINDED_ROLES
+
+ARMS = {"MSC", "PBO"}
+
+READS: dict[str, Callable[[Any, Any, dict[str, Any]], object]] = {
+    "list_participants": lambda t, a, c: sv.list_participants(t.db, a),
+    "participant_detail": lambda t, a, c: sv.participant_detail(t.db, a, c["rand"]),
+    "visit_data": lambda t, a, c: sv.visit_data(t.db, a, c["rand"]),
+    "participant_arm": lambda t, a, c: sv.participant_arm(t.db, a, c["rand"]),
+    "allocation_list": lambda t, a, c: sv.allocation_list(t.db, a),
+    "list_unblindings": lambda t, a, c: sv.list_unblindings(t.db, a),
+    "list_queries": lambda t, a, c: sv.list_queries(t.db, a),
+    "audit_log": lambda t, a, c: sv.audit_log(t.db, a),
+    "audit_log_participant": lambda t, a, c: sv.audit_log(t.db, a, participant=c["rand"]),
+}
+
+
+def arm_values(obj: object, path: str = "") -> list[str]:
+    """Every place in a result where an arm shows: an ``arm`` field that is set, or an arm code as a value."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        obj = asdict(obj)
+    found = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if k == "arm" and v is not None:
+                found.append(f"{path}.arm")
+            found += arm_values(v, f"{path}.{k}")
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            found += arm_values(v, f"{path}[{i}]")
+    elif isinstance(obj, str) and obj in ARMS:
+        found.append(path)
+    return found
+
+
+def _run_all(trial, role: str, ctx: dict[str, Any]) -> dict[str, object]:
+    out = {}
+    for name, read in READS.items():
+        try:
+            out[name] = read(trial, trial[role], ctx)
+        except (sv.AllocationConcealed, sv.PermissionDenied) as exc:
+            out[name] = exc
+    return out
+
+
+def test_blinded_roles_never_see_an_arm(trial) -> None:
+    ctx = prepare(trial)
+    # an emergency unblinding happened: its listing must still not carry the arm
+    sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="SAE: treating physician needs it")
+    assert set(BLINDED_ROLES) | set(UNBLINDED_ROLES) == set(trial.actors)
+    for role in BLINDED_ROLES:
+        results = _run_all(trial, role, ctx)
+        for name, result in results.items():
+            assert arm_values(result) == [], (role, name)
+        assert isinstance(results["participant_arm"], sv.AllocationConcealed), role
+        assert isinstance(results["allocation_list"], sv.AllocationConcealed), role
+
+
+def test_unblinded_roles_do_see_arms(trial) -> None:
+    """The check above can fail: the same reads show arms to unblinded roles."""
+    ctx = prepare(trial)
+    for role in UNBLINDED_ROLES:
+        results = _run_all(trial, role, ctx)
+        assert results["participant_arm"] in ARMS
+        assert arm_values(results["list_participants"])
+        assert len(arm_values(results["allocation_list"])) > 100
+
+
+def test_full_unblinding_needs_the_lock_then_opens_arms_to_all(trial) -> None:
+    from conftest import no_trace
+
+    ctx = prepare(trial)
+    with no_trace(trial.db), pytest.raises(sv.InvalidState, match="locked database"):
+        sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis")
+    sv.lock_database(trial.db, trial["admin"], reason="database lock")
+    with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
+        sv.unblind_trial(trial.db, trial["statistician"], reason="final analysis")
+    sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis")
+    assert sv.participant_arm(trial.db, trial["statistician"], ctx["rand"]) in ARMS
+    with no_trace(trial.db), pytest.raises(sv.InvalidState, match="cannot be unlocked"):
+        sv.unlock_database(trial.db, trial["admin"], reason="oops")
+
+
+def test_emergency_unblinding_is_audited_listed_and_site_bound(trial) -> None:
+    from conftest import no_trace
+
+    ctx = prepare(trial)
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="reason"):
+        sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="")
+    with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
+        sv.emergency_unblind(trial.db, trial.other_site, ctx["rand"], reason="not my patient")
+    with no_trace(trial.db), pytest.raises(sv.InvalidState, match="not randomized"):
+        sv.emergency_unblind(trial.db, trial["investigator"], ctx["enrolled"], reason="SAE")
+    sv.lock_database(trial.db, trial["admin"], reason="interim lock")  # allowed at any time, even locked
+    result = sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="SAE management")
+    assert result.arm in ARMS
+    listing = sv.list_unblindings(trial.db, trial["monitor"])
+    assert [(u.kind, u.participant, u.by, u.reason) for u in listing] == [
+        ("emergency", ctx["rand"], "investigator", "SAE management")
+    ]
+    log = sv.audit_log(trial.db, trial["monitor"], participant=ctx["rand"])
+    assert log[-1].action == "participant.emergency_unblind" and log[-1].reason == "SAE management"

@@ -1,0 +1,65 @@
+"""Enumerations over every write service: wrong roles are refused and the database lock blocks all data writes."""
+
+from __future__ import annotations
+
+import pytest
+from capture_calls import ADMIN_CALLS, WRITE_CALLS, prepare
+
+from alstrial.services import DatabaseLocked, InvalidState, PermissionDenied, lock_database, unlock_database
+from alstrial.services.policy import DATA_WRITES, ROLES, can
+from conftest import no_trace
+
+
+def test_every_write_call_is_enumerated() -> None:
+    """A new data-write permission without a call here would escape the lock test."""
+    covered = {c.permission for c in WRITE_CALLS}
+    assert covered >= set(DATA_WRITES)
+
+
+def test_wrong_roles_are_refused_everywhere_and_leave_no_trace(trial) -> None:
+    ctx = prepare(trial)
+    refused = 0
+    for call in WRITE_CALLS + ADMIN_CALLS:
+        for role in ROLES:
+            if can(role, call.permission):
+                continue
+            with no_trace(trial.db), pytest.raises(PermissionDenied):
+                call.run(trial, trial[role], ctx)
+            refused += 1
+    assert refused > 150
+
+
+def test_lock_blocks_every_data_write_then_unlock_allows_them(trial) -> None:
+    ctx = prepare(trial)
+    lock_database(trial.db, trial["data_manager"], reason="last participant last visit")
+    for call in WRITE_CALLS:
+        if call.permission not in DATA_WRITES:
+            continue
+        with no_trace(trial.db), pytest.raises(DatabaseLocked, match="locked"):
+            call.run(trial, trial[call.role], ctx)
+    with no_trace(trial.db), pytest.raises(InvalidState, match="already locked"):
+        lock_database(trial.db, trial["admin"], reason="again")
+    with no_trace(trial.db), pytest.raises(PermissionDenied):
+        unlock_database(trial.db, trial["data_manager"], reason="not an admin")
+    from alstrial.services import ValidationFailed
+
+    with no_trace(trial.db), pytest.raises(ValidationFailed, match="reason"):
+        unlock_database(trial.db, trial["admin"], reason="  ")
+    unlock_database(trial.db, trial["admin"], reason="late query on AE")
+    # every call is valid: after unlocking each one succeeds, in order
+    for call in WRITE_CALLS:
+        call.run(trial, trial[call.role], ctx)
+
+
+def test_site_roles_cannot_touch_another_sites_participant(trial) -> None:
+    from alstrial.services import record_visit
+
+    code = trial.enrolled()
+    with no_trace(trial.db), pytest.raises(PermissionDenied, match="another site"):
+        record_visit(trial.db, trial.other_site, code, "W0", ctx_date())
+
+
+def ctx_date():
+    from capture_calls import DAY0
+
+    return DAY0
