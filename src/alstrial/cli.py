@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from alstrial import __version__
-from alstrial.commands import alsfrs, audit, capture, protocol, randomize, simulate, stats
+from alstrial.commands import alsfrs, audit, capture, demo, protocol, randomize, simulate, stats
 
 app = typer.Typer(
     name="alstrial",
@@ -21,6 +21,7 @@ app.add_typer(protocol.app, name="protocol")
 app.add_typer(alsfrs.app, name="alsfrs")
 app.add_typer(randomize.app, name="randomize")
 app.add_typer(stats.app, name="stats")
+app.command(name="demo")(demo.demo)
 app.command(name="simulate")(simulate.simulate)
 app.command(name="init")(capture.init)
 app.command(name="import")(capture.import_table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 
 from sqlalchemy import func, select
@@ -17,6 +17,9 @@ from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import InvalidState, NotEligible, PermissionDenied
 from alstrial.store.models import EligibilityOutcome, Participant, Site
+
+#: The screening field filled in at the end of the run-in (screening minus run-in ALSFRS-R).
+RUNIN_FIELD = "alsfrs_r_runin_decline"
 
 #: Chain-of-identity ids use an unambiguous alphabet (no 0/O, 1/I).
 _COI_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -88,7 +91,11 @@ def _screen(
     n = tx.session.execute(select(func.count()).select_from(Participant).where(Participant.site_id == site_row.id))
     code = f"{site_code}-{n.scalar_one() + 1:04d}"
     outcomes = [evaluate_criterion(c, coerced.get(c.field)) for c in tx.protocol.eligibility]
-    eligible = all(o.passed for o in outcomes)
+    # Criteria on the run-in decline cannot be judged at screening: they stay pending (recorded,
+    # not failed) until the run-in ends, when `complete_runin` judges them.
+    pending = {c.id for c in tx.protocol.eligibility if c.field == RUNIN_FIELD and coerced.get(c.field) is None}
+    outcomes = [replace(o, outcome="pending") if o.criterion_id in pending else o for o in outcomes]  # type: ignore[arg-type]
+    eligible = all(o.passed or o.criterion_id in pending for o in outcomes)
     coi = "COI-" + "".join(secrets.choice(_COI_ALPHABET) for _ in range(10))
     p = Participant(
         code=code,
@@ -114,7 +121,7 @@ def _screen(
         )
         for o in outcomes
     )
-    failed = tuple(o.criterion_id for o in outcomes if not o.passed)
+    failed = tuple(o.criterion_id for o in outcomes if not o.passed and o.criterion_id not in pending)
     changes: dict[str, tuple[object, object]] = {k: (None, v) for k, v in sorted(coerced.items())}
     changes |= {
         "consent_date": (None, consent_date),

@@ -1,0 +1,106 @@
+"""Analysis datasets from the simulator's fast path (no database): for power and tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline
+from alstrial.protocol.models import Protocol
+from alstrial.simulate.cohort import Cohort
+
+
+def _visit_code(protocol: Protocol, day: int) -> str:
+    """The protocol visit whose window contains ``day`` (nearest target day otherwise)."""
+    return min(protocol.visits, key=lambda v: abs(v.day - day)).code
+
+
+def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets:
+    """Map a simulated cohort onto the analysis dataset contract."""
+    p = cohort.participants
+    primary_day = protocol.visit(protocol.primary_endpoint().visit or protocol.visits[-1].code).day  # type: ignore[union-attr]
+    completed = p["dropout_day"].isna() | (p["dropout_day"] > primary_day)
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": p["id"],
+            "SITEID": "S" + p["site"].astype(int).astype(str).str.zfill(2),
+            "ARM": p["arm"],
+            "AGE": p["age"].astype(float).round(0).astype(int),
+            "SEX": p["sex"],
+            "ONSETREG": p["onset_region"],
+            "RILUZFL": p["riluzole"].astype(bool),
+            "MOSONSET": p["months_since_onset"].astype(float),
+            "ELIGFL": True,
+            "FAILCRIT": "",
+            "RANDFL": True,
+            "SAFFL": True,
+            "FASFL": p["baseline_total"].notna().to_numpy(),
+            "COMPLFL": completed.to_numpy(),
+            "DCSREAS": np.where(completed, "", p["dropout_reason"].fillna("").astype(str)),
+            "SCRALS": p["screening_total"].astype(float),
+            "BASEALS": p["baseline_total"].astype(float),
+            "PRESLOPE": p["pre_slope"].astype(float),
+            "SVCBL": p["baseline_svc"].astype(float),
+        }
+    )
+    adsl["ALSBAND"] = np.where(adsl["BASEALS"] >= 35, "ge35", "lt35")
+    arm_of = dict(zip(adsl["USUBJID"], adsl["ARM"], strict=True))
+
+    v = cohort.visits
+    on_study = v[v["day"] >= 0]
+    adqs = pd.DataFrame(
+        {
+            "USUBJID": on_study["id"],
+            "ARM": on_study["id"].map(arm_of),
+            "AVISIT": [_visit_code(protocol, int(d)) for d in on_study["day"]],
+            "AVISITN": on_study["day"].to_numpy() / 7.0,
+            "ADY": on_study["day"].to_numpy(),
+            "AVAL": on_study["total"].astype(float).to_numpy(),
+        }
+    )
+    adqs = add_change_from_baseline(adqs, baseline_visit=_visit_code(protocol, 0))
+    adqs_runin = pd.DataFrame(
+        {"USUBJID": v["id"], "ARM": v["id"].map(arm_of), "ADY": v["day"], "AVAL": v["total"].astype(float)}
+    )
+
+    lb_frames = []
+    for analyte in protocol.analytes:
+        col = analyte.code.lower()
+        if col not in v.columns:
+            continue
+        rows = v[v[col].notna() | v[f"{col}_blq"].eq(True)]
+        lb_frames.append(
+            pd.DataFrame(
+                {
+                    "USUBJID": rows["id"],
+                    "ARM": rows["id"].map(arm_of),
+                    "PARAMCD": analyte.code,
+                    "AVISIT": [_visit_code(protocol, int(d)) for d in rows["day"]],
+                    "ADY": rows["day"],
+                    "AVAL": rows[col].astype(float),
+                    "BLQFL": rows[f"{col}_blq"].eq(True).to_numpy(),
+                    "LLOQ": analyte.lloq,
+                }
+            )
+        )
+    adlb = (
+        pd.concat(lb_frames, ignore_index=True)
+        if lb_frames
+        else pd.DataFrame(columns=list(AnalysisDatasets.__annotations__))
+    )
+
+    # Only events on or after day 0 count: follow-up for the time-to-event endpoint starts at first dose.
+    events = p[["death_day", "pav_day", "tracheostomy_day"]]
+    event_day = events.where(events >= 0).min(axis=1)
+    last_contact = p["dropout_day"].fillna(primary_day).clip(upper=primary_day)
+    has_event = event_day.notna() & (event_day <= last_contact)
+    adtte = pd.DataFrame(
+        {
+            "USUBJID": p["id"],
+            "ARM": p["arm"],
+            "PARAMCD": "DTHPAV",
+            "AVAL": np.where(has_event, event_day, last_contact).astype(float),
+            "CNSR": np.where(has_event, 0, 1),
+        }
+    )
+    return AnalysisDatasets(adsl=adsl, adqs=adqs.reset_index(drop=True), adqs_runin=adqs_runin, adlb=adlb, adtte=adtte)
