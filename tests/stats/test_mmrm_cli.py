@@ -65,3 +65,10 @@ def test_cli_subprocess_bad_response() -> None:
     assert proc.returncode == 2
     assert "response column 'RACE' must be numeric" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_covariance_choices_match_the_engine() -> None:
+    from alstrial.commands.stats_mmrm import COV_CHOICES
+    from alstrial.stats.mmrm import COV_TYPES
+
+    assert COV_CHOICES == COV_TYPES

@@ -11,8 +11,9 @@ import pandas as pd
 import typer
 
 from alstrial.errors import AlstrialError
-from alstrial.stats.mmrm import COV_TYPES, MMRMConvergenceWarning, fit_mmrm
-
+# Spelled out so that `alstrial --help` need not import the engine; a test checks it against
+# alstrial.stats.mmrm.COV_TYPES.
+COV_CHOICES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh")
 _DF_CHOICES = ("satterthwaite", "kenward-roger", "kenward-roger-linear", "residual", "between-within")
 
 
@@ -37,7 +38,7 @@ def mmrm(
     subject: str = typer.Option(..., "--subject", help="Subject identifier column."),
     visit: str = typer.Option(..., "--visit", help="Visit column (levels sorted naturally)."),
     fixed: str = typer.Option("1", "--fixed", help="R-style right-hand side, e.g. 'RACE + SEX + ARMCD*AVISIT'."),
-    cov: str = typer.Option("us", "--cov", help=f"Covariance structure: {', '.join(COV_TYPES)}."),
+    cov: str = typer.Option("us", "--cov", help=f"Covariance structure: {', '.join(COV_CHOICES)}."),
     group: str | None = typer.Option(None, "--group", help="Fit a separate covariance per level of this column."),
     method: str = typer.Option("reml", "--method", help="reml or ml."),
     df: str = typer.Option("satterthwaite", "--df", help=f"Degrees of freedom: {', '.join(_DF_CHOICES)}."),
@@ -46,6 +47,8 @@ def mmrm(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Fit an MMRM (like SAS PROC MIXED with REPEATED / R mmrm) and print the coefficient table."""
+    from alstrial.stats.mmrm import MMRMConvergenceWarning, fit_mmrm
+
     if not data.is_file():
         _fail(f"data file {str(data)!r} does not exist")
     try:
