@@ -11,6 +11,7 @@ import pandas as pd
 import typer
 
 from alstrial.errors import AlstrialError
+
 # Spelled out so that `alstrial --help` need not import the engine; a test checks it against
 # alstrial.stats.mmrm.COV_TYPES.
 COV_CHOICES = ("us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "adh")
