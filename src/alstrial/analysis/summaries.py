@@ -8,6 +8,7 @@ They take the ADSL-like participant frame (one row per screened participant; see
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,13 +20,19 @@ def _r(x: float, nd: int = 2) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
-def consort(adsl: pd.DataFrame, arms: list[str]) -> dict[str, Any]:
-    """CONSORT counts: screened, screen failures with their reasons, and per-arm flow."""
+def consort(adsl: pd.DataFrame, arms: list[str], criteria: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """CONSORT counts: screened, screen failures with their reasons, and per-arm flow.
+
+    Screen-failure reasons are keyed by criterion id, or ``"id: text"`` when ``criteria`` maps
+    ids to their wording (a participant failing several criteria counts under each).
+    """
     randomized = adsl[adsl["RANDFL"]]
     failures = adsl[~adsl["ELIGFL"]]
     reasons: Counter[str] = Counter()
     for failed in failures["FAILCRIT"]:
-        reasons.update(c for c in str(failed).split(";") if c)
+        reasons.update(
+            f"{c}: {criteria[c]}" if criteria and c in criteria else c for c in str(failed).split(";") if c
+        )
     per_arm: dict[str, Any] = {}
     for arm in arms:
         sub = randomized[randomized["ARM"] == arm]

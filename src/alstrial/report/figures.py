@@ -59,7 +59,7 @@ def mean_profile(
 
 
 def forest(
-    rows: Sequence[Mapping[str, float | str]], *, title: str, xlabel: str, null: float = 1.0, log: bool = True
+    rows: Sequence[Mapping[str, float | str]], *, title: str, xlabel: str, null: float = 1.0, log: bool = False
 ) -> str:
     """A forest plot of estimates with CIs; each row has ``label, estimate, ci_lower, ci_upper``."""
     fig, ax = plt.subplots(figsize=(6.2, 0.55 * len(rows) + 1.0))

@@ -90,7 +90,7 @@ def run_demo(
     arms = [a.code for a in protocol.arms]
     results: dict[str, Any] = {
         "trial": {"id": protocol.id, "title": protocol.title, "seed": seed, "simulated": True, "alstrial": __version__},
-        "consort": summaries.consort(datasets.adsl, arms),
+        "consort": summaries.consort(datasets.adsl, arms, {c.id: c.text for c in protocol.eligibility}),
         "baseline": summaries.baseline(datasets.adsl, arms),
         "dropouts": summaries.dropouts(datasets.adsl),
         "endpoints": {o.endpoint.id: o.to_dict() for o in outcomes},
