@@ -20,6 +20,7 @@ def demo(
 ) -> None:
     """Run the seed trial end to end: virtual sites → lock → unblind → analysis → report."""
     from alstrial.simulate.demo import run_demo  # heavy imports only when the command runs
+    from alstrial.simulate.virtual_sites import PASSWORD
 
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -78,3 +79,7 @@ def demo(
     out_console.print(f"report:   {run.report_path.resolve()}   (open it in a browser)")
     out_console.print(f"results:  {run.results_path.resolve()}")
     out_console.print(f"database: {run.database.resolve()}   (alstrial audit verify --db {run.database})")
+    out_console.print(
+        f"browse:   ALSTRIAL_PASSWORD={PASSWORD} alstrial audit log --db {run.database} --user dm "
+        "--participant S01-0001   (every virtual user has this demo-only password)"
+    )

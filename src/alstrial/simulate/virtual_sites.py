@@ -187,6 +187,17 @@ class VirtualSites:
         self._treatment_course(code, site, vp, day0, result.coi_id)
 
     # -- one participant's course ----------------------------------------------------------------------
+    def _drift(self, visit: str) -> tuple[int, str | None]:
+        """Days a scheduled visit moves from its target: a little inside the window, rarely outside."""
+        spec = self.protocol.visit(visit)
+        if spec.phase not in ("treatment", "follow_up") or spec.day == 0:
+            return 0, None
+        if self.rng.random() < self.out_of_window_rate:
+            self.log.out_of_window += 1
+            late = spec.window_after + int(self.rng.integers(1, 6))
+            return late, "participant unavailable within the window (travel)"
+        return int(self.rng.integers(-min(spec.window_before, 3), min(spec.window_after, 3) + 1)), None
+
     def _visit(
         self,
         actor: Actor,
@@ -197,13 +208,10 @@ class VirtualSites:
         sim_day: int,
         *,
         assessments: bool,
+        reason: str | None = None,
     ) -> dict[str, object] | None:
+        """Record a visit on ``when`` (study day ``sim_day``) and, if asked, its assessments."""
         spec = self.protocol.visit(visit)
-        reason = None
-        if spec.phase in ("treatment", "follow_up") and spec.day != 0 and self.rng.random() < self.out_of_window_rate:
-            when += timedelta(days=spec.window_after + int(self.rng.integers(1, 6)))
-            reason = "participant unavailable within the window (travel)"
-            self.log.out_of_window += 1
         visits.record_visit(self.db, actor, code, visit, when, out_of_window_reason=reason)
         self.log.visits += 1
         if not assessments:
@@ -258,16 +266,18 @@ class VirtualSites:
         for spec in p.visits:
             if spec.day < 0:
                 continue
-            if not vp.attends(spec.day) or not vp.alive(spec.day):
+            drift, reason = self._drift(spec.code)
+            day = spec.day + drift
+            if not vp.attends(day) or not vp.alive(day):
                 break
-            when = day0 + timedelta(days=spec.day)
-            for name, day in events:
-                if name not in recorded_events and day <= spec.day:
-                    self._intercurrent(inv, code, name, day0 + timedelta(days=int(day)))
+            when = day0 + timedelta(days=day)
+            for name, event_day in events:
+                if name not in recorded_events and event_day <= day:
+                    self._intercurrent(inv, code, name, day0 + timedelta(days=int(event_day)))
                     recorded_events.add(name)
-            self._visit(coord, code, spec.code, when, vp, spec.day, assessments=True)
+            self._visit(coord, code, spec.code, when, vp, day, assessments=True, reason=reason)
             if "csf" in spec.assessments:
-                self._csf(coord, lab, code, spec.code, when, vp, spec.day)
+                self._csf(coord, lab, code, spec.code, when, vp, day)
             if spec.code in dose_at and lots:
                 product.administer_dose(
                     self.db,
@@ -282,9 +292,9 @@ class VirtualSites:
                 for term, prob in PROCEDURE_AES:
                     self._maybe_ae(inv, code, when, (term, prob))
         end_day = p.visits[-1].day
-        for name, day in events:
-            if name not in recorded_events and day <= min(end_day, left_day if left_day is not None else end_day):
-                self._intercurrent(inv, code, name, day0 + timedelta(days=int(day)))
+        for name, event_day in events:
+            if name not in recorded_events and event_day <= min(end_day, left_day if left_day is not None else end_day):
+                self._intercurrent(inv, code, name, day0 + timedelta(days=int(event_day)))
         if left_day is not None and left_day <= end_day:
             on = day0 + timedelta(days=int(np.ceil(left_day)))
             reason = WITHDRAWAL_REASONS.get(left_reason, "OTHER")
