@@ -73,7 +73,8 @@ def test_lung_uses_r_status_coding(lung: pd.DataFrame) -> None:
     assert event_indicator(lung["status"]).sum() == 165  # 1 = censored, 2 = dead
     res = survival_analysis(lung, time="time", event="status")
     assert res.km[0].median == 310.0
-    # R print(survfit(Surv(time, status) ~ 1, lung)): 0.95LCL 285, 0.95UCL 363.
+    # R 4.2.2 / survival 3.5-3 print(survfit(Surv(time, status) ~ 1, lung)): 0.95LCL 285, 0.95UCL 363
+    # (re-run and stored in validation/survival/outputs/km_medians.csv, row lung/all).
     assert (res.km[0].median_ci_lower, res.km[0].median_ci_upper) == (285.0, 363.0)
 
 

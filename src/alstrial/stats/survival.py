@@ -3,8 +3,9 @@
 Time to death or permanent assisted ventilation is analysed like ``survfit`` / ``survdiff`` /
 ``coxph`` in R: Kaplan–Meier with Greenwood standard errors and R's default log-scale
 confidence interval (lifelines' own default is log(−log), so the interval is computed here),
-the log-rank χ² (lifelines), and Cox regression with Efron or Breslow ties (statsmodels
-``PHReg``: lifelines fits Efron only).
+the log-rank χ² (plain or stratified, as ``survdiff``), and Cox regression with Efron or
+Breslow ties, optionally stratified (statsmodels ``PHReg``: lifelines fits Efron only).
+Validated against R in tests/stats/test_survival_r.py (stored fits in validation/survival/).
 
 Event coding follows R's ``Surv``: 0/1 or FALSE/TRUE, and 1/2 (1 = censored, 2 = event) when
 the values are 1 and 2 only and a 2 is present (e.g. R's ``lung`` data).
@@ -20,7 +21,6 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from lifelines import KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
 from scipy import stats as sps
 
 from alstrial.stats.design_matrix import covariate_columns
@@ -141,41 +141,97 @@ def kaplan_meier_curve(
 
 @dataclass(frozen=True)
 class LogRankResult:
-    """Log-rank test across groups (R ``survdiff``): χ², df, p and observed/expected per group."""
+    """Log-rank test across groups (R ``survdiff``): χ², df, p and observed/expected per group.
+
+    ``strata`` names the stratification variable when the test is stratified (R
+    ``survdiff(Surv(t, e) ~ group + strata(s))``), else ``None``; observed and expected are then
+    summed over strata, as R prints them.
+    """
 
     chisq: float
     df: int
     p_value: float
     table: pd.DataFrame
+    strata: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return plain({"chisq": self.chisq, "df": self.df, "p_value": self.p_value, "table": self.table})
-
-
-def logrank(time: np.ndarray, event: np.ndarray, groups: np.ndarray) -> LogRankResult:
-    """Log-rank χ² from lifelines, plus observed and expected events per group for the report."""
-    res = multivariate_logrank_test(time, groups, event)
-    levels = sorted(pd.unique(groups).tolist())
-    event_times = np.unique(time[event == 1])
-    d_tot = np.array([np.sum((time == u) & (event == 1)) for u in event_times], dtype=float)
-    n_tot = np.array([np.sum(time >= u) for u in event_times], dtype=float)
-    rows = []
-    for g in levels:
-        m = groups == g
-        n_g = np.array([np.sum(time[m] >= u) for u in event_times], dtype=float)
-        rows.append(
-            {
-                "group": g,
-                "n": int(m.sum()),
-                "observed": int(event[m].sum()),
-                "expected": float(np.sum(d_tot * n_g / n_tot)),
-            }
+        return plain(
+            {"chisq": self.chisq, "df": self.df, "p_value": self.p_value, "table": self.table, "strata": self.strata}
         )
+
+
+def _logrank_pieces(time: np.ndarray, event: np.ndarray, codes: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """Observed, expected and the hypergeometric covariance of O − E for one stratum."""
+    event_times = np.unique(time[event == 1])
+    n_g = np.empty((len(event_times), k))
+    d_g = np.empty((len(event_times), k))
+    for j in range(k):
+        m = codes == j
+        sorted_t = np.sort(time[m])
+        n_g[:, j] = len(sorted_t) - np.searchsorted(sorted_t, event_times, side="left")
+        d_g[:, j] = np.bincount(np.searchsorted(event_times, time[m & (event == 1)]), minlength=len(event_times))
+    n = n_g.sum(axis=1)
+    d = d_g.sum(axis=1)
+    share = n_g / n[:, None]
+    expected = (d[:, None] * share).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    cov = np.einsum("t,tg,th->gh", w, share, -share) + np.diag((w[:, None] * share).sum(axis=0))
+    return d_g.sum(axis=0), expected, cov
+
+
+def logrank(
+    time: np.ndarray,
+    event: np.ndarray,
+    groups: np.ndarray,
+    strata: np.ndarray | None = None,
+    *,
+    strata_name: str | None = None,
+) -> LogRankResult:
+    """Log-rank (Mantel–Haenszel) χ², optionally stratified, exactly as R's ``survdiff``.
+
+    Per stratum, O − E and its hypergeometric covariance are summed; χ² = (O−E)ᵀ V⁻ (O−E) with
+    one group dropped (V is singular), df = number of groups with expected events − 1 (as R).
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    groups = np.asarray(groups)
+    levels = sorted(pd.unique(groups).tolist())
+    k = len(levels)
+    if k < 2:
+        raise EndpointDataError(f"log-rank: needs at least 2 groups (found {k}: {levels!r})")
+    codes = pd.Index(levels).get_indexer(groups)
+    strata_arr = np.zeros(len(time)) if strata is None else np.asarray(strata)
+    if strata_arr.shape != time.shape:
+        raise EndpointDataError(f"log-rank: strata has {len(strata_arr)} values for {len(time)} times")
+    if pd.isna(strata_arr).any():
+        raise EndpointDataError(f"log-rank: strata {strata_name or ''!r} has a missing value; drop those rows first")
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    cov = np.zeros((k, k))
+    for s in pd.unique(strata_arr):
+        m = strata_arr == s
+        o, e, v = _logrank_pieces(time[m], event[m], codes[m], k)
+        observed += o
+        expected += e
+        cov += v
+    u = (observed - expected)[1:]
+    chisq = float(u @ np.linalg.pinv(cov[1:, 1:]) @ u)
+    df = int((expected > 0).sum()) - 1
+    table = pd.DataFrame(
+        {
+            "group": levels,
+            "n": [int((groups == g).sum()) for g in levels],
+            "observed": observed.astype(int),
+            "expected": expected,
+        }
+    )
     return LogRankResult(
-        chisq=float(res.test_statistic),
-        df=int(res.degrees_of_freedom),
-        p_value=float(res.p_value),
-        table=pd.DataFrame(rows),
+        chisq=chisq,
+        df=df,
+        p_value=float(sps.chi2.sf(chisq, df)),
+        table=table,
+        strata=strata_name if strata is not None else None,
     )
 
 
@@ -189,6 +245,7 @@ class CoxResult:
     loglik_null: float
     loglik: float
     summary: pd.DataFrame
+    strata: str | None = None
 
     @property
     def lr_chisq(self) -> float:
@@ -204,20 +261,31 @@ class CoxResult:
                 "loglik_null": self.loglik_null,
                 "loglik": self.loglik,
                 "lr_chisq": self.lr_chisq,
+                "strata": self.strata,
                 "terms": self.summary,
             }
         )
 
 
 def cox_fit(
-    time: np.ndarray, event: np.ndarray, design: pd.DataFrame, *, ties: Ties = "efron", conf_level: float = 0.95
+    time: np.ndarray,
+    event: np.ndarray,
+    design: pd.DataFrame,
+    *,
+    ties: Ties = "efron",
+    conf_level: float = 0.95,
+    strata: np.ndarray | None = None,
+    strata_name: str | None = None,
 ) -> CoxResult:
-    """Fit a Cox model on a numeric design matrix (no intercept) with Efron or Breslow ties."""
+    """Fit a Cox model on a numeric design matrix (no intercept) with Efron or Breslow ties.
+
+    ``strata`` gives each stratum its own baseline hazard (R ``+ strata(s)``).
+    """
     if ties not in ("efron", "breslow"):
         raise EndpointDataError(f"invalid value for ties, expected one of 'efron', 'breslow' (not {ties!r})")
     if design.shape[1] == 0:
         raise EndpointDataError("Cox: no covariates to fit")
-    model = sm.PHReg(time, design.to_numpy(dtype=float), status=event, ties=ties)
+    model = sm.PHReg(time, design.to_numpy(dtype=float), status=event, ties=ties, strata=strata)
     fit = model.fit(disp=False)
     beta = np.asarray(fit.params)
     se = np.asarray(fit.bse)
@@ -242,6 +310,7 @@ def cox_fit(
         loglik_null=float(model.loglike(np.zeros(design.shape[1]))),
         loglik=float(fit.llf),
         summary=summary,
+        strata=strata_name if strata is not None else None,
     )
 
 
@@ -257,12 +326,14 @@ class SurvivalResult:
     km: tuple[KaplanMeierCurve, ...]
     logrank: LogRankResult | None
     cox: CoxResult | None
+    strata: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "time": self.time,
             "event": self.event,
             "group": self.group,
+            "strata": self.strata,
             "n": self.n,
             "n_dropped": self.n_dropped,
             "km": {str(c.group): c.to_dict() for c in self.km},
@@ -293,13 +364,16 @@ class SurvivalResult:
         if self.logrank is not None:
             parts.append(
                 format_block(
-                    "log-rank", {"chisq": self.logrank.chisq, "df": self.logrank.df, "p": self.logrank.p_value}
+                    "log-rank" if self.strata is None else f"log-rank stratified by {self.strata}",
+                    {"chisq": self.logrank.chisq, "df": self.logrank.df, "p": self.logrank.p_value},
                 )
             )
         if self.cox is not None:
             parts.append(
                 format_block(
-                    f"Cox ({self.cox.ties} ties)",
+                    f"Cox ({self.cox.ties} ties"
+                    + ("" if self.cox.strata is None else f", stratified by {self.cox.strata}")
+                    + ")",
                     {"loglik": self.cox.loglik, "LR chisq": self.cox.lr_chisq},
                     self.cox.summary.set_index("term"),
                 )
@@ -329,13 +403,16 @@ def survival_analysis(
     ties: Ties = "efron",
     event_coding: EventCoding = "auto",
     conf_level: float = 0.95,
+    strata: str | None = None,
 ) -> SurvivalResult:
     """KM (per group), log-rank (when grouped) and Cox on ``group`` + ``covariates``.
 
+    With ``strata`` the log-rank test and the Cox model are stratified by that column (R
+    ``survdiff``/``coxph`` with ``+ strata(s)``); the Kaplan–Meier curves stay per group.
     Rows with a missing value in any used column are dropped (R's ``na.omit``) and counted.
     """
     what = "survival"
-    used = [time, event, *([group] if group else []), *covariates]
+    used = [time, event, *([group] if group else []), *([strata] if strata else []), *covariates]
     require_columns(df, used, what=what)
     if ties not in ("efron", "breslow"):
         raise EndpointDataError(f"invalid value for ties, expected one of 'efron', 'breslow' (not {ties!r})")
@@ -351,12 +428,33 @@ def survival_analysis(
         g = data[group].to_numpy()
         levels = sorted(pd.unique(g).tolist())
         km = tuple(kaplan_meier_curve(t[g == lv], e[g == lv], group=lv, conf_level=conf_level) for lv in levels)
-        lr = logrank(t, e, g) if len(levels) > 1 else None
+        s = data[strata].to_numpy() if strata else None
+        lr = logrank(t, e, g, s, strata_name=strata) if len(levels) > 1 else None
     else:
         km = (kaplan_meier_curve(t, e, group="all", conf_level=conf_level),)
         lr = None
     design = _design(data, group, covariates)
-    cox = cox_fit(t, e, design, ties=ties, conf_level=conf_level) if design.shape[1] and e.sum() > 0 else None
+    cox = (
+        cox_fit(
+            t,
+            e,
+            design,
+            ties=ties,
+            conf_level=conf_level,
+            strata=data[strata].to_numpy() if strata else None,
+            strata_name=strata,
+        )
+        if design.shape[1] and e.sum() > 0
+        else None
+    )
     return SurvivalResult(
-        time=time, event=event, group=group, n=len(data), n_dropped=n_dropped, km=km, logrank=lr, cox=cox
+        time=time,
+        event=event,
+        group=group,
+        n=len(data),
+        n_dropped=n_dropped,
+        km=km,
+        logrank=lr,
+        cox=cox,
+        strata=strata,
     )
