@@ -109,6 +109,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: object, sqlite_template: st
     return url
 
 
+@pytest.fixture
+def both_backends(request: pytest.FixtureRequest, tmp_path: object, sqlite_template: str) -> dict[str, str]:
+    """An empty, migrated database on EACH backend at once, for tests comparing the two engines."""
+    target = os.path.join(str(tmp_path), "capture.db")
+    shutil.copyfile(sqlite_template, target)
+    url = request.getfixturevalue("pg_worker_url")
+    _reset_pg(url)
+    return {"sqlite": target, "postgresql": url}
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_passwords() -> Iterator[None]:
     """Argon2 with minimal cost: hundreds of users are created across the suite."""
@@ -159,7 +169,6 @@ ELIGIBLE = {
     "onset_region": "limb",
     "alsfrs_r_total": 38,
     "svc_percent_predicted": 80.0,
-    "alsfrs_r_runin_decline": 4,
     "riluzole": True,
     "prior_stem_cell_therapy": False,
     "edaravone_within_30_days": False,

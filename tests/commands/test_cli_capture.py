@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from alstrial.services import list_participants
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import bootstrap_actor
-from conftest import ELIGIBLE, PASSWORD, snapshot
+from conftest import ELIGIBLE, PASSWORD, alsfrs_items, snapshot
 
 ENV = {"ALSTRIAL_PASSWORD": PASSWORD, "ALSTRIAL_NEW_PASSWORD": PASSWORD}
 
@@ -125,6 +125,61 @@ def test_import_lists_every_bad_row_of_other_tables(initialised: str, tmp_path: 
     assert bad.exit_code == 2 and "row 2, column criteria" in bad.output
     unknown = run("import", "vitals", str(tmp_path / "ae.csv"), "--db", db, "--user", "inv")
     assert unknown.exit_code == 2 and "expected one of screening, alsfrs" in unknown.output
+
+
+def test_import_runin_after_screening_and_alsfrs(initialised: str, tmp_path: Path) -> None:
+    """The data manager's path through the run-in: screening (IN6 pending) → alsfrs → runin."""
+    db = initialised
+    run("user", "add", "coord", "--role", "site_coordinator", "--site", "S01", "--db", db, "--user", "admin")
+    rows = [dict(r, alsfrs_r_runin_decline="") for r in screening_rows(3)]
+    for r in rows:
+        r["age_years"] = 45
+    ok = run("import", "screening", str(write_csv(tmp_path / "s.csv", rows)), "--db", db, "--user", "coord")
+    assert ok.exit_code == 0 and "imported 3 screening row(s)" in ok.output, ok.output
+    typed = run(
+        "import",
+        "screening",
+        str(write_csv(tmp_path / "typed.csv", [dict(rows[0], alsfrs_r_runin_decline="4")])),
+        "--db",
+        db,
+        "--user",
+        "coord",
+    )
+    assert typed.exit_code == 2 and "row 2, column alsfrs_r_runin_decline: value '4' — not known at screening" in (
+        typed.output
+    )
+    alsfrs = [
+        {"participant": f"S01-000{i}", "visit": visit, "visit_date": day, **alsfrs_items(total)}
+        for i, runin_total in ((1, 36), (2, 39), (3, 35))
+        for visit, day, total in (("SCR", "2025-01-06", 40), ("RUNIN", "2025-03-02", runin_total))
+    ]
+    ok = run("import", "alsfrs", str(write_csv(tmp_path / "a.csv", alsfrs)), "--db", db, "--user", "coord")
+    assert ok.exit_code == 0 and "imported 6 alsfrs row(s)" in ok.output, ok.output
+    runin = [
+        {"participant": "S01-0001", "enrolled_on": "2025-01-06"},
+        {"participant": "S01-0002", "enrolled_on": "2025-01-07"},
+        {"participant": "S01-0003", "enrolled_on": ""},
+    ]
+    capture = CaptureDB.from_url(db)
+    before = snapshot(capture)
+    bad = run("import", "runin", str(write_csv(tmp_path / "r.csv", runin)), "--db", db, "--user", "coord")
+    assert bad.exit_code == 2 and "row 4, column enrolled_on: value None — required: S01-0003 is not enrolled" in (
+        bad.output
+    )
+    assert snapshot(capture) == before and "Traceback" not in bad.output
+    runin[2]["enrolled_on"] = "2025-01-08"
+    done = run("import", "runin", str(write_csv(tmp_path / "r.csv", runin)), "--db", db, "--user", "coord")
+    assert done.exit_code == 0, done.output
+    assert "imported 3 runin row(s)" in done.output
+    assert "S01-0001: ALSFRS-R decline 4 during the run-in: eligible" in done.output
+    assert "S01-0002: ALSFRS-R decline 1 during the run-in: run-in failure (IN6)" in done.output
+    people = {p.code: p.status for p in list_participants(capture, bootstrap_actor(capture, "admin"))}
+    assert people == {"S01-0001": "enrolled", "S01-0002": "screen_failed", "S01-0003": "enrolled"}
+    again = run("import", "runin", str(write_csv(tmp_path / "r2.csv", runin[1:2])), "--db", db, "--user", "coord")
+    assert again.exit_code == 2 and "row 2, column -: value None — participant 'S01-0002' is screen_failed" in (
+        again.output
+    )
+    capture.dispose()
 
 
 def test_console_script_runs_init_and_verify(tmp_path: Path) -> None:

@@ -93,6 +93,12 @@ WRITE_CALLS: list[WriteCall] = [
         lambda t, a, c: sv.enrol_participant(t.db, a, c["eligible"], enrolled_on=SCREEN_DAY),
     ),
     WriteCall(
+        "complete_runin",
+        Permission.RANDOMIZE,
+        "site_coordinator",
+        lambda t, a, c: sv.complete_runin(t.db, a, c["enrolled"]),
+    ),
+    WriteCall(
         "randomize_participant",
         Permission.RANDOMIZE,
         "investigator",

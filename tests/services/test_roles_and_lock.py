@@ -16,6 +16,31 @@ def test_every_write_call_is_enumerated() -> None:
     assert covered >= set(DATA_WRITES)
 
 
+#: Public services that write nothing (or, for set-up, run before any user exists).
+NOT_WRITES = {
+    "allocation_list",
+    "audit_log",
+    "authenticate",
+    "list_participants",
+    "list_queries",
+    "list_unblindings",
+    "participant_arm",
+    "participant_detail",
+    "setup_trial",
+    "transaction",
+    "verify_audit_trail",
+    "visit_data",
+}
+
+
+def test_every_write_service_is_enumerated_by_name() -> None:
+    """A new write service (e.g. one sharing an existing permission) must join the enumerations."""
+    import alstrial.services as sv
+
+    services = {n for n in sv.__all__ if n[0].islower() and callable(getattr(sv, n))}
+    assert services - NOT_WRITES == {c.name for c in WRITE_CALLS + ADMIN_CALLS}
+
+
 def test_wrong_roles_are_refused_everywhere_and_leave_no_trace(trial) -> None:
     ctx = prepare(trial)
     refused = 0
@@ -63,3 +88,23 @@ def ctx_date():
     from capture_calls import DAY0
 
     return DAY0
+
+
+def test_an_actor_not_matching_its_user_record_is_refused(trial) -> None:
+    """The actor is re-checked against the user table on every call: role, name and site must match."""
+    from dataclasses import replace
+
+    from alstrial.services import record_visit
+
+    code = trial.enrolled()
+    inv = trial["investigator"]
+    other = trial.other_site
+    forged = [
+        replace(inv, site_id=other.site_id, site_code=other.site_code),
+        replace(inv, role="site_coordinator"),
+        replace(inv, username="investigator2"),
+        replace(inv, user_id=10_000),
+    ]
+    for actor in forged:
+        with no_trace(trial.db), pytest.raises(PermissionDenied, match="not an active user"):
+            record_visit(trial.db, actor, code, "W0", ctx_date())

@@ -18,7 +18,9 @@ def test_screen_failures_are_kept_with_every_failed_criterion(trial) -> None:
     assert result.participant == "S01-0001" and "screen failure" in str(result)
     with trial.db.sessions() as s:
         rows = s.scalars(select(EligibilityOutcome).order_by(EligibilityOutcome.id)).all()
-    assert len(rows) == 9 and [r.criterion_id for r in rows if not r.passed] == ["IN1", "IN5", "EX1"]
+    assert len(rows) == 9 and [r.criterion_id for r in rows if r.passed is False] == ["IN1", "IN5", "EX1"]
+    # the run-in criterion is never judged for a screen failure: not a reason for the failure
+    assert [(r.criterion_id, r.outcome, r.passed) for r in rows if r.passed is None] == [("IN6", "not_assessed", None)]
     with no_trace(trial.db), pytest.raises(sv.NotEligible, match="IN1") as err:
         sv.enrol_participant(trial.db, sc, result.participant, enrolled_on=SCREEN_DAY)
     assert err.value.failed == ["IN1", "IN5", "EX1"]

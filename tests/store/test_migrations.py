@@ -20,7 +20,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
 
 
 def test_sqlite_connections_get_the_safety_pragmas(tmp_path) -> None:
@@ -120,3 +120,34 @@ def test_downgrade_removes_everything(db_url: str) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     engine.dispose()
+
+
+def test_0002_keeps_eligibility_data_across_downgrade_and_upgrade(capture_db) -> None:
+    """A pending run-in outcome (passed NULL) becomes 'not passed' on downgrade; rows survive both ways."""
+    from alembic import command
+
+    from alstrial.store.migrate import alembic_config, upgrade
+    from conftest import make_trial
+
+    t = make_trial(capture_db)
+    code = t.screen()
+    query = text(
+        "SELECT criterion_id, outcome, passed FROM eligibility_outcome o JOIN participant p ON p.id = o.participant_id "
+        "WHERE p.code = :code ORDER BY o.id"
+    )
+    with capture_db.engine.connect() as conn:
+        before = [tuple(r) for r in conn.execute(query, {"code": code})]
+    assert ("IN6", "pending", None) in before and len(before) == 9
+    cfg = alembic_config(capture_db.engine.url.render_as_string(hide_password=False))
+    with capture_db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    with capture_db.engine.connect() as conn:
+        down = [tuple(r) for r in conn.execute(query, {"code": code})]
+    assert down == [(c, o, False if p is None else bool(p)) for c, o, p in before]
+    upgrade(capture_db.engine)
+    with capture_db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        assert [(c, o, bool(p)) for c, o, p in conn.execute(query, {"code": code})] == [
+            (c, o, bool(p)) for c, o, p in down
+        ]

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from alstrial.errors import AlstrialError
+from alstrial.protocol.models import Protocol
+
 ADSL_COLUMNS = (
     "USUBJID",
     "SITEID",
@@ -46,6 +49,10 @@ ADLB_COLUMNS = ("USUBJID", "ARM", "PARAMCD", "AVISIT", "ADY", "AVAL", "BLQFL", "
 ADTTE_COLUMNS = ("USUBJID", "ARM", "PARAMCD", "AVAL", "CNSR")
 
 
+class AnalysisDatasetError(AlstrialError, ValueError):
+    """Data that cannot become analysis datasets: a missing column, arms the protocol lacks, ..."""
+
+
 @dataclass(frozen=True)
 class AnalysisDatasets:
     """The analysis datasets of one trial, after unblinding (``ARM`` holds the arm code)."""
@@ -66,7 +73,7 @@ class AnalysisDatasets:
         ):
             missing = [c for c in columns if c not in frame.columns]
             if missing:
-                raise ValueError(f"{name} lacks required column(s) {missing}; it has {list(frame.columns)}")
+                raise AnalysisDatasetError(f"{name} lacks required column(s) {missing}; it has {list(frame.columns)}")
 
     @property
     def randomized(self) -> pd.DataFrame:
@@ -76,6 +83,14 @@ class AnalysisDatasets:
     def fas(self) -> pd.DataFrame:
         """The full analysis set: randomized, treated, with a baseline ALSFRS-R (the mITT of the model trial)."""
         return self.adsl[self.adsl["FASFL"]]
+
+
+def primary_visit_code(protocol: Protocol) -> str:
+    """The visit of the primary analysis: the primary endpoint's, else the first endpoint visit, else the last."""
+    primary = protocol.primary_endpoint()
+    if primary is not None and primary.visit:
+        return primary.visit
+    return next((e.visit for e in protocol.endpoints if e.visit), protocol.visits[-1].code)
 
 
 def add_change_from_baseline(long: pd.DataFrame, *, baseline_visit: str) -> pd.DataFrame:

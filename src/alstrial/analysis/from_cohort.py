@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline
+from alstrial.analysis.datasets import (
+    ADLB_COLUMNS,
+    AnalysisDatasetError,
+    AnalysisDatasets,
+    add_change_from_baseline,
+    primary_visit_code,
+)
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.cohort import Cohort
 
@@ -16,9 +22,20 @@ def _visit_code(protocol: Protocol, day: int) -> str:
 
 
 def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets:
-    """Map a simulated cohort onto the analysis dataset contract."""
+    """Map a simulated cohort onto the analysis dataset contract.
+
+    The cohort must be simulated with the protocol's arm codes (``arms=`` and ``control_arm=`` of
+    ``simulate_cohort``): the analysis plan compares arms by those codes.
+    """
     p = cohort.participants
-    primary_day = protocol.visit(protocol.primary_endpoint().visit or protocol.visits[-1].code).day  # type: ignore[union-attr]
+    codes = {a.code for a in protocol.arms}
+    unknown = sorted(set(p["arm"].astype(str)) - codes)
+    if unknown:
+        raise AnalysisDatasetError(
+            f"cohort arms {unknown!r} are not arms of protocol {protocol.id!r} (expected some of {sorted(codes)!r}); "
+            "simulate the cohort with arms= and control_arm= set to the protocol's arm codes"
+        )
+    primary_day = protocol.visit(primary_visit_code(protocol)).day
     completed = p["dropout_day"].isna() | (p["dropout_day"] > primary_day)
     adsl = pd.DataFrame(
         {
@@ -83,11 +100,7 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
                 }
             )
         )
-    adlb = (
-        pd.concat(lb_frames, ignore_index=True)
-        if lb_frames
-        else pd.DataFrame(columns=list(AnalysisDatasets.__annotations__))
-    )
+    adlb = pd.concat(lb_frames, ignore_index=True) if lb_frames else pd.DataFrame(columns=list(ADLB_COLUMNS))
 
     # Only events on or after day 0 count: follow-up for the time-to-event endpoint starts at first dose.
     events = p[["death_day", "pav_day", "tracheostomy_day"]]

@@ -13,7 +13,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline
+from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline, primary_visit_code
 from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Protocol
 from alstrial.store.models import (
@@ -94,7 +94,7 @@ def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDataset
         svc, left_on="id", right_on="visit_record_id", how="left", suffixes=("", "_svc")
     )
     baseline_visit = protocol.dose_visits()[0].code
-    primary_visit = (protocol.primary_endpoint() or protocol.endpoints[0]).visit or protocol.visits[-1].code
+    primary_visit = primary_visit_code(protocol)
     first_visit = protocol.visits[0].code
     base = v[v["visit_code"] == baseline_visit].set_index("participant_id")
     scr = v[v["visit_code"] == first_visit].set_index("participant_id")
@@ -124,7 +124,8 @@ def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDataset
             "RANDFL": randomized,
             "SAFFL": part["id"].isin(doses["participant_id"]).to_numpy(),
             "COMPLFL": part["id"].isin(completed_ids).to_numpy() & randomized,
-            "DCSREAS": part["id"].map(reasons).fillna("").str.lower().str.replace(" ", "_"),
+            # "LOST TO FOLLOW-UP" -> "lost_to_follow_up": the simulator's (and CDISC-like) reason codes
+            "DCSREAS": part["id"].map(reasons).fillna("").str.lower().str.replace(r"[ -]", "_", regex=True),
             "SCRALS": part["id"].map(scr["total"]).astype(float),
             "BASEALS": part["id"].map(base["total"]).astype(float),
             "PRESLOPE": pre_slope,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alstrial.analysis.datasets import AnalysisDatasets
+from alstrial.analysis.datasets import AnalysisDatasets, primary_visit_code
 from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Endpoint, Protocol
 from alstrial.stats.biomarkers import LloqRule, biomarker_ancova, biomarker_slope_correlation
@@ -73,6 +73,8 @@ def clean_json(value: Any, digits: int = 10) -> Any:
         return clean_json(value.tolist(), digits)
     if isinstance(value, pd.DataFrame):
         return clean_json(value.to_dict(orient="records"), digits)
+    if isinstance(value, pd.Series):
+        return clean_json(value.to_dict(), digits)
     if isinstance(value, np.bool_ | bool):
         return bool(value)
     if isinstance(value, np.integer):
@@ -92,7 +94,7 @@ class AnalysisPlan:
         self.imputations = imputations
         control = [a.code for a in protocol.arms if a.is_control]
         self.reference = control[0] if control else protocol.arms[0].code
-        self.primary_visit = (protocol.primary_endpoint() or protocol.endpoints[0]).visit or protocol.visits[-1].code
+        self.primary_visit = primary_visit_code(protocol)
         self.baseline_visit = protocol.dose_visits()[0].code
 
     def run(self, ds: AnalysisDatasets) -> list[EndpointOutcome]:

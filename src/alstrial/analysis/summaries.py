@@ -20,6 +20,12 @@ def _r(x: float, nd: int = 2) -> float | None:
     return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
+def age_decade(age: pd.Series) -> pd.Series:
+    """Age decade labels (``40s`` for 40-49); a missing age is ``unknown``."""
+    decade = (age // 10 * 10).astype("Int64").astype(str) + "s"
+    return decade.where(age.notna(), "unknown")
+
+
 def consort(adsl: pd.DataFrame, arms: list[str], criteria: Mapping[str, str] | None = None) -> dict[str, Any]:
     """CONSORT counts: screened, screen failures with their reasons, and per-arm flow.
 
@@ -30,9 +36,7 @@ def consort(adsl: pd.DataFrame, arms: list[str], criteria: Mapping[str, str] | N
     failures = adsl[~adsl["ELIGFL"]]
     reasons: Counter[str] = Counter()
     for failed in failures["FAILCRIT"]:
-        reasons.update(
-            f"{c}: {criteria[c]}" if criteria and c in criteria else c for c in str(failed).split(";") if c
-        )
+        reasons.update(f"{c}: {criteria[c]}" if criteria and c in criteria else c for c in str(failed).split(";") if c)
     per_arm: dict[str, Any] = {}
     for arm in arms:
         sub = randomized[randomized["ARM"] == arm]
@@ -62,20 +66,22 @@ def baseline(adsl: pd.DataFrame, arms: list[str]) -> dict[str, dict[str, Any]]:
         sub = randomized[randomized["ARM"] == arm]
         n = len(sub)
 
-        def pct(mask: pd.Series, n: int = n) -> float | None:
-            return _r(100.0 * mask.sum() / n, 1) if n else None
+        def pct(values: pd.Series, mask: pd.Series) -> float | None:
+            # percentages are of the participants in whom the characteristic is known
+            known = values.notna()
+            return _r(100.0 * (mask & known).sum() / known.sum(), 1) if known.any() else None
 
         out[arm] = {
             "n": int(n),
             "age_mean": _r(sub["AGE"].mean()),
             "age_sd": _r(sub["AGE"].std()),
-            "female_pct": pct(sub["SEX"] == "F"),
-            "limb_onset_pct": pct(sub["ONSETREG"] == "limb"),
+            "female_pct": pct(sub["SEX"], sub["SEX"] == "F"),
+            "limb_onset_pct": pct(sub["ONSETREG"], sub["ONSETREG"] == "limb"),
             "months_since_onset_mean": _r(sub["MOSONSET"].mean()),
-            "riluzole_pct": pct(sub["RILUZFL"].astype(bool)),
+            "riluzole_pct": pct(sub["RILUZFL"], sub["RILUZFL"].eq(True)),
             "alsfrs_r_mean": _r(sub["BASEALS"].mean()),
             "alsfrs_r_sd": _r(sub["BASEALS"].std()),
-            "alsfrs_r_le25_pct": pct(sub["BASEALS"] <= 25),
+            "alsfrs_r_le25_pct": pct(sub["BASEALS"], sub["BASEALS"] <= 25),
             "pre_slope_mean": _r(sub["PRESLOPE"].mean(), 3),
             "svc_mean": _r(sub["SVCBL"].mean(), 1),
         }
@@ -86,8 +92,8 @@ def dropouts(adsl: pd.DataFrame) -> dict[str, Any]:
     """Who left before the primary visit: totals by sex and by age decade (e.g. ``40s``)."""
     randomized = adsl[adsl["RANDFL"]]
     left = randomized[~randomized["COMPLFL"]]
-    decade = (left["AGE"] // 10 * 10).astype(int).astype(str) + "s"
-    all_decades = (randomized["AGE"] // 10 * 10).astype(int).astype(str) + "s"
+    decade = age_decade(left["AGE"])
+    all_decades = age_decade(randomized["AGE"])
     return {
         "total": len(left),
         "by_sex": {k: int(v) for k, v in sorted(Counter(left["SEX"]).items())},

@@ -158,12 +158,23 @@ def site_add(
 
 
 def import_table(
-    table: Annotated[str, typer.Argument(help="screening, alsfrs, labs, doses, adverse_events or withdrawals.")],
+    table: Annotated[str, typer.Argument(help="screening, alsfrs, runin, labs, doses, adverse_events or withdrawals.")],
     csv_path: Annotated[Path, typer.Argument(metavar="CSV", help="UTF-8 CSV file with a header row.")],
     db: DbOption,
     user: UserOption,
 ) -> None:
-    """Import a CSV table through the services: all rows or none; every bad row is listed (exit 2)."""
+    """Import a CSV table through the services: all rows or none; every bad row is listed (exit 2).
+
+    \b
+    The run-in, in order:
+      screening  leave alsfrs_r_runin_decline blank: IN6 is pending until the run-in ends
+      alsfrs     the ALSFRS-R at SCR and at RUNIN (end of the run-in)
+      runin      columns participant[,enrolled_on]: enrols an eligible participant on
+                 enrolled_on if needed, computes the decline (SCR minus RUNIN) and judges
+                 the pending criteria; a run-in failure becomes a screen failure and is
+                 listed in the output (it is not an import error)
+    Randomization is never imported: it draws from the concealed list, one participant at a time.
+    """
     from alstrial.services.imports import import_rows, read_csv
 
     with cli_errors():

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from alstrial.analysis import summaries
 from alstrial.analysis.datasets import AnalysisDatasets
 from alstrial.analysis.plan import EndpointOutcome
 from alstrial.protocol.models import Protocol
@@ -122,9 +123,10 @@ def _biomarkers(o: EndpointOutcome) -> Section:
                 _f(c.get("estimate"), 2),
             ]
         )
-        forest_rows.append(
-            {"label": code, "estimate": r["ratio"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]}
-        )
+        if None not in (r["ratio"], r["ci_lower"], r["ci_upper"]):  # a ratio without an interval stays in the table
+            forest_rows.append(
+                {"label": code, "estimate": r["ratio"], "ci_lower": r["ci_lower"], "ci_upper": r["ci_upper"]}
+            )
     figs = []
     if forest_rows:
         svg = figures.forest(
@@ -175,12 +177,17 @@ def build_report(
             sections.append(_biomarkers(o))
     randomized = datasets.randomized
     left = randomized[~randomized["COMPLFL"]]
-    decade = (left["AGE"] // 10 * 10).astype(int).astype(str) + "s"
+    decade = summaries.age_decade(left["AGE"])
     by_sex_decade = {
         {"F": "women", "M": "men"}.get(str(sex), str(sex)): {str(k): float(v) for k, v in group.value_counts().items()}
         for sex, group in decade.groupby(left["SEX"])
     }
-    dropout_svg = figures.grouped_bars(by_sex_decade, title="Dropouts by age decade and sex", ylabel="participants")
+    # no dropouts, no figure (an empty chart would only say so less clearly than the text)
+    dropout_svg = (
+        figures.grouped_bars(by_sex_decade, title="Dropouts by age decade and sex", ylabel="participants")
+        if by_sex_decade
+        else ""
+    )
     control = next((a.code for a in protocol.arms if a.is_control), protocol.arms[-1].code)
     by_name = {o.endpoint.name: o for o in outcomes}
     sections = [

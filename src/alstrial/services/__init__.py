@@ -28,6 +28,7 @@ from alstrial.services.lock import emergency_unblind, list_unblindings, lock_dat
 from alstrial.services.product import administer_dose, manufacture_lot, record_aspiration, release_lot
 from alstrial.services.randomization import allocation_list, participant_arm, randomize_participant
 from alstrial.services.reads import list_participants, participant_detail, visit_data
+from alstrial.services.runin import RunInResult, complete_runin
 from alstrial.services.safety import record_adverse_event, record_intercurrent_event
 from alstrial.services.screening import enrol_participant, screen_participant
 from alstrial.services.setup import setup_trial
@@ -47,6 +48,7 @@ __all__ = [
     "NotEligible",
     "NotFound",
     "PermissionDenied",
+    "RunInResult",
     "ValidationFailed",
     "VisitOutOfWindow",
     "add_site",
@@ -57,6 +59,7 @@ __all__ = [
     "audit_log",
     "authenticate",
     "close_query",
+    "complete_runin",
     "correct_value",
     "discontinue_treatment",
     "emergency_unblind",

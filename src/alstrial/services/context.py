@@ -12,10 +12,11 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine, select, true
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from alstrial.protocol import Protocol, parse_protocol
 from alstrial.services import policy
@@ -45,12 +46,19 @@ class CaptureDB:
     def from_url(cls, url: str) -> CaptureDB:
         return cls(make_engine(url))
 
-    def protocol(self, session: Session | None = None) -> Protocol:
-        """The trial's protocol as stored at set-up (cached by its hash)."""
+    def protocol(self, session: Session | None = None, *, sha256: str | None = None) -> Protocol:
+        """The trial's protocol as stored at set-up, parsed once and cached by its SHA-256.
+
+        With ``sha256`` (the hash on the trial row the caller has already read) a cache hit
+        costs no query; the stored text is fetched and parsed only when the hash changes.
+        """
         if session is None:
             with self.sessions() as s:
                 return self.protocol(s)
-        row = session.execute(select(Trial.protocol_sha256, Trial.protocol_toml)).first()
+        if sha256 is not None and self._protocol is not None and self._protocol[0] == sha256:
+            return self._protocol[1]
+        stmt = select(Trial.protocol_sha256, Trial.protocol_toml)
+        row = session.execute(stmt if sha256 is None else stmt.where(Trial.protocol_sha256 == sha256)).first()
         if row is None:
             raise NotFound("no trial is set up in this database; run `alstrial init` first")
         if self._protocol is None or self._protocol[0] != row[0]:
@@ -69,6 +77,8 @@ class Tx:
     session: Session
     actor: Actor
     entries: list[AuditEntry] = field(default_factory=list)
+    state: TrialState | None = None
+    _trial: Trial | None = None
 
     def audit(
         self,
@@ -85,17 +95,26 @@ class Tx:
 
     @cached_property
     def protocol(self) -> Protocol:
-        return self.db.protocol(self.session)
+        return self.db.protocol(self.session, sha256=self.trial_state.protocol_sha256)
 
-    @cached_property
-    def trial(self) -> Trial:
-        trial = self.session.execute(select(Trial)).scalar_one_or_none()
-        if trial is None:
+    @property
+    def trial_state(self) -> TrialState:
+        """Lock, unblinding and protocol hash of the trial (read with the actor check, no ORM object)."""
+        if self.state is None:
             raise NotFound("no trial is set up in this database; run `alstrial init` first")
-        return trial
+        return self.state
+
+    @property
+    def trial(self) -> Trial:
+        """The trial row as an ORM object, for the services that change it (lock, unblinding)."""
+        if self._trial is None:
+            self._trial = self.session.execute(_TRIAL).scalar_one_or_none()
+            if self._trial is None:
+                raise NotFound("no trial is set up in this database; run `alstrial init` first")
+        return self._trial
 
     def sees_arm(self) -> bool:
-        return policy.sees_arm(self.actor.role, trial_unblinded=self.trial.unblinded_at is not None)
+        return policy.sees_arm(self.actor.role, trial_unblinded=self.trial_state.unblinded_at is not None)
 
     def participant(self, code: str, *, for_update: bool = False) -> Participant:
         """A participant by code, refused when a site role reaches for another site's record."""
@@ -119,10 +138,47 @@ class Tx:
         return site
 
 
-def _check_actor(session: Session, actor: Actor) -> None:
-    user = session.get(User, actor.user_id)
-    if user is None or not user.active or user.username != actor.username or user.role != actor.role:
+#: The trial row without its protocol text (that is read only when the protocol's hash changes).
+_TRIAL = select(Trial).options(defer(Trial.protocol_toml))
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """What every call needs of the trial row: whether data writes are refused, and the protocol's hash."""
+
+    locked: bool
+    locked_at: datetime | None
+    unblinded_at: datetime | None
+    protocol_sha256: str
+
+
+#: The caller's user record and the trial's state in one round trip (every service call starts with it).
+_ACTOR_AND_TRIAL = (
+    select(
+        User.active,
+        User.username,
+        User.role,
+        User.site_id,
+        Trial.id.label("trial_id"),
+        Trial.locked,
+        Trial.locked_at,
+        Trial.unblinded_at,
+        Trial.protocol_sha256,
+    )
+    .select_from(User)
+    .outerjoin(Trial, true())
+)
+
+
+def _check_actor(session: Session, actor: Actor) -> TrialState | None:
+    """Refuse an actor who is not an active user with that name, role and site; return the trial's state."""
+    row = session.execute(_ACTOR_AND_TRIAL.where(User.id == actor.user_id)).first()
+    who = (actor.username, actor.role, actor.site_id)
+    if row is None or not row.active or (row.username, row.role, row.site_id) != who:
         raise PermissionDenied(f"{actor} is not an active user with that role")
+    if row.trial_id is None:
+        return None
+    return TrialState(bool(row.locked), row.locked_at, row.unblinded_at, row.protocol_sha256)
 
 
 @contextmanager
@@ -131,11 +187,10 @@ def transaction(db: CaptureDB, actor: Actor, permission: policy.Permission) -> I
     policy.require(actor, permission)
     try:
         with db.sessions.begin() as session:
-            tx = Tx(db, session, actor)
-            _check_actor(session, actor)
-            if permission in policy.DATA_WRITES and tx.trial.locked:
+            tx = Tx(db, session, actor, state=_check_actor(session, actor))
+            if permission in policy.DATA_WRITES and tx.trial_state.locked:
                 raise DatabaseLocked(
-                    f"the database is locked (since {tx.trial.locked_at:%Y-%m-%d %H:%M} UTC): "
+                    f"the database is locked (since {tx.trial_state.locked_at:%Y-%m-%d %H:%M} UTC): "
                     f"{permission.value.replace('_', ' ')} is refused; an admin must unlock it with a reason"
                 )
             yield tx

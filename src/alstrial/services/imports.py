@@ -25,11 +25,12 @@ from alstrial.services.disposition import _withdraw
 from alstrial.services.exceptions import CaptureError, ChainOfIdentityMismatch, NotFound
 from alstrial.services.labs import _record_result, _record_sample
 from alstrial.services.product import _administer
+from alstrial.services.runin import _complete_runin
 from alstrial.services.safety import _record_ae
-from alstrial.services.screening import _screen
+from alstrial.services.screening import _enrol, _screen
 from alstrial.services.visits import ALSFRS_ITEMS, _record_alsfrs, _record_visit
 
-TABLES = ("screening", "alsfrs", "labs", "doses", "adverse_events", "withdrawals")
+TABLES = ("screening", "alsfrs", "runin", "labs", "doses", "adverse_events", "withdrawals")
 
 
 class _RowError(Exception):
@@ -128,6 +129,26 @@ def _alsfrs(tx: Tx, r: _Row) -> None:
     _record_alsfrs(tx, code, visit, items, r.date("assessed_on", required=False))
 
 
+def _runin(tx: Tx, r: _Row) -> str:
+    """End the run-in of one participant (enrolling first when ``enrolled_on`` is given for an eligible one).
+
+    The decline is computed from the ALSFRS-R at the run-in visits (import them with the ``alsfrs``
+    table first); a run-in failure is not an import error: it is recorded as a screen failure and
+    reported in the result.
+    """
+    code, enrolled_on = r.raw("participant"), r.date("enrolled_on", required=False)
+    r.done()
+    assert code
+    if tx.participant(code).status == "eligible":
+        if enrolled_on is None:
+            r.problem("enrolled_on", None, f"required: {code} is not enrolled yet (the run-in starts at enrolment)")
+            r.done()
+        assert enrolled_on is not None
+        policy.require(tx.actor, policy.Permission.ENROL)
+        _enrol(tx, code, enrolled_on)
+    return str(_complete_runin(tx, code))
+
+
 def _labs(tx: Tx, r: _Row) -> None:
     code, visit, sample = r.raw("participant"), r.raw("visit"), r.raw("sample_id")
     collected_at, analyte, unit = r.datetime("collected_at"), r.raw("analyte"), r.raw("unit")
@@ -172,9 +193,10 @@ def _withdrawals(tx: Tx, r: _Row) -> None:
     _withdraw(tx, code, on, reason, by, vital, r.raw("reason_text", required=False))
 
 
-_HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], None]]] = {
+_HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], str | None]]] = {
     "screening": (policy.Permission.SCREEN, _screening),
     "alsfrs": (policy.Permission.RECORD_ASSESSMENT, _alsfrs),
+    "runin": (policy.Permission.RANDOMIZE, _runin),
     "labs": (policy.Permission.RECORD_LAB, _labs),
     "doses": (policy.Permission.ADMINISTER, _doses),
     "adverse_events": (policy.Permission.RECORD_SAFETY, _adverse_events),
@@ -184,11 +206,14 @@ _HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], None]]] = {
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import wrote; ``notes`` are per-row outcomes worth reading (e.g. run-in verdicts)."""
+
     table: str
     rows: int
+    notes: tuple[str, ...] = ()
 
     def __str__(self) -> str:
-        return f"imported {self.rows} {self.table} row(s)"
+        return "\n".join([f"imported {self.rows} {self.table} row(s)", *(f"  {n}" for n in self.notes)])
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -207,6 +232,7 @@ def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[
     permission, handler = _HANDLERS[table]
     refusals: list[ChainOfIdentityMismatch] = []
     problems: list[Problem] = []
+    notes: list[str] = []
     rows = list(rows)
     try:
         with transaction(db, actor, permission) as tx:
@@ -214,7 +240,9 @@ def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[
                 row = _Row(i + 2, data)
                 try:
                     with tx.session.begin_nested():
-                        handler(tx, row)
+                        note = handler(tx, row)
+                    if note:
+                        notes.append(note)
                 except _RowError as exc:
                     problems += exc.problems
                 except ValidationFailed as exc:
@@ -231,7 +259,7 @@ def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[
     finally:
         for refusal in refusals:
             _audit_refusal(db, actor, refusal)
-    return ImportResult(table, len(rows))
+    return ImportResult(table, len(rows), tuple(notes))
 
 
 def _located(row: _Row, p: Problem) -> Problem:

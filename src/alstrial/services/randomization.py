@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from alstrial.domain.eligibility import EligibilityResult, evaluate_eligibility
 from alstrial.domain.randomization.errors import AllocationListExhausted
 from alstrial.domain.randomization.strata import stratum_key
 from alstrial.domain.strata import stratum_values
@@ -20,9 +19,19 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import AllocationConcealed, InvalidState, NotEligible
-from alstrial.services.screening import RUNIN_FIELD
-from alstrial.store.models import AllocationSlot, AlsfrsAssessment, EligibilityOutcome, Participant, Site, VisitRecord
+from alstrial.services.runin import RunInResult, complete_runin, judge_runin
+from alstrial.store.models import AllocationSlot, Site
 from alstrial.store.types import utcnow
+
+__all__ = [
+    "AllocationRow",
+    "RandomizationResult",
+    "RunInResult",
+    "allocation_list",
+    "complete_runin",
+    "participant_arm",
+    "randomize_participant",
+]
 
 
 @dataclass(frozen=True)
@@ -42,79 +51,6 @@ class RandomizationResult:
         return asdict(self)
 
 
-def runin_visits(tx: Tx) -> list[str]:
-    """Pre-treatment visits with an ALSFRS-R, up to the visit that randomizes (the run-in)."""
-    out = []
-    for v in tx.protocol.visits:
-        if v.phase in ("screening", "run_in") and "alsfrs_r" in v.assessments:
-            out.append(v.code)
-        if "randomization" in v.assessments:
-            break
-    return out
-
-
-def _runin_eligibility(tx: Tx, p: Participant, code: str) -> tuple[EligibilityResult | None, int | None]:
-    """Eligibility with the run-in decline (first minus last run-in ALSFRS-R total) filled in."""
-    totals = {}
-    for visit in runin_visits(tx):
-        total = tx.session.execute(
-            select(AlsfrsAssessment.total)
-            .join(VisitRecord, AlsfrsAssessment.visit_record_id == VisitRecord.id)
-            .where(VisitRecord.participant_id == p.id, VisitRecord.visit_code == visit)
-        ).scalar_one_or_none()
-        if total is None:
-            raise InvalidState(f"participant {code!r} has no ALSFRS-R at run-in visit {visit!r}; record it first")
-        totals[visit] = total
-    if len(totals) < 2 or not any(f.name == RUNIN_FIELD for f in tx.protocol.screening_fields):
-        return None, None
-    runin = list(totals.values())
-    decline = runin[0] - runin[-1]
-    screening = json.loads(p.screening_json)
-    return evaluate_eligibility(tx.protocol, {**screening, RUNIN_FIELD: decline}), decline
-
-
-@dataclass(frozen=True)
-class RunInResult:
-    participant: str
-    decline: int | None
-    eligible: bool
-    failed_criteria: tuple[str, ...]
-
-    def __str__(self) -> str:
-        verdict = "eligible" if self.eligible else f"run-in failure ({', '.join(self.failed_criteria)})"
-        return f"{self.participant}: ALSFRS-R decline {self.decline} during the run-in: {verdict}"
-
-
-def complete_runin(db: CaptureDB, actor: Actor, code: str) -> RunInResult:
-    """Judge the criteria left pending at screening; a failure is kept as a screen failure.
-
-    The run-in decline is stored with the screening data and the pending criteria get their
-    outcome, so that CONSORT counts run-in failures among the screen failures with their reason.
-    """
-    with transaction(db, actor, policy.Permission.RANDOMIZE) as tx:
-        p = tx.participant(code, for_update=True)
-        if p.status != "enrolled":
-            raise InvalidState(f"participant {code!r} is {p.status}; only an enrolled participant ends a run-in")
-        result, decline = _runin_eligibility(tx, p, code)
-        if result is None:
-            return RunInResult(code, None, True, ())
-        by_id = {o.criterion_id: o for o in result.outcomes}
-        changes: dict[str, tuple[object, object]] = {RUNIN_FIELD: (None, decline)}
-        for row in tx.session.scalars(select(EligibilityOutcome).where(EligibilityOutcome.participant_id == p.id)):
-            o = by_id.get(row.criterion_id)
-            if row.outcome == "pending" and o is not None:
-                changes[f"criterion {row.criterion_id}"] = ("pending", o.outcome)
-                row.outcome, row.passed = o.outcome, o.passed
-                row.value = None if o.value is None else json.dumps(o.value)
-        p.screening_json = json.dumps({**json.loads(p.screening_json), RUNIN_FIELD: decline}, sort_keys=True)
-        failed = tuple(o.criterion_id for o in result.failed)
-        if failed:
-            changes["status"] = (p.status, "screen_failed")
-            p.status, p.eligible = "screen_failed", False
-        tx.audit("participant.complete_runin", "participant", p.id, changes, participant=p)
-        return RunInResult(code, decline, not failed, failed)
-
-
 def randomize_participant(db: CaptureDB, actor: Actor, code: str) -> RandomizationResult:
     with transaction(db, actor, policy.Permission.RANDOMIZE) as tx:
         return _randomize(tx, code)
@@ -126,13 +62,18 @@ def _randomize(tx: Tx, code: str) -> RandomizationResult:
         raise NotEligible(f"participant {code!r} is a screen failure; cannot randomize", [])
     if p.status != "enrolled":
         raise InvalidState(f"participant {code!r} is {p.status}; only an enrolled participant can be randomized")
-    screening = json.loads(p.screening_json)
-    result, decline = _runin_eligibility(tx, p, code)
-    if result is not None and not result.eligible:
+    runin, changes = judge_runin(tx, p)
+    if not runin.eligible:
         raise NotEligible(
-            f"participant {code!r} is not eligible after the run-in: {result}",
-            [o.criterion_id for o in result.failed],
+            f"participant {code!r} fails the run-in criteria {list(runin.failed_criteria)} "
+            f"(ALSFRS-R decline {runin.decline}); cannot randomize. Record the failure with complete_runin "
+            "(`alstrial import runin`) so that it counts as a screen failure",
+            list(runin.failed_criteria),
         )
+    if changes:  # the run-in was not completed separately: randomization completes it
+        tx.audit("participant.complete_runin", "participant", p.id, changes, participant=p)
+    decline = runin.decline
+    screening = json.loads(p.screening_json)
     site_code = tx.session.get(Site, p.site_id).code  # type: ignore[union-attr]
     levels = stratum_values(tx.protocol, site_code, screening)
     key = stratum_key(levels, [name for name, _ in tx.protocol.strata_levels()])

@@ -16,10 +16,8 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import InvalidState, NotEligible, PermissionDenied
+from alstrial.services.runin import RUNIN_FIELD
 from alstrial.store.models import EligibilityOutcome, Participant, Site
-
-#: The screening field filled in at the end of the run-in (screening minus run-in ALSFRS-R).
-RUNIN_FIELD = "alsfrs_r_runin_decline"
 
 #: Chain-of-identity ids use an unambiguous alphabet (no 0/O, 1/I).
 _COI_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -32,9 +30,12 @@ class ScreeningResult:
     eligible: bool
     failed_criteria: tuple[str, ...]
     coi_id: str
+    pending_criteria: tuple[str, ...] = ()  # judged at the end of the run-in
 
     def __str__(self) -> str:
         verdict = "eligible" if self.eligible else f"screen failure ({', '.join(self.failed_criteria)})"
+        if self.eligible and self.pending_criteria:
+            verdict += f" (pending at the end of the run-in: {', '.join(self.pending_criteria)})"
         return f"{self.participant} at {self.site}: {verdict}"
 
     def to_dict(self) -> dict[str, object]:
@@ -76,6 +77,15 @@ def _screen(
         coerced = coerce_screening_values(tx.protocol, values)
     except ValidationFailed as exc:
         problems += exc.problems
+    if coerced.get(RUNIN_FIELD) is not None:
+        problems.append(
+            Problem(
+                RUNIN_FIELD,
+                values.get(RUNIN_FIELD),
+                "not known at screening: it is computed at the end of the run-in from the ALSFRS-R totals "
+                "of the run-in visits (complete_runin, `alstrial import runin`); leave it blank",
+            )
+        )
     if problems:
         raise ValidationFailed(problems, context="screening")
     site_code = site or tx.actor.site_code
@@ -90,12 +100,19 @@ def _screen(
         raise NotFound(f"no site {site_code!r}")
     n = tx.session.execute(select(func.count()).select_from(Participant).where(Participant.site_id == site_row.id))
     code = f"{site_code}-{n.scalar_one() + 1:04d}"
-    outcomes = [evaluate_criterion(c, coerced.get(c.field)) for c in tx.protocol.eligibility]
-    # Criteria on the run-in decline cannot be judged at screening: they stay pending (recorded,
-    # not failed) until the run-in ends, when `complete_runin` judges them.
-    pending = {c.id for c in tx.protocol.eligibility if c.field == RUNIN_FIELD and coerced.get(c.field) is None}
-    outcomes = [replace(o, outcome="pending") if o.criterion_id in pending else o for o in outcomes]  # type: ignore[arg-type]
-    eligible = all(o.passed or o.criterion_id in pending for o in outcomes)
+    # Criteria on the run-in decline cannot be judged at screening: they are recorded with
+    # ``passed`` NULL (neither passed nor failed, so never counted as a screen-failure reason) and
+    # outcome "pending" until `complete_runin` judges them, or "not_assessed" for a screen failure.
+    pending = {c.id for c in tx.protocol.eligibility if c.field == RUNIN_FIELD}
+    judged = [evaluate_criterion(c, coerced.get(c.field)) for c in tx.protocol.eligibility if c.id not in pending]
+    eligible = all(o.passed for o in judged)
+    later = "pending" if eligible else "not_assessed"
+    outcomes = [
+        replace(evaluate_criterion(c, None), outcome=later, passed=None)  # type: ignore[arg-type]
+        if c.id in pending
+        else evaluate_criterion(c, coerced.get(c.field))
+        for c in tx.protocol.eligibility
+    ]
     coi = "COI-" + "".join(secrets.choice(_COI_ALPHABET) for _ in range(10))
     p = Participant(
         code=code,
@@ -121,7 +138,7 @@ def _screen(
         )
         for o in outcomes
     )
-    failed = tuple(o.criterion_id for o in outcomes if not o.passed and o.criterion_id not in pending)
+    failed = tuple(o.criterion_id for o in judged if not o.passed)
     changes: dict[str, tuple[object, object]] = {k: (None, v) for k, v in sorted(coerced.items())}
     changes |= {
         "consent_date": (None, consent_date),
@@ -129,36 +146,44 @@ def _screen(
         "eligible": (None, eligible),
         "failed_criteria": (None, list(failed)),
     }
+    if pending and eligible:
+        changes["pending_criteria"] = (None, sorted(pending))
     tx.audit("participant.screen", "participant", p.id, changes, participant=p)
-    return ScreeningResult(code, site_code, eligible, failed, coi)
+    return ScreeningResult(code, site_code, eligible, failed, coi, tuple(sorted(pending)) if eligible else ())
 
 
 def enrol_participant(db: CaptureDB, actor: Actor, code: str, *, enrolled_on: date) -> str:
     """Enrol an eligible participant (the run-in starts); screen failures raise :class:`NotEligible`."""
     with transaction(db, actor, policy.Permission.ENROL) as tx:
-        p = tx.participant(code, for_update=True)
-        if p.status == "screen_failed":
-            failed = [
-                o.criterion_id
-                for o in tx.session.scalars(
-                    select(EligibilityOutcome).where(
-                        EligibilityOutcome.participant_id == p.id, EligibilityOutcome.passed.is_(False)
-                    )
+        return _enrol(tx, code, enrolled_on)
+
+
+def _enrol(tx: Tx, code: str, enrolled_on: date) -> str:
+    if not isinstance(enrolled_on, date):
+        raise ValidationFailed([Problem("enrolled_on", enrolled_on, "expected a date (YYYY-MM-DD)")])
+    p = tx.participant(code, for_update=True)
+    if p.status == "screen_failed":
+        failed = [
+            o.criterion_id
+            for o in tx.session.scalars(
+                select(EligibilityOutcome).where(
+                    EligibilityOutcome.participant_id == p.id, EligibilityOutcome.passed.is_(False)
                 )
-            ]
-            raise NotEligible(f"participant {code!r} failed screening criteria {failed}; cannot enrol", failed)
-        if p.status != "eligible":
-            raise InvalidState(f"participant {code!r} is already {p.status}; cannot enrol again")
-        if enrolled_on < p.screened_on:
-            raise ValidationFailed(
-                [Problem("enrolled_on", enrolled_on.isoformat(), f"before screening ({p.screened_on.isoformat()})")]
             )
-        p.status, p.enrolled_on = "enrolled", enrolled_on
-        tx.audit(
-            "participant.enrol",
-            "participant",
-            p.id,
-            {"status": ("eligible", "enrolled"), "enrolled_on": (None, enrolled_on)},
-            participant=p,
+        ]
+        raise NotEligible(f"participant {code!r} failed screening criteria {failed}; cannot enrol", failed)
+    if p.status != "eligible":
+        raise InvalidState(f"participant {code!r} is already {p.status}; cannot enrol again")
+    if enrolled_on < p.screened_on:
+        raise ValidationFailed(
+            [Problem("enrolled_on", enrolled_on.isoformat(), f"before screening ({p.screened_on.isoformat()})")]
         )
-        return code
+    p.status, p.enrolled_on = "enrolled", enrolled_on
+    tx.audit(
+        "participant.enrol",
+        "participant",
+        p.id,
+        {"status": ("eligible", "enrolled"), "enrolled_on": (None, enrolled_on)},
+        participant=p,
+    )
+    return code

@@ -54,12 +54,13 @@ def run_demo(
 ) -> DemoRun:
     """Run the whole trial on a fresh SQLite file in ``out_dir`` (an existing demo there is replaced)."""
     say = step or (lambda _msg: None)
+    # the protocol first: a bad protocol file must not cost the previous demo in out_dir
+    protocol: Protocol = load_protocol(protocol_path)
+    text = Path(protocol_path).read_text(encoding="utf-8") if protocol_path else None
     out_dir.mkdir(parents=True, exist_ok=True)
     db_path = out_dir / "trial.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
-    protocol: Protocol = load_protocol(protocol_path)
-    text = Path(protocol_path).read_text(encoding="utf-8") if protocol_path else None
 
     say("setting up the trial database")
     db = CaptureDB(init_db(str(db_path)))
@@ -81,10 +82,12 @@ def run_demo(
     say("locking and unblinding the database")
     sites.close()
 
-    say("deriving analysis datasets and running the analysis plan")
+    say("deriving the analysis datasets from the locked database")
     with db.sessions() as session:
         datasets = datasets_from_store(session, protocol)
         chain = verify_chain(session)
+
+    say("running the analysis plan")
     outcomes = tuple(AnalysisPlan(protocol, seed=seed).run(datasets))
 
     arms = [a.code for a in protocol.arms]

@@ -17,10 +17,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
+from argon2 import PasswordHasher
 
 from alstrial.protocol.models import Protocol
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.services import disposition, labs, lock, product, randomization, safety, screening, users, visits
+from alstrial.services import (
+    disposition,
+    labs,
+    lock,
+    passwords,
+    product,
+    randomization,
+    safety,
+    screening,
+    users,
+    visits,
+)
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB
 from alstrial.services.corrections import answer_query, close_query, correct_value, open_query
@@ -108,9 +120,15 @@ class VirtualSites:
             s = site.code.lower()
             specs += [(f"coord_{s}", "site_coordinator", site.code), (f"inv_{s}", "investigator", site.code)]
             specs += [(f"lab_{s}", "lab_technician", site.code)]
-        for username, role, site_code in specs:
-            users.add_user(self.db, admin, username=username, role=role, password=PASSWORD, site=site_code)
-            self.actors[username] = bootstrap_actor(self.db, username)
+        # Every virtual user shares the published demo password, so full-cost Argon2 protects nothing
+        # here and cost ~0.3 s per user; the hashes stay standard Argon2id that sign-in verifies.
+        previous = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        try:
+            for username, role, site_code in specs:
+                users.add_user(self.db, admin, username=username, role=role, password=PASSWORD, site=site_code)
+                self.actors[username] = bootstrap_actor(self.db, username)
+        finally:
+            passwords.use_hasher(previous)
 
     def _site_actor(self, kind: str, site: str) -> Actor:
         return self.actors[f"{kind}_{site.lower()}"]
@@ -193,7 +211,6 @@ class VirtualSites:
         if spec.phase not in ("treatment", "follow_up") or spec.day == 0:
             return 0, None
         if self.rng.random() < self.out_of_window_rate:
-            self.log.out_of_window += 1
             late = spec.window_after + int(self.rng.integers(1, 6))
             return late, "participant unavailable within the window (travel)"
         return int(self.rng.integers(-min(spec.window_before, 3), min(spec.window_after, 3) + 1)), None
@@ -214,6 +231,8 @@ class VirtualSites:
         spec = self.protocol.visit(visit)
         visits.record_visit(self.db, actor, code, visit, when, out_of_window_reason=reason)
         self.log.visits += 1
+        if reason is not None:  # counted when recorded: a drifted visit the participant never came to is not one
+            self.log.out_of_window += 1
         if not assessments:
             return None
         rec = vp.visit(sim_day)
@@ -322,10 +341,7 @@ class VirtualSites:
         }
         out = []
         for sim_name, kind in names.items():
-            try:
-                d = vp.event_day(sim_name)
-            except Exception:
-                continue
+            d = vp.event_day(sim_name)
             if d is not None and d >= 0:
                 out.append((kind, d))
         return sorted(out, key=lambda t: t[1])

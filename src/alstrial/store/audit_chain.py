@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from alstrial.store.models.audit import AuditHead, AuditRecord
@@ -93,56 +93,49 @@ def changes_json(changes: Mapping[str, tuple[object, object]]) -> str:
     return canonical_json({k: {"old": old, "new": new} for k, (old, new) in changes.items()})
 
 
-def append(session: Session, *, username: str, role: str, entries: Iterable[AuditEntry]) -> list[AuditRecord]:
-    """Append entries to the chain inside the caller's transaction (serialised on the head row)."""
+def append(session: Session, *, username: str, role: str, entries: Iterable[AuditEntry]) -> int:
+    """Append entries to the chain inside the caller's transaction (serialised on the head row).
+
+    Returns the sequence number of the last record. Core statements, not ORM objects: the trail
+    is written once and never read back in the same transaction, and this runs on every call.
+    """
     entries = list(entries)
     if not entries:
-        return []
-    head = session.execute(select(AuditHead).where(AuditHead.id == _HEAD_ID).with_for_update()).scalar_one_or_none()
+        return 0
+    # the query autoflushes the service's own changes first, so they precede their audit records
+    head = session.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
-        head = AuditHead(id=_HEAD_ID, seq=0, hash=GENESIS_HASH)
-        session.add(head)
-    seq, prev = head.seq, head.hash
+        session.execute(insert(_HEAD_TABLE).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH))
+        seq, prev = 0, GENESIS_HASH
+    else:
+        seq, prev = head
     at = utcnow()
-    records: list[AuditRecord] = []
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         seq += 1
-        entity_id = str(entry.entity_id)
-        changes = changes_json(entry.changes)
-        digest = record_hash(
-            seq=seq,
-            at=at,
-            username=username,
-            role=role,
-            action=entry.action,
-            entity=entry.entity,
-            entity_id=entity_id,
-            participant_code=entry.participant_code,
-            changes=changes,
-            reason=entry.reason,
-            prev_hash=prev,
-        )
-        records.append(
-            AuditRecord(
-                seq=seq,
-                at=at,
-                username=username,
-                role=role,
-                action=entry.action,
-                entity=entry.entity,
-                entity_id=entity_id,
-                participant_code=entry.participant_code,
-                changes=changes,
-                reason=entry.reason,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
-        prev = digest
-    session.add_all(records)
-    head.seq, head.hash = seq, prev
-    session.flush()
-    return records
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": at,
+            "username": username,
+            "role": role,
+            "action": entry.action,
+            "entity": entry.entity,
+            "entity_id": str(entry.entity_id),
+            "participant_code": entry.participant_code,
+            "changes": changes_json(entry.changes),
+            "reason": entry.reason,
+            "prev_hash": prev,
+        }
+        prev = row["hash"] = record_hash(**row)
+        rows.append(row)
+    session.execute(insert(_RECORD_TABLE), rows)
+    session.execute(update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD_ID).values(seq=seq, hash=prev))
+    return seq
+
+
+_RECORD_TABLE = cast(Table, AuditRecord.__table__)
+_HEAD_TABLE = cast(Table, AuditHead.__table__)
+_HEAD_FOR_UPDATE = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash).where(_HEAD_TABLE.c.id == _HEAD_ID).with_for_update()
 
 
 @dataclass(frozen=True)

@@ -47,4 +47,5 @@ class EligibilityOutcome(Base):
     text: Mapped[str] = mapped_column(Text)
     value: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(16))
-    passed: Mapped[bool] = mapped_column(Boolean)
+    #: NULL while the criterion is not judged yet (run-in criteria at screening)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
