@@ -69,19 +69,24 @@ def simulate(
             for col in ("quantity", "target", "simulated", "MC SE", "tolerance", "within", "source"):
                 table.add_column(col, justify="left" if col in ("quantity", "source") else "right")
             for r in result.summary.to_dict(orient="records"):
-                tol = "≥ target" if r["kind"] == "at_least" else f"±{r['tolerance']:.2f}"
+                tol = {"at_least": "≥ target", "reported": "–"}.get(r["kind"], f"±{r['tolerance']:.2f}")
+                verdict = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "[yellow]reported[/yellow]"}
                 table.add_row(
                     r["quantity"],
                     f"{r['target']:.2f}",
                     f"{r['simulated']:.2f}",
                     f"{r['mc_se']:.2f}",
                     tol,
-                    "[green]yes[/green]" if r["within"] else "[red]no[/red]",
+                    verdict[r["within"]],
                     r["source"],
                 )
             console.print(table)
-            n_ok = int(result.summary["within"].sum())
-            console.print(f"{n_ok} of {len(result.summary)} targets within tolerance + 2 MC SE")
+            calibrated = result.calibrated
+            n_ok = int(calibrated["within"].astype(bool).sum())
+            console.print(f"{n_ok} of {len(calibrated)} targets within tolerance + 2 MC SE")
+            reported = result.summary[result.summary["kind"] == "reported"]
+            if len(reported):
+                console.print(f"{len(reported)} quantity reported beside its published value but not calibrated")
             return
         cohort = simulate_cohort(params, size, seed=seed)
     except AlstrialError as exc:

@@ -17,6 +17,10 @@ import pandas as pd
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.cohort import Cohort, simulate_cohort
 from alstrial.simulate.latent import DAYS_PER_MONTH
+from alstrial.stats.responder_slopes import derive_pre_post_slopes
+
+#: the seed trial's responder threshold: post-treatment minus pre-treatment slope, points/month
+RESPONDER_THRESHOLD_POINTS_PER_MONTH = 1.25
 
 
 def participant_slopes(visits: pd.DataFrame, column: str = "total", min_visits: int = 3) -> pd.Series:
@@ -76,12 +80,38 @@ class CalibrationTarget:
     tolerance: float
     source: str
     measure: Callable[[Cohort, Cohort], Estimate] = field(repr=False, compare=False)
-    kind: Literal["close", "at_least"] = "close"
+    # "reported": shown beside its published value but not (yet) calibrated, so it does not count
+    # toward ``all_within``; see the placebo responder rate below for why.
+    kind: Literal["close", "at_least", "reported"] = "close"
     scale: float = 1.0  # display multiplier (100 for percentages)
 
 
 def _placebo_slopes(_: Cohort, placebo: Cohort) -> np.ndarray:
     return participant_slopes(placebo.visits).to_numpy()
+
+
+def placebo_slope_change(c: Cohort) -> np.ndarray:
+    """Per-participant post - pre least-squares ALSFRS-R slope (points/month), as the analysis derives it.
+
+    Same definition as ``AnalysisPlan.slopes``: pre = all totals on days <= 0 (screening, run-in,
+    baseline), post = days 0 .. last scheduled visit; participants without a change are excluded.
+    """
+    v = c.visits.loc[c.visits["total"].notna(), ["id", "day", "total"]]
+    s = derive_pre_post_slopes(
+        v,
+        subject="id",
+        day="day",
+        score="total",
+        baseline_day=0.0,
+        endpoint_day=float(c.params.visits.alsfrs_days[-1]),
+        method="least_squares",
+    )
+    change = s["slope_change"].to_numpy(dtype=float)
+    return change[~np.isnan(change)]
+
+
+def _placebo_responders(_: Cohort, placebo: Cohort) -> Estimate:
+    return _prop(placebo_slope_change(placebo) >= RESPONDER_THRESHOLD_POINTS_PER_MONTH)
 
 
 def _dropout_before_end(c: Cohort) -> np.ndarray:
@@ -204,6 +234,16 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         lambda t, p: _mean(participant_slopes(p.visits, "svc").to_numpy()),
     ),
     CalibrationTarget(
+        "placebo responder rate (post - pre slope >= 1.25), %",
+        0.277,
+        0.06,
+        "§1.4: 27.7 % of placebo (least-squares slopes, AnalysisPlan.slopes); NOT calibrated: the run-in"
+        " selection inflates pre-treatment slopes, so regression to the mean makes ~50 % respond",
+        _placebo_responders,
+        kind="reported",
+        scale=100,
+    ),
+    CalibrationTarget(
         "left before week 28, %",
         45 / 189,
         0.06,
@@ -231,8 +271,13 @@ class CalibrationResult:
     seed: int | None
 
     @property
+    def calibrated(self) -> pd.DataFrame:
+        """The rows that are calibration targets (``reported`` rows excluded)."""
+        return self.summary[self.summary["kind"] != "reported"]
+
+    @property
     def all_within(self) -> bool:
-        return bool(self.summary["within"].all())
+        return bool(self.calibrated["within"].astype(bool).all())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -256,7 +301,10 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
     rows = []
     for t in TARGETS:
         est = t.measure(trial, placebo)
-        if t.kind == "at_least":
+        ok: bool | None
+        if t.kind == "reported":
+            ok = None
+        elif t.kind == "at_least":
             ok = est.value >= t.target - 2 * est.se
         else:
             ok = abs(est.value - t.target) <= t.tolerance + 2 * est.se
@@ -268,7 +316,7 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
                 "mc_se": est.se * t.scale,
                 "tolerance": t.tolerance * t.scale,
                 "kind": t.kind,
-                "within": bool(ok),
+                "within": ok if ok is None else bool(ok),
                 "source": t.source,
             }
         )
