@@ -26,12 +26,16 @@ def main(argv: list[str]) -> int:
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         started = time.perf_counter()
+        saved_argv = sys.argv
+        sys.argv = [str(path)]  # each benchmark runs with its own defaults
         try:
             spec.loader.exec_module(module)
             module.main()
         except Exception:
             failures += 1
             traceback.print_exc()
+        finally:
+            sys.argv = saved_argv
         print(f"({path.stem} took {time.perf_counter() - started:.1f} s)", flush=True)
     return 1 if failures else 0
 
