@@ -9,11 +9,12 @@ in the same transaction just before commit. Any exception rolls everything back;
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine, select, true
 from sqlalchemy.orm import Session, defer, sessionmaker
@@ -92,6 +93,24 @@ class Tx:
     ) -> None:
         code = participant.code if isinstance(participant, Participant) else participant
         self.entries.append(AuditEntry(action, entity, entity_id, dict(changes or {}), reason, code))
+
+    def add_audited(
+        self,
+        row: Any,
+        action: str,
+        fields: Sequence[str],
+        *,
+        participant: Participant,
+        reason: str | None = None,
+        extra: Mapping[str, object] | None = None,
+    ) -> int:
+        """Insert ``row`` and audit its creation: each named field (and ``extra``) as ``None → value``."""
+        self.session.add(row)
+        self.session.flush()
+        changes: dict[str, tuple[object, object]] = {f: (None, getattr(row, f)) for f in fields}
+        changes |= {k: (None, v) for k, v in (extra or {}).items()}
+        self.audit(action, row.__tablename__, row.id, changes, reason=reason, participant=participant)
+        return int(row.id)
 
     @cached_property
     def protocol(self) -> Protocol:

@@ -75,23 +75,8 @@ def discontinue_treatment(
             assessments_continue=assessments_continue,
             vital_status_followup=vital_status_followup,
         )
-        tx.session.add(row)
-        tx.session.flush()
-        tx.audit(
-            "treatment.discontinue",
-            "treatment_discontinuation",
-            row.id,
-            {
-                "discontinued_on": (None, on),
-                "reason_code": (None, reason_code),
-                "decided_by": (None, decided_by),
-                "assessments_continue": (None, assessments_continue),
-                "vital_status_followup": (None, vital_status_followup),
-            },
-            reason=reason_text,
-            participant=p,
-        )
-        return row.id
+        fields = ("discontinued_on", "reason_code", "decided_by", "assessments_continue", "vital_status_followup")
+        return tx.add_audited(row, "treatment.discontinue", fields, reason=reason_text, participant=p)
 
 
 def withdraw_participant(
@@ -126,19 +111,5 @@ def _withdraw(
         decided_by=decided_by,
         vital_status_followup=vital_status_followup,
     )
-    tx.session.add(row)
-    tx.session.flush()
-    tx.audit(
-        "study.withdraw",
-        "study_withdrawal",
-        row.id,
-        {
-            "withdrawn_on": (None, on),
-            "reason_code": (None, reason_code),
-            "decided_by": (None, decided_by),
-            "vital_status_followup": (None, vital_status_followup),
-        },
-        reason=reason_text,
-        participant=p,
-    )
-    return row.id
+    fields = ("withdrawn_on", "reason_code", "decided_by", "vital_status_followup")
+    return tx.add_audited(row, "study.withdraw", fields, reason=reason_text, participant=p)

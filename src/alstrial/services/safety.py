@@ -121,26 +121,8 @@ def _record_ae(
         outcome=outcome,
         **{f"sae_{c}": c in criteria for c in SAE_CRITERIA},
     )
-    tx.session.add(ae)
-    tx.session.flush()
-    tx.audit(
-        "adverse_event.record",
-        "adverse_event",
-        ae.id,
-        {
-            "term": (None, ae.term),
-            "onset_date": (None, onset_date),
-            "resolution_date": (None, resolution_date),
-            "serious": (None, serious),
-            "criteria": (None, sorted(criteria)),
-            "severity": (None, severity),
-            "relatedness": (None, relatedness),
-            "action_taken": (None, action_taken),
-            "outcome": (None, outcome),
-        },
-        participant=p,
-    )
-    return ae.id
+    fields = ("term", "onset_date", "resolution_date", "serious", "severity", "relatedness", "action_taken", "outcome")
+    return tx.add_audited(ae, "adverse_event.record", fields, participant=p, extra={"criteria": sorted(criteria)})
 
 
 def record_intercurrent_event(
@@ -205,19 +187,5 @@ def _record_ice(
         consecutive_days=consecutive_days,
         details=details,
     )
-    tx.session.add(row)
-    tx.session.flush()
-    tx.audit(
-        "intercurrent_event.record",
-        "intercurrent_event",
-        row.id,
-        {
-            "kind": (None, kind),
-            "event_date": (None, event_date),
-            "hours_per_day": (None, hours_per_day),
-            "consecutive_days": (None, consecutive_days),
-            "details": (None, details),
-        },
-        participant=p,
-    )
-    return row.id
+    fields = ("kind", "event_date", "hours_per_day", "consecutive_days", "details")
+    return tx.add_audited(row, "intercurrent_event.record", fields, participant=p)
