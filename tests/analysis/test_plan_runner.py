@@ -98,10 +98,12 @@ def test_warnings_are_captured_per_endpoint_and_not_leaked(
     assert bio.warnings == () and "warnings" not in bio.to_dict()
 
 
-def test_endpoints_without_an_engine_are_skipped(datasets: AnalysisDatasets) -> None:
+def test_the_safety_endpoint_summarises_adverse_events(datasets: AnalysisDatasets) -> None:
     full = load_protocol()
     only_safety = full.model_copy(update={"endpoints": [e for e in full.endpoints if e.method == "safety"]})
-    assert AnalysisPlan(only_safety).run(datasets) == []
+    (outcome,) = AnalysisPlan(only_safety).run(datasets)
+    assert outcome.error is None
+    assert set(outcome.to_dict()["result"]["safety_set"]) == {a.code for a in full.arms}
 
 
 def test_outcomes_serialise_to_strict_json(outcomes: list[EndpointOutcome]) -> None:

@@ -101,6 +101,7 @@ def test_every_analysed_endpoint_has_its_section(
         "slope",
         "survival",
         "biomarker",
+        "safety",
     }
     headings = re.findall(r"<h2>(\d+)\. (.*?)</h2>", html)
     titles = [t for _, t in headings]

@@ -10,11 +10,12 @@ ADQS   ALSFRS-R total by scheduled visit on or after day 0 (``AVISITN`` in weeks
 ADQSRI ALSFRS-R totals from screening to the end (with ``ADY``) for slopes incl. run-in
 ADLB   CSF analytes by visit (``PARAMCD`` = analyte code, ``BLQFL`` below LLOQ)
 ADTTE  time to death or permanent assisted ventilation from day 0 (``CNSR`` 1 = censored)
+ADAE   adverse events of randomized participants (``AESTDY`` onset day relative to day 0)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -47,6 +48,7 @@ ADQS_COLUMNS = ("USUBJID", "ARM", "AVISIT", "AVISITN", "ADY", "AVAL", "BASE", "C
 ADQSRI_COLUMNS = ("USUBJID", "ARM", "ADY", "AVAL")
 ADLB_COLUMNS = ("USUBJID", "ARM", "PARAMCD", "AVISIT", "ADY", "AVAL", "BLQFL", "LLOQ")
 ADTTE_COLUMNS = ("USUBJID", "ARM", "PARAMCD", "AVAL", "CNSR")
+ADAE_COLUMNS = ("USUBJID", "ARM", "AETERM", "AESER", "AESEV", "AEREL", "AEOUT", "AESTDY")
 
 
 class AnalysisDatasetError(AlstrialError, ValueError):
@@ -62,6 +64,7 @@ class AnalysisDatasets:
     adqs_runin: pd.DataFrame
     adlb: pd.DataFrame
     adtte: pd.DataFrame
+    adae: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ADAE_COLUMNS)))
 
     def __post_init__(self) -> None:
         for name, frame, columns in (
@@ -70,6 +73,7 @@ class AnalysisDatasets:
             ("ADQSRI", self.adqs_runin, ADQSRI_COLUMNS),
             ("ADLB", self.adlb, ADLB_COLUMNS),
             ("ADTTE", self.adtte, ADTTE_COLUMNS),
+            ("ADAE", self.adae, ADAE_COLUMNS),
         ):
             missing = [c for c in columns if c not in frame.columns]
             if missing:

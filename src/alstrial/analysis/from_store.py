@@ -18,6 +18,7 @@ from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Protocol
 from alstrial.store.models import (
     Administration,
+    AdverseEvent,
     AllocationSlot,
     AlsfrsAssessment,
     CsfSample,
@@ -201,4 +202,30 @@ def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDataset
             "CNSR": np.where(has_event, 0, 1),
         }
     )
-    return AnalysisDatasets(adsl=adsl, adqs=adqs.reset_index(drop=True), adqs_runin=adqs_runin, adlb=adlb, adtte=adtte)
+    ae = _frame(
+        session,
+        select(
+            AdverseEvent.participant_id, AdverseEvent.term, AdverseEvent.serious, AdverseEvent.severity,
+            AdverseEvent.relatedness, AdverseEvent.outcome, AdverseEvent.onset_date,
+        ).order_by(AdverseEvent.id),
+    )  # fmt: skip
+    ae = ae[ae["participant_id"].map(arm_of).notna()]
+    anchor = dict(zip(part["id"], pd.to_datetime(part["day0"]), strict=True))
+    adae = pd.DataFrame(
+        {
+            "USUBJID": ae["participant_id"].map(code_of),
+            "ARM": ae["participant_id"].map(arm_of),
+            "AETERM": ae["term"],
+            "AESER": ae["serious"].astype(bool),
+            "AESEV": ae["severity"],
+            "AEREL": ae["relatedness"],
+            "AEOUT": ae["outcome"],
+            "AESTDY": [
+                (pd.Timestamp(d) - anchor[p]).days if pd.notna(anchor.get(p)) else None
+                for p, d in zip(ae["participant_id"], ae["onset_date"], strict=True)
+            ],
+        }
+    )
+    return AnalysisDatasets(
+        adsl=adsl, adqs=adqs.reset_index(drop=True), adqs_runin=adqs_runin, adlb=adlb, adtte=adtte, adae=adae
+    )

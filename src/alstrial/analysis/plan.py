@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from alstrial.analysis.datasets import AnalysisDatasets, primary_visit_code
+from alstrial.analysis.safety import safety_summary
 from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Endpoint, Protocol
 from alstrial.stats.biomarkers import LloqRule, biomarker_ancova, biomarker_slope_correlation
@@ -105,6 +106,7 @@ class AnalysisPlan:
             "slope": self._slope,
             "survival": self._survival,
             "biomarker": self._biomarkers,
+            "safety": self._safety,
         }
         outcomes = []
         for endpoint in self.protocol.endpoints:
@@ -220,6 +222,9 @@ class AnalysisPlan:
         df = ds.adtte.assign(EVENT=1 - ds.adtte["CNSR"])
         result = survival_analysis(df, time="AVAL", event="EVENT", group="ARM", event_coding="01")
         return EndpointOutcome(endpoint, result)
+
+    def _safety(self, endpoint: Endpoint, ds: AnalysisDatasets) -> EndpointOutcome:
+        return EndpointOutcome(endpoint, safety_summary(ds.adsl, ds.adae, [a.code for a in self.protocol.arms]))
 
     def _biomarkers(self, endpoint: Endpoint, ds: AnalysisDatasets) -> EndpointOutcome:
         analytes = endpoint.parameters.get("analytes", [a.code for a in self.protocol.analytes])

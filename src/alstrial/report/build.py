@@ -137,6 +137,24 @@ def _biomarkers(o: EndpointOutcome) -> Section:
     return Section(o.endpoint.name, tables=[Table(cols, rows)], figures=figs)
 
 
+def _safety(o: EndpointOutcome, arm_names: Mapping[str, str]) -> Section:
+    r = o.to_dict()["result"]
+    arms = list(r["safety_set"])
+    cols = ["", *[f"{arm_names.get(a, a)} (n = {r['safety_set'][a]})" for a in arms]]
+
+    def cell(count: int, arm: str) -> str:
+        n = r["safety_set"][arm]
+        return f"{count} ({100 * count / n:.1f}%)" if n else str(count)
+
+    overview = [[cat, *[cell(row[a], a) for a in arms]] for cat, row in r["overview"].items()]
+    terms = [[term, *[cell(row[a], a) for a in arms]] for term, row in r["by_term"].items()]
+    return Section(
+        o.endpoint.name,
+        "Participants (not events) with at least one adverse event, over everyone who received a dose.",
+        tables=[Table(cols, overview, caption="Overview"), Table(cols, terms, caption="By reported term")],
+    )
+
+
 def build_report(
     *,
     protocol: Protocol,
@@ -175,6 +193,8 @@ def build_report(
             sections.append(_survival(o))
         elif method == "biomarker":
             sections.append(_biomarkers(o))
+        elif method == "safety":
+            sections.append(_safety(o, {a.code: a.name for a in protocol.arms}))
     randomized = datasets.randomized
     left = randomized[~randomized["COMPLFL"]]
     decade = summaries.age_decade(left["AGE"])
