@@ -99,6 +99,16 @@ def test_survival_json_matches_r() -> None:
     assert km["median"] == 270.0
 
 
+def test_survival_strata_matches_r_survdiff() -> None:
+    # validation/survival/outputs/logrank.csv: survdiff(Surv(futime, fustat) ~ rx + strata(resid.ds), ovarian)
+    args = ["stats", "survival", "--data", str(DATA / "ovarian.csv"), "--time", "futime", "--event", "fustat"]
+    out = _json([*args, "--group", "rx", "--strata", "resid.ds", "--json"])
+    assert out["logrank"]["chisq"] == pytest.approx(1.27964345120336, abs=1e-6)
+    assert out["logrank"]["p_value"] == pytest.approx(0.257965340027947, abs=1e-6)
+    unstratified = _json([*args, "--group", "rx", "--json"])
+    assert unstratified["logrank"]["chisq"] == pytest.approx(1.06273986129, abs=1e-6)
+
+
 def test_responder_from_long_data(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     rows = []

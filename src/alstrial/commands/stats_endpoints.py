@@ -97,6 +97,9 @@ def survival(
     covariates: str | None = typer.Option(None, "--covariates", help="Comma-separated Cox covariates."),
     ties: str = typer.Option("efron", "--ties", help="Cox ties: efron or breslow."),
     event_coding: str = typer.Option("auto", "--event-coding", help="auto, 01 or 12."),
+    strata: str | None = typer.Option(
+        None, "--strata", help="Stratify the log-rank test and the Cox model by this column (R: strata())."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Kaplan–Meier (Greenwood SE, log CI), log-rank and Cox, like R's survival package.
@@ -117,6 +120,7 @@ def survival(
             covariates=_split(covariates),
             ties=ties,  # type: ignore[arg-type]  # validated inside
             event_coding=event_coding,  # type: ignore[arg-type]
+            strata=strata,
         ),
         as_json,
         lambda r: r.to_dict(),
