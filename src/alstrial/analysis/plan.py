@@ -8,7 +8,6 @@ the whole plan: a report with one honest gap beats no report.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from alstrial.stats.imputation.analysis import ancova_analysis
 from alstrial.stats.imputation.mi_mar import analyse_imputed, impute_mvn
 from alstrial.stats.responder import responder_analysis
 from alstrial.stats.responder_slopes import derive_pre_post_slopes
+from alstrial.stats.result import plain
 from alstrial.stats.slope_model import random_slope_model
 from alstrial.stats.survival import survival_analysis
 
@@ -63,27 +63,8 @@ class EndpointOutcome:
 
 
 def clean_json(value: Any, digits: int = 10) -> Any:
-    """Make a result JSON-safe and stable: NaN/inf → None, numpy → Python, floats rounded."""
-    if hasattr(value, "to_dict") and not isinstance(value, pd.DataFrame | pd.Series):
-        return clean_json(value.to_dict(), digits)
-    if isinstance(value, dict):
-        return {str(k): clean_json(v, digits) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_json(v, digits) for v in value]
-    if isinstance(value, np.ndarray):
-        return clean_json(value.tolist(), digits)
-    if isinstance(value, pd.DataFrame):
-        return clean_json(value.to_dict(orient="records"), digits)
-    if isinstance(value, pd.Series):
-        return clean_json(value.to_dict(), digits)
-    if isinstance(value, np.bool_ | bool):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        x = float(value)
-        return None if not math.isfinite(x) else float(f"{x:.{digits}g}")
-    return value
+    """Make a result JSON-safe and byte-stable: NaN/inf → None, numpy → Python, floats rounded."""
+    return plain(value, digits=digits)
 
 
 class AnalysisPlan:

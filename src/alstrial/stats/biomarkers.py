@@ -27,7 +27,7 @@ from scipy import stats as sps
 
 from alstrial.stats.design_matrix import covariate_columns
 from alstrial.stats.endpoint_data import EndpointDataError, require_columns, two_arm_levels
-from alstrial.stats.result import format_block, plain
+from alstrial.stats.result import format_block, plain, wald_table
 
 LloqRule = Literal["half", "sqrt2", "exclude"]
 CorrelationMethod = Literal["spearman", "pearson"]
@@ -177,18 +177,7 @@ def biomarker_ancova(
     beta = np.asarray(fit.params)
     se = np.asarray(fit.bse)
     tq = sps.t.ppf(0.5 + conf_level / 2, fit.df_resid)
-    stat = beta / se
-    summary = pd.DataFrame(
-        {
-            "term": list(x.columns),
-            "estimate": beta,
-            "std_error": se,
-            "statistic": stat,
-            "p_value": 2 * sps.t.sf(np.abs(stat), fit.df_resid),
-            "ci_lower": beta - tq * se,
-            "ci_upper": beta + tq * se,
-        }
-    )
+    summary = wald_table(list(x.columns), beta, se, conf_level=conf_level, df=float(fit.df_resid))
     arm_vals = data[arm].to_numpy()
     log_ratio = y - np.log(base[keep])
     gms = pd.DataFrame(

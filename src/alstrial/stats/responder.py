@@ -17,11 +17,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from scipy import stats as sps
 
 from alstrial.stats.design_matrix import covariate_columns
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns, two_arm_levels
-from alstrial.stats.result import format_block, plain
+from alstrial.stats.result import format_block, plain, wald_table
 
 MissingRule = Literal["exclude", "nonresponder"]
 #: The published adjustment set, as roles; map them to your column names.
@@ -162,22 +161,9 @@ def responder_analysis(
             f"{what}: perfect separation — the responders are predicted exactly by the model "
             f"(covariates {list(covariates)!r}); the odds ratio is not estimable"
         )
-    z = sps.norm.ppf(0.5 + conf_level / 2)
     beta = np.asarray(fit.params)
     se = _fisher_se(x.to_numpy(dtype=float), beta)
-    stat = beta / se
-    summary = pd.DataFrame(
-        {
-            "term": list(x.columns),
-            "estimate": beta,
-            "std_error": se,
-            "odds_ratio": np.exp(beta),
-            "ci_lower": np.exp(beta - z * se),
-            "ci_upper": np.exp(beta + z * se),
-            "statistic": stat,
-            "p_value": 2 * sps.norm.sf(np.abs(stat)),
-        }
-    )
+    summary = wald_table(list(x.columns), beta, se, conf_level=conf_level, ratio="odds_ratio")
     row = summary.iloc[1]
     return ResponderResult(
         arms=(ref, trt),

@@ -29,7 +29,7 @@ from scipy import stats as sps
 from alstrial.stats.design_matrix import covariate_columns
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns, two_arm_levels
 from alstrial.stats.responder_slopes import DAYS_PER_MONTH
-from alstrial.stats.result import format_block, plain
+from alstrial.stats.result import format_block, plain, wald_table
 
 TimeUnit = Literal["months", "days"]
 
@@ -141,18 +141,7 @@ def random_slope_model(
     cov = _model_based_cov(x.to_numpy(dtype=float), z_re, groups, np.asarray(fit.cov_re), float(fit.scale))
     se = np.sqrt(np.diag(cov))
     zq = sps.norm.ppf(0.5 + conf_level / 2)
-    stat = beta / se
-    summary = pd.DataFrame(
-        {
-            "term": list(x.columns),
-            "estimate": beta,
-            "std_error": se,
-            "statistic": stat,
-            "p_value": 2 * sps.norm.sf(np.abs(stat)),
-            "ci_lower": beta - zq * se,
-            "ci_upper": beta + zq * se,
-        }
-    )
+    summary = wald_table(list(x.columns), beta, se, conf_level=conf_level)
     c_trt = np.zeros(k)
     c_trt[[1, 3]] = 1.0
     se_trt = float(np.sqrt(c_trt @ cov @ c_trt))

@@ -25,7 +25,7 @@ from scipy import stats as sps
 
 from alstrial.stats.design_matrix import covariate_columns
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns
-from alstrial.stats.result import format_block, plain
+from alstrial.stats.result import format_block, plain, wald_table
 
 Ties = Literal["efron", "breslow"]
 EventCoding = Literal["auto", "01", "12"]
@@ -287,21 +287,8 @@ def cox_fit(
         raise EndpointDataError("Cox: no covariates to fit")
     model = sm.PHReg(time, design.to_numpy(dtype=float), status=event, ties=ties, strata=strata)
     fit = model.fit(disp=False)
-    beta = np.asarray(fit.params)
-    se = np.asarray(fit.bse)
-    z = sps.norm.ppf(0.5 + conf_level / 2)
-    stat = beta / se
-    summary = pd.DataFrame(
-        {
-            "term": list(design.columns),
-            "estimate": beta,
-            "std_error": se,
-            "hazard_ratio": np.exp(beta),
-            "ci_lower": np.exp(beta - z * se),
-            "ci_upper": np.exp(beta + z * se),
-            "statistic": stat,
-            "p_value": 2 * sps.norm.sf(np.abs(stat)),
-        }
+    summary = wald_table(
+        list(design.columns), np.asarray(fit.params), np.asarray(fit.bse), conf_level=conf_level, ratio="hazard_ratio"
     )
     return CoxResult(
         ties=ties,
