@@ -143,6 +143,18 @@ WRITE_CALLS: list[WriteCall] = [
         ),
     ),
     WriteCall(
+        "record_lab_results",
+        Permission.RECORD_LAB,
+        "lab_technician",
+        lambda t, a, c: sv.record_lab_results(
+            t.db,
+            a,
+            sample_id="CSF-1",
+            results=[sv.LabResultInput("VEGF", 40.0, "pg/mL"), sv.LabResultInput("MCP1", 0.3, "ng/mL")],
+            assay="ELISA",
+        ),
+    ),
+    WriteCall(
         "record_aspiration",
         Permission.RECORD_ASPIRATION,
         "investigator",

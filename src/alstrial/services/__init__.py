@@ -23,7 +23,13 @@ from alstrial.services.exceptions import (
     ValidationFailed,
     VisitOutOfWindow,
 )
-from alstrial.services.labs import record_csf_sample, record_lab_result
+from alstrial.services.labs import (
+    LabResultInput,
+    LabResultView,
+    record_csf_sample,
+    record_lab_result,
+    record_lab_results,
+)
 from alstrial.services.lock import emergency_unblind, list_unblindings, lock_database, unblind_trial, unlock_database
 from alstrial.services.product import administer_dose, manufacture_lot, record_aspiration, release_lot
 from alstrial.services.randomization import allocation_list, participant_arm, randomize_participant
@@ -45,6 +51,8 @@ __all__ = [
     "ChainOfIdentityMismatch",
     "DatabaseLocked",
     "InvalidState",
+    "LabResultInput",
+    "LabResultView",
     "NotEligible",
     "NotFound",
     "PermissionDenied",
@@ -79,6 +87,7 @@ __all__ = [
     "record_csf_sample",
     "record_intercurrent_event",
     "record_lab_result",
+    "record_lab_results",
     "record_visit",
     "record_vital_capacity",
     "record_weight",

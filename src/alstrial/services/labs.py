@@ -1,13 +1,20 @@
-"""CSF samples and analyte results, converted into the catalogue's standard unit (original kept)."""
+"""CSF samples and analyte results, converted into the catalogue's standard unit (original kept).
+
+:func:`record_lab_result` stores one result; :func:`record_lab_results` stores every analyte of
+one sample in one transaction (one lab report, one durable write). Both run the same private
+implementation, so the rules, conversions and audit records are identical.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
 from alstrial.errors import Problem, ValidationFailed
+from alstrial.protocol.models import Analyte
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
@@ -33,6 +40,16 @@ class LabResultView:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LabResultInput:
+    """One analyte result as reported by the lab (value in ``unit``; ``None`` only when below the LLOQ)."""
+
+    analyte: str
+    value: float | None
+    unit: str
+    below_lloq: bool | None = None
 
 
 def record_csf_sample(
@@ -85,74 +102,148 @@ def record_lab_result(
         return _record_result(tx, sample_id, analyte, value, unit, assay, below_lloq)
 
 
+def record_lab_results(
+    db: CaptureDB, actor: Actor, *, sample_id: str, results: Sequence[LabResultInput], assay: str
+) -> list[LabResultView]:
+    """Store several analytes of one sample in one transaction: all of them, or none.
+
+    Every result is checked before anything is written; a :class:`ValidationFailed` lists every
+    problem with its place (``results[1].unit``). The rules and the audit records are those of
+    :func:`record_lab_result`, one record per result.
+    """
+    with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
+        return _record_results(tx, sample_id, results, assay, indexed=True)
+
+
 def _record_result(
     tx: Tx, sample_id: str, analyte: str, value: float | None, unit: str, assay: str, below_lloq: bool | None
 ) -> LabResultView:
-    problems: list[Problem] = []
-    try:
-        spec = tx.protocol.analyte(analyte)
-    except KeyError:
-        raise ValidationFailed(
-            [Problem("analyte", analyte, f"expected one of {[a.code for a in tx.protocol.analytes]}")],
-            context="lab result",
-        ) from None
-    factor = 1.0 if unit == spec.unit else spec.conversions.get(unit)
-    if factor is None:
-        problems.append(
-            Problem("unit", unit, f"expected {spec.unit!r} or a unit with a conversion: {sorted(spec.conversions)}")
-        )
-    if value is None and not below_lloq:
-        problems.append(Problem("value", value, "required unless the result is flagged below the LLOQ"))
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value
-    ):
-        problems.append(Problem("value", value, "expected a number ≥ 0"))
+    """One result inside the caller's transaction (the CSV import runs it once per row)."""
+    result = LabResultInput(analyte, value, unit, below_lloq)
+    return _record_results(tx, sample_id, [result], assay, indexed=False)[0]
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A result that passed validation: its catalogue entry and the factor to the standard unit."""
+
+    result: LabResultInput
+    spec: Analyte
+    factor: float
+
+
+def _record_results(
+    tx: Tx, sample_id: str, results: Sequence[LabResultInput], assay: str, *, indexed: bool
+) -> list[LabResultView]:
+    """Validate every result (all problems at once), then write each with its audit record."""
+    checked, problems = _check_results(tx, results, indexed=indexed)
     if not assay or not str(assay).strip():
         problems.append(Problem("assay", assay, "required (name the assay/platform)"))
     if problems:
-        raise ValidationFailed(problems, context="lab result")
-    assert factor is not None
+        raise ValidationFailed(problems, context="lab result" if not indexed else "lab results")
     sample = tx.session.execute(select(CsfSample).where(CsfSample.sample_id == sample_id)).scalar_one_or_none()
     if sample is None:
         raise NotFound(f"no sample {sample_id!r}; record the sample first")
     p = tx.session.get(Participant, sample.participant_id)
     assert p is not None
     tx.check_site(p)
-    if (
-        tx.session.execute(
-            select(LabResult.id).where(LabResult.sample_pk == sample.id, LabResult.analyte == analyte)
-        ).scalar()
-        is not None
-    ):
-        raise InvalidState(f"{analyte} of sample {sample_id!r} is already recorded; correct it instead")
-    std = None if value is None else float(value) * factor
-    flag = bool(below_lloq) or (std is not None and std < spec.lloq)
-    row = LabResult(
-        sample_pk=sample.id,
-        analyte=analyte,
-        value_original=None if value is None else float(value),
-        unit_original=unit,
-        value_std=std,
-        unit_std=spec.unit,
-        lloq_std=spec.lloq,
-        below_lloq=flag,
-        assay=str(assay).strip(),
-    )
-    tx.session.add(row)
+    stored = set(tx.session.execute(select(LabResult.analyte).where(LabResult.sample_pk == sample.id)).scalars())
+    if clash := [c.result.analyte for c in checked if c.result.analyte in stored]:
+        what = ", ".join(clash)
+        raise InvalidState(f"{what} of sample {sample_id!r} is already recorded; correct it instead")
+    rows = [_result_row(sample, c, str(assay).strip()) for c in checked]
+    tx.session.add_all(rows)
     tx.session.flush()
-    tx.audit(
-        "lab_result.record",
-        "lab_result",
-        row.id,
-        {
-            "analyte": (None, analyte),
-            "value_original": (None, row.value_original),
-            "unit_original": (None, unit),
-            "value_std": (None, std),
-            "unit_std": (None, spec.unit),
-            "below_lloq": (None, flag),
-            "assay": (None, row.assay),
-        },
-        participant=p,
+    for row in rows:
+        tx.audit(
+            "lab_result.record",
+            "lab_result",
+            row.id,
+            {
+                "analyte": (None, row.analyte),
+                "value_original": (None, row.value_original),
+                "unit_original": (None, row.unit_original),
+                "value_std": (None, row.value_std),
+                "unit_std": (None, row.unit_std),
+                "below_lloq": (None, row.below_lloq),
+                "assay": (None, row.assay),
+            },
+            participant=p,
+        )
+    return [
+        LabResultView(
+            sample_id, r.analyte, r.value_original, r.unit_original, r.value_std, r.unit_std, r.below_lloq, r.assay
+        )
+        for r in rows
+    ]
+
+
+def _check_results(tx: Tx, results: Sequence[LabResultInput], *, indexed: bool) -> tuple[list[_Checked], list[Problem]]:
+    """Check each result against the analyte catalogue; ``where`` names ``results[i].field`` when indexed."""
+    checked: list[_Checked] = []
+    problems: list[Problem] = []
+    if indexed and (isinstance(results, str | bytes) or len(results) == 0):
+        problems.append(Problem("results", results, "expected a non-empty list of lab results"))
+        return checked, problems
+    seen: dict[str, int] = {}
+    for i, result in enumerate(results):
+        at = f"results[{i}]." if indexed else ""
+        if not isinstance(result, LabResultInput):
+            problems.append(Problem(f"results[{i}]", result, "expected a LabResultInput"))
+            continue
+        found = _check_one(tx, result, at)
+        if isinstance(found, list):
+            problems.extend(found)
+        first = seen.setdefault(result.analyte, i)
+        if first != i:
+            problems.append(Problem(f"{at}analyte", result.analyte, f"duplicate of results[{first}] in this batch"))
+        elif isinstance(found, _Checked):
+            checked.append(found)
+    return checked, problems
+
+
+def _check_one(tx: Tx, result: LabResultInput, at: str) -> _Checked | list[Problem]:
+    """One result's problems, or the result with its catalogue entry and unit factor."""
+    problems: list[Problem] = []
+    value = result.value
+    factor: float | None = None
+    try:
+        spec: Analyte | None = tx.protocol.analyte(result.analyte)
+    except KeyError:
+        spec = None
+        codes = [a.code for a in tx.protocol.analytes]
+        problems.append(Problem(f"{at}analyte", result.analyte, f"expected one of {codes}"))
+    if spec is not None:
+        factor = 1.0 if result.unit == spec.unit else spec.conversions.get(result.unit)
+        if factor is None:
+            allowed = sorted(spec.conversions)
+            problems.append(
+                Problem(f"{at}unit", result.unit, f"expected {spec.unit!r} or a unit with a conversion: {allowed}")
+            )
+    if value is None and not result.below_lloq:
+        problems.append(Problem(f"{at}value", value, "required unless the result is flagged below the LLOQ"))
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value
+    ):
+        problems.append(Problem(f"{at}value", value, "expected a number ≥ 0"))
+    if problems:
+        return problems
+    assert spec is not None and factor is not None
+    return _Checked(result, spec, factor)
+
+
+def _result_row(sample: CsfSample, c: _Checked, assay: str) -> LabResult:
+    """The stored row: the original value and unit kept, the standard value and the LLOQ flag derived."""
+    value = c.result.value
+    std = None if value is None else float(value) * c.factor
+    return LabResult(
+        sample_pk=sample.id,
+        analyte=c.result.analyte,
+        value_original=None if value is None else float(value),
+        unit_original=c.result.unit,
+        value_std=std,
+        unit_std=c.spec.unit,
+        lloq_std=c.spec.lloq,
+        below_lloq=bool(c.result.below_lloq) or (std is not None and std < c.spec.lloq),
+        assay=assay,
     )
-    return LabResultView(sample_id, analyte, row.value_original, unit, std, spec.unit, flag, row.assay)

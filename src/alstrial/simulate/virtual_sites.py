@@ -391,19 +391,20 @@ class VirtualSites:
         sample_id = f"CSF-{code}-{visit}"
         labs.record_csf_sample(self.db, lab, code, visit=visit, sample_id=sample_id, collected_at=_at(when, 9))
         values = vp.biomarkers(day)
+        results = []
         for analyte in self.protocol.analytes:
             value = values.get(analyte.code.lower(), values.get(analyte.code))
-            labs.record_lab_result(
-                self.db,
-                lab,
-                sample_id=sample_id,
-                analyte=analyte.code,
-                value=None if value is None else round(float(value), 2),
-                unit=analyte.unit,
-                assay="simulated immunoassay",
-                below_lloq=value is None,
+            results.append(
+                labs.LabResultInput(
+                    analyte=analyte.code,
+                    value=None if value is None else round(float(value), 2),
+                    unit=analyte.unit,
+                    below_lloq=value is None,
+                )
             )
-            self.log.lab_results += 1
+        # one lab report, one transaction: same rows and audit records as one call per analyte
+        labs.record_lab_results(self.db, lab, sample_id=sample_id, results=results, assay="simulated immunoassay")
+        self.log.lab_results += len(results)
 
     def _correction(self, coord: Actor, svc_id: int, true_value: float) -> None:
         """A data manager queries a value; the coordinator answers and corrects it with a reason."""
