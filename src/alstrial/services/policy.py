@@ -8,7 +8,7 @@ locked and unblinded, every role may). Site roles see only their own site's part
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from alstrial.services.actor import Actor
 from alstrial.services.exceptions import PermissionDenied
@@ -25,18 +25,7 @@ Role = Literal[
     "dsmb_member",
     "monitor",
 ]
-ROLES: tuple[str, ...] = (
-    "admin",
-    "data_manager",
-    "investigator",
-    "site_coordinator",
-    "lab_technician",
-    "pharmacist",
-    "statistician",
-    "unblinded_statistician",
-    "dsmb_member",
-    "monitor",
-)
+ROLES: tuple[str, ...] = get_args(Role)
 #: Roles tied to one site: they must have a site and see only its participants.
 SITE_ROLES = frozenset({"investigator", "site_coordinator", "lab_technician"})
 #: Roles that may see treatment arms while the trial is blinded.
