@@ -98,24 +98,35 @@ def evaluate(
     xf = xt.reshape(n * m, k)
     info = xf.T @ xf
     xty = xf.T @ yt.ravel()
+    solved = _gls_solution(info, xty)
+    if solved is None:
+        return None
+    cinfo, cov_beta, beta = solved
+    rt = yt - xt @ beta
+    rss = float((rt * rt).sum())
+    value = _criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
+    grad = None
+    if gradient:
+        grad = _gradient(arrays, linv, li, xt, rt, cov_beta, reml)
+    return Evaluation(value=value, beta=beta, cov_beta=cov_beta, linv=linv, grad_sigma=grad)
+
+
+def _gls_solution(info: np.ndarray, xty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Cholesky of X'V⁻¹X, the covariance of β̂ and β̂ itself; None when X'V⁻¹X is not positive definite."""
     try:
         cinfo = np.linalg.cholesky(info)
     except np.linalg.LinAlgError:
         return None
     cov_beta = np.linalg.inv(info)
     cov_beta = 0.5 * (cov_beta + cov_beta.T)
-    beta = cov_beta @ xty
-    rt = yt - xt @ beta
-    rss = float((rt * rt).sum())
-    n_obs = arrays.n_obs
+    return cinfo, cov_beta, cov_beta @ xty
+
+
+def _criterion(logdet: float, rss: float, cinfo: np.ndarray, n_obs: int, k: int, reml: bool) -> float:
+    """-2 log-likelihood (ML) or -2 restricted log-likelihood (REML, adds log|X'V⁻¹X|)."""
     if reml:
-        value = logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (n_obs - k) * _LOG_2PI
-    else:
-        value = logdet + rss + n_obs * _LOG_2PI
-    grad = None
-    if gradient:
-        grad = _gradient(arrays, linv, li, xt, rt, cov_beta, reml)
-    return Evaluation(value=value, beta=beta, cov_beta=cov_beta, linv=linv, grad_sigma=grad)
+        return logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (n_obs - k) * _LOG_2PI
+    return logdet + rss + n_obs * _LOG_2PI
 
 
 def _evaluate_aggregated(
@@ -133,20 +144,13 @@ def _evaluate_aggregated(
     info = (a_flat @ stats.xx).reshape(k, k)
     info = 0.5 * (info + info.T)
     xty = a_flat @ stats.xy
-    try:
-        cinfo = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
+    solved = _gls_solution(info, xty)
+    if solved is None:
         return None
-    cov_beta = np.linalg.inv(info)
-    cov_beta = 0.5 * (cov_beta + cov_beta.T)
-    beta = cov_beta @ xty
+    cinfo, cov_beta, beta = solved
     yay = float(a_flat @ stats.yy.reshape(-1))
     rss = yay - float(beta @ xty)
-    n_obs = arrays.n_obs
-    if reml:
-        value = logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (n_obs - k) * _LOG_2PI
-    else:
-        value = logdet + rss + n_obs * _LOG_2PI
+    value = _criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
     grad = None
     if gradient:
         xyb = (stats.xy @ beta).reshape(n_pat, m, m)  # Σ_i (X_i β)_a y_ib
