@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline, primary_visit_code
 from alstrial.errors import AlstrialError
+from alstrial.instruments.progression import MONTH_DAYS, slope_least_squares
 from alstrial.protocol.models import Protocol
 from alstrial.store.models import (
     Administration,
@@ -33,7 +34,6 @@ from alstrial.store.models import (
     VitalCapacity,
 )
 
-MONTH_DAYS = 30.4375
 TTE_EVENTS = ("death", "permanent_assisted_ventilation", "tracheostomy")
 
 
@@ -101,13 +101,13 @@ def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDataset
     scr = v[v["visit_code"] == first_visit].set_index("participant_id")
     completed_ids = set(v.loc[v["visit_code"] == primary_visit, "participant_id"])
     randomized = part["arm"].notna().to_numpy()
-    pre_slope = []
-    for pid in part["id"]:
-        pre = v[(v["participant_id"] == pid) & (v["study_day"] <= 0) & v["total"].notna()]
-        if len(pre) >= 2 and pre["study_day"].nunique() >= 2:
-            pre_slope.append(float(np.polyfit(pre["study_day"] / MONTH_DAYS, pre["total"], 1)[0]))
-        else:
-            pre_slope.append(np.nan)
+    pre_treatment = v[(v["study_day"] <= 0) & v["total"].notna()]
+    pre_slope_of = {
+        pid: slope_least_squares(g["study_day"].to_numpy(float), g["total"].to_numpy(float))
+        for pid, g in pre_treatment.groupby("participant_id")
+        if g["study_day"].nunique() >= 2
+    }
+    pre_slope = part["id"].map(pre_slope_of).astype(float)
     reasons = withdrawals.set_index("participant_id")["reason_code"]
     adsl = pd.DataFrame(
         {
@@ -129,7 +129,7 @@ def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDataset
             "DCSREAS": part["id"].map(reasons).fillna("").str.lower().str.replace(r"[ -]", "_", regex=True),
             "SCRALS": part["id"].map(scr["total"]).astype(float),
             "BASEALS": part["id"].map(base["total"]).astype(float),
-            "PRESLOPE": pre_slope,
+            "PRESLOPE": pre_slope.to_numpy(),
             "SVCBL": part["id"].map(base["percent_predicted"]).astype(float),
         }
     )
