@@ -8,12 +8,14 @@ file. Without a PostgreSQL server the PostgreSQL half is skipped locally and FAI
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -67,7 +69,10 @@ def pg_worker_url(worker_id: str) -> Iterator[str]:
     import psycopg
 
     admin = _require_pg()
-    name = f"alstrial_test_{worker_id}"
+    # one database per checkout and worker: two checkouts testing at once on one machine must not
+    # truncate each other's tables
+    checkout = hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:10]
+    name = f"alstrial_test_{checkout}_{worker_id}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
