@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     t_import = time.perf_counter()
     from alstrial.protocol import load_protocol
     from alstrial.simulate.cohort import simulate_cohort
-    from alstrial.simulate.demo import run_demo
+    from alstrial.workflows.demo import run_demo
 
     import_s = time.perf_counter() - t_import
 

@@ -15,7 +15,6 @@ from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services import lock, randomization
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import bootstrap_actor, setup_trial
-from alstrial.simulate.demo import run_demo
 from alstrial.store.migrate import init_db
 from alstrial.store.models import (
     Administration,
@@ -25,6 +24,7 @@ from alstrial.store.models import (
     StudyWithdrawal,
     VisitRecord,
 )
+from alstrial.workflows.demo import run_demo
 
 N = 20
 PRIMARY_DAY = 196

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from alstrial.analysis.datasets import AnalysisDatasetError
-from alstrial.analysis.from_cohort import datasets_from_cohort
 from alstrial.analysis.plan import AnalysisPlan, EndpointOutcome
+from alstrial.design.cohort_datasets import datasets_from_cohort
 from alstrial.protocol import load_protocol
 from alstrial.protocol.models import Protocol
 from alstrial.protocol.simulation import SimulationParams

@@ -11,8 +11,8 @@ import pytest
 from alstrial.analysis import plan as plan_module
 from alstrial.analysis import summaries
 from alstrial.analysis.datasets import AnalysisDatasets
-from alstrial.analysis.from_cohort import datasets_from_cohort
 from alstrial.analysis.plan import AnalysisPlan, EndpointOutcome, clean_json
+from alstrial.design.cohort_datasets import datasets_from_cohort
 from alstrial.protocol import load_protocol
 from alstrial.protocol.models import Protocol
 from alstrial.protocol.simulation import SimulationParams

@@ -1,7 +1,7 @@
 """Analysis datasets: ADaM-like DataFrames that every analysis, report and export reads.
 
 Two sources build them — a locked database (``from_store``) and the simulator's fast path
-(``from_cohort``, for power analysis and tests) — so that the statistics always see the same
+(``design.cohort_datasets``, for power analysis and tests) — so that the statistics always see the same
 columns whatever produced the data. Column names follow CDISC ADaM where one exists.
 
 ADSL   one row per *screened* participant (screen failures included, ``RANDFL`` false);

@@ -19,8 +19,8 @@ def demo(
     n: int | None = typer.Option(None, "--n", min=2, help="Participants to randomize (default: the protocol's size)."),
 ) -> None:
     """Run the seed trial end to end: virtual sites → lock → unblind → analysis → report."""
-    from alstrial.simulate.demo import run_demo  # heavy imports only when the command runs
     from alstrial.simulate.virtual_sites import PASSWORD
+    from alstrial.workflows.demo import run_demo  # heavy imports only when the command runs
 
     console = Console(stderr=True)
     started = time.perf_counter()

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from alstrial.cli import app
-from alstrial.simulate.demo import run_demo
+from alstrial.workflows.demo import run_demo
 
 N = 16  # a small trial keeps the test fast; the full-size demo is timed in benchmarks/bench_demo.py
 
