@@ -9,10 +9,19 @@ AlstrialError
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+#: What kind of failure an error is, so that a client (web layer, CLI) can pick a status or an exit
+#: code without knowing every class: ``invalid`` bad input, ``not_found``, ``forbidden``,
+#: ``unauthenticated``, ``conflict`` (out of order, duplicate, stale version), ``locked`` (database
+#: lock), ``busy`` (the database could not be reached or was busy: try again).
+ErrorKind = Literal["invalid", "not_found", "forbidden", "unauthenticated", "conflict", "locked", "busy"]
 
 
 class AlstrialError(Exception):
-    """Base class for every error alstrial raises on purpose."""
+    """Base class for every error alstrial raises on purpose; ``kind`` classifies it for clients."""
+
+    kind: ClassVar[ErrorKind] = "invalid"
 
 
 @dataclass(frozen=True)

@@ -215,6 +215,7 @@ WRITE_CALLS: list[WriteCall] = [
             field="term",
             new_value="Post-lumbar-puncture headache",
             reason="query answered",
+            version=1,
         ),
     ),
     WriteCall(

@@ -99,7 +99,7 @@ def test_emergency_unblinding_is_audited_listed_and_site_bound(trial) -> None:
     ctx = prepare(trial)
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="reason"):
         sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="")
-    with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
+    with no_trace(trial.db), pytest.raises(sv.NotFound):
         sv.emergency_unblind(trial.db, trial.other_site, ctx["rand"], reason="not my patient")
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="not randomized"):
         sv.emergency_unblind(trial.db, trial["investigator"], ctx["enrolled"], reason="SAE")

@@ -17,24 +17,54 @@ def test_correction_records_old_new_and_reason_and_rescores(trial) -> None:
     with trial.db.sessions() as s:
         aid = s.query(AlsfrsAssessment.id).order_by(AlsfrsAssessment.id.desc()).first()[0]
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="reason"):
-        sv.correct_value(trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="q1", new_value=2, reason=" ")
+        sv.correct_value(
+            trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="q1", new_value=2, reason=" ", version=1
+        )
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="q1"):
         sv.correct_value(
-            trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="q1", new_value=9, reason="transcription"
+            trial.db,
+            sc,
+            entity="alsfrs_assessment",
+            entity_id=aid,
+            field="q1",
+            new_value=9,
+            reason="transcription",
+            version=1,
         )
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="correctable fields"):
         sv.correct_value(
-            trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="total", new_value=9, reason="transcription"
+            trial.db,
+            sc,
+            entity="alsfrs_assessment",
+            entity_id=aid,
+            field="total",
+            new_value=9,
+            reason="transcription",
+            version=1,
         )
     with no_trace(trial.db), pytest.raises(sv.NotFound):
         sv.correct_value(
-            trial.db, sc, entity="alsfrs_assessment", entity_id=99999, field="q1", new_value=2, reason="transcription"
+            trial.db,
+            sc,
+            entity="alsfrs_assessment",
+            entity_id=99999,
+            field="q1",
+            new_value=2,
+            reason="transcription",
+            version=1,
         )
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="nothing to correct"):
         sv.correct_value(
-            trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="q1", new_value=0, reason="transcription"
+            trial.db,
+            sc,
+            entity="alsfrs_assessment",
+            entity_id=aid,
+            field="q1",
+            new_value=0,
+            reason="transcription",
+            version=1,
         )
-    with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
+    with no_trace(trial.db), pytest.raises(sv.NotFound):
         sv.correct_value(
             trial.db,
             trial.other_site,
@@ -43,10 +73,19 @@ def test_correction_records_old_new_and_reason_and_rescores(trial) -> None:
             field="q1",
             new_value=2,
             reason="transcription",
+            version=1,
         )
-    assert sv.correct_value(
-        trial.db, sc, entity="alsfrs_assessment", entity_id=aid, field="q1", new_value="2", reason="transcription error"
-    ) == (0, 2)
+    done = sv.correct_value(
+        trial.db,
+        sc,
+        entity="alsfrs_assessment",
+        entity_id=aid,
+        field="q1",
+        new_value="2",
+        reason="transcription error",
+        version=1,
+    )
+    assert (done.old, done.new, done.version) == (0, 2, 2)
     assert sv.visit_data(trial.db, sc, code)[2]["alsfrs_r_total"] == 42
     last = sv.audit_log(trial.db, trial["monitor"], participant=code)[-1]
     assert last.action == "alsfrs_assessment.correct" and last.reason == "transcription error"
@@ -72,6 +111,7 @@ def test_lab_correction_recomputes_the_standard_value(trial) -> None:
         field="value_original",
         new_value=0.01,
         reason="re-read plate",
+        version=1,
     )
     with trial.db.sessions() as s:
         row = s.get(LabResult, rid)
@@ -95,7 +135,7 @@ def test_query_lifecycle(trial) -> None:
     assert sv.answer_query(trial.db, inv, q.id, answer="confirmed").status == "answered"
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="only an open query"):
         sv.answer_query(trial.db, inv, q.id, answer="again")
-    with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
+    with no_trace(trial.db), pytest.raises(sv.NotFound):
         sv.answer_query(trial.db, trial.other_site, ctx["query"], answer="not mine")
     assert sv.close_query(trial.db, dm, q.id, note="ok").status == "closed"
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="already closed"):

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from capture_calls import ADMIN_CALLS, WRITE_CALLS, prepare
 
-from alstrial.services import DatabaseLocked, InvalidState, PermissionDenied, lock_database, unlock_database
+from alstrial.services import (
+    AuthenticationFailed,
+    DatabaseLocked,
+    InvalidState,
+    NotFound,
+    PermissionDenied,
+    lock_database,
+    unlock_database,
+)
 from alstrial.services.policy import DATA_WRITES, ROLES, can
 from conftest import no_trace
 
@@ -80,7 +88,7 @@ def test_site_roles_cannot_touch_another_sites_participant(trial) -> None:
     from alstrial.services import record_visit
 
     code = trial.enrolled()
-    with no_trace(trial.db), pytest.raises(PermissionDenied, match="another site"):
+    with no_trace(trial.db), pytest.raises(NotFound, match="no participant"):
         record_visit(trial.db, trial.other_site, code, "W0", ctx_date())
 
 
@@ -106,5 +114,5 @@ def test_an_actor_not_matching_its_user_record_is_refused(trial) -> None:
         replace(inv, user_id=10_000),
     ]
     for actor in forged:
-        with no_trace(trial.db), pytest.raises(PermissionDenied, match="not an active user"):
+        with no_trace(trial.db), pytest.raises(AuthenticationFailed, match="no longer active"):
             record_visit(trial.db, actor, code, "W0", ctx_date())

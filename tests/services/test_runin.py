@@ -134,7 +134,7 @@ def test_randomization_completes_a_runin_left_open_and_refuses_a_failing_one(tri
     assert [a.action for a in lines] == ["participant.complete_runin", "participant.randomize"]
     assert lines[0].changes["criterion IN6"] == {"old": "pending", "new": "met"}
     failing = enrolled_with_runin(trial, runin_total=36)
-    with no_trace(trial.db), pytest.raises(sv.NotEligible, match="complete_runin") as err:
+    with no_trace(trial.db), pytest.raises(sv.NotEligible, match="end of the run-in") as err:
         sv.randomize_participant(trial.db, trial["investigator"], failing)
     assert err.value.failed == ["IN6"]
     assert outcome(trial, failing) == ("pending", None, None) and stored(trial, failing).status == "enrolled"
@@ -159,6 +159,7 @@ def test_a_corrected_runin_score_is_judged_again(trial) -> None:
         field="q1",
         new_value=2,
         reason="source document",
+        version=1,
     )
     with no_trace(trial.db), pytest.raises(sv.NotEligible, match="IN6"):
         sv.randomize_participant(trial.db, trial["investigator"], code)
@@ -195,7 +196,7 @@ def test_complete_runin_checks_role_site_and_lock(trial) -> None:
     for role in ("data_manager", "lab_technician", "pharmacist", "statistician", "monitor", "admin"):
         with no_trace(trial.db), pytest.raises(sv.PermissionDenied, match="may not randomize"):
             sv.complete_runin(trial.db, trial[role], code)
-    with no_trace(trial.db), pytest.raises(sv.PermissionDenied, match="another site"):
+    with no_trace(trial.db), pytest.raises(sv.NotFound, match="no participant"):
         sv.complete_runin(trial.db, trial.other_site, code)
     sv.lock_database(trial.db, trial["data_manager"], reason="interim freeze")
     with no_trace(trial.db), pytest.raises(sv.DatabaseLocked, match="locked"):

@@ -96,7 +96,7 @@ def test_a_forged_actor_is_refused(trial) -> None:
     from dataclasses import replace
 
     forged = replace(trial["statistician"], role="admin")
-    with no_trace(trial.db), pytest.raises(sv.PermissionDenied, match="not an active user"):
+    with no_trace(trial.db), pytest.raises(sv.AuthenticationFailed, match="no longer active"):
         sv.add_site(trial.db, forged, "S08", "Site 08")
 
 

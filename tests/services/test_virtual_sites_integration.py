@@ -15,7 +15,9 @@ from sqlalchemy import select
 from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from alstrial.simulate.virtual_sites import ADMIN, PASSWORD, VirtualSites
+from conftest import PASSWORD
+
+from alstrial.simulate.virtual_sites import ADMIN, VirtualSites
 from alstrial.store.audit_chain import verify_chain
 from alstrial.store.models import (
     AllocationSlot,

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from alstrial.simulate.virtual_sites import ADMIN, PASSWORD, VirtualSites, VirtualTrialLog
+from conftest import PASSWORD
+
+from alstrial.simulate.virtual_sites import ADMIN, VirtualSites, VirtualTrialLog
 from alstrial.store.audit_chain import verify_chain
 from alstrial.store.migrate import init_db
 from alstrial.store.models import (

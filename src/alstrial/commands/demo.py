@@ -19,7 +19,6 @@ def demo(
     n: int | None = typer.Option(None, "--n", min=2, help="Participants to randomize (default: the protocol's size)."),
 ) -> None:
     """Run the seed trial end to end: virtual sites → lock → unblind → analysis → report."""
-    from alstrial.simulate.virtual_sites import PASSWORD
     from alstrial.workflows.demo import run_demo  # heavy imports only when the command runs
 
     console = Console(stderr=True)
@@ -80,6 +79,10 @@ def demo(
     out_console.print(f"results:  {run.results_path.resolve()}")
     out_console.print(f"database: {run.database.resolve()}   (alstrial audit verify --db {run.database})")
     out_console.print(
-        f"browse:   ALSTRIAL_PASSWORD={PASSWORD} alstrial audit log --db {run.database} --user dm "
-        "--participant S01-0001   (every virtual user has this demo-only password)"
+        f"sign in:  user [bold]{run.admin_username}[/bold], password [bold]{run.admin_password}[/bold]   "
+        "(the demo's only account that can sign in; new every run, shown only now)"
+    )
+    out_console.print(
+        f"browse:   ALSTRIAL_PASSWORD='{run.admin_password}' alstrial audit log --db {run.database} "
+        f"--user {run.admin_username} --participant S01-0001"
     )

@@ -6,20 +6,31 @@ Web pages, the simulator, CSV imports and the CLI all call these functions with 
 
 from alstrial.services.actor import Actor
 from alstrial.services.audit import audit_log, verify_audit_trail
-from alstrial.services.context import CaptureDB, transaction
-from alstrial.services.corrections import answer_query, close_query, correct_value, list_queries, open_query
+from alstrial.services.context import CaptureDB, transaction, unit_of_work
+from alstrial.services.corrections import (
+    Correction,
+    answer_query,
+    close_query,
+    correct_value,
+    list_queries,
+    open_query,
+)
 from alstrial.services.disposition import discontinue_treatment, withdraw_participant
 from alstrial.services.exceptions import (
     AllocationConcealed,
     AllocationListExhausted,
+    AllocationUnavailable,
     AuthenticationFailed,
     CaptureError,
     ChainOfIdentityMismatch,
+    Conflict,
+    DatabaseBusy,
     DatabaseLocked,
     InvalidState,
     NotEligible,
     NotFound,
     PermissionDenied,
+    StaleVersion,
     ValidationFailed,
     VisitOutOfWindow,
 )
@@ -38,17 +49,21 @@ from alstrial.services.runin import RunInResult, complete_runin
 from alstrial.services.safety import record_adverse_event, record_intercurrent_event
 from alstrial.services.screening import enrol_participant, screen_participant
 from alstrial.services.setup import setup_trial
-from alstrial.services.users import add_site, add_user, authenticate
+from alstrial.services.users import add_site, add_user, authenticate, list_sites, list_users, unlock_account
 from alstrial.services.visits import record_alsfrs, record_visit, record_vital_capacity, record_weight
 
 __all__ = [
     "Actor",
     "AllocationConcealed",
     "AllocationListExhausted",
+    "AllocationUnavailable",
     "AuthenticationFailed",
     "CaptureDB",
     "CaptureError",
     "ChainOfIdentityMismatch",
+    "Conflict",
+    "Correction",
+    "DatabaseBusy",
     "DatabaseLocked",
     "InvalidState",
     "LabResultInput",
@@ -57,6 +72,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RunInResult",
+    "StaleVersion",
     "ValidationFailed",
     "VisitOutOfWindow",
     "add_site",
@@ -74,7 +90,9 @@ __all__ = [
     "enrol_participant",
     "list_participants",
     "list_queries",
+    "list_sites",
     "list_unblindings",
+    "list_users",
     "lock_database",
     "manufacture_lot",
     "open_query",
@@ -96,6 +114,8 @@ __all__ = [
     "setup_trial",
     "transaction",
     "unblind_trial",
+    "unit_of_work",
+    "unlock_account",
     "unlock_database",
     "verify_audit_trail",
     "visit_data",

@@ -1,14 +1,21 @@
 """The capture database handle and the one helper every service runs in.
 
-:func:`transaction` checks the role, opens one transaction, refuses data writes while the
-database is locked, hands the service a :class:`Tx`, and appends the service's audit entries
-in the same transaction just before commit. Any exception rolls everything back; a
-:class:`ChainOfIdentityMismatch` is then recorded in a separate transaction of its own.
+:func:`transaction` checks the role, opens one transaction (a read transaction for reads, so
+that on SQLite readers never queue behind writers or each other), refuses data writes while the
+database is locked, hands the service a :class:`Tx`, and appends the service's audit entries in
+the same transaction just before commit. Any exception rolls everything back, and database or
+driver errors leave as domain errors (:class:`Conflict`, :class:`DatabaseBusy`,
+:class:`ValidationFailed`). Security refusals collected on the :class:`Tx` (a chain-of-identity
+mismatch) are then recorded in a transaction of their own.
+
+:func:`unit_of_work` is the public way to run several service steps (``services.steps``) in one
+audited transaction; each step checks its own permission.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,23 +23,30 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, select, true
+from sqlalchemy import Engine, exc, select, true
 from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
+from alstrial.errors import AlstrialError, Problem, ValidationFailed
 from alstrial.protocol import Protocol, parse_protocol
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.exceptions import (
-    ChainOfIdentityMismatch,
+    AuthenticationFailed,
+    Conflict,
+    DatabaseBusy,
     DatabaseLocked,
     InvalidState,
     NotFound,
-    PermissionDenied,
 )
 from alstrial.store import audit_chain
 from alstrial.store.audit_chain import AuditEntry
 from alstrial.store.engine import make_engine, make_session_factory
 from alstrial.store.models import Participant, Site, Trial, User
+
+log = logging.getLogger("alstrial.services")
+
+NO_TRIAL = "no trial is set up in this database yet; an admin must set it up from its protocol file first"
 
 
 class CaptureDB:
@@ -41,6 +55,8 @@ class CaptureDB:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
+        #: sessions for reads: on SQLite a deferred BEGIN, so readers share the database with a writer
+        self.read_sessions: sessionmaker[Session] = make_session_factory(engine.execution_options(alstrial_read=True))
         self._protocol: tuple[str, Protocol] | None = None
 
     @classmethod
@@ -54,14 +70,14 @@ class CaptureDB:
         costs no query; the stored text is fetched and parsed only when the hash changes.
         """
         if session is None:
-            with self.sessions() as s:
+            with database_errors(), self.read_sessions() as s:
                 return self.protocol(s)
         if sha256 is not None and self._protocol is not None and self._protocol[0] == sha256:
             return self._protocol[1]
         stmt = select(Trial.protocol_sha256, Trial.protocol_toml)
         row = session.execute(stmt if sha256 is None else stmt.where(Trial.protocol_sha256 == sha256)).first()
         if row is None:
-            raise NotFound("no trial is set up in this database; run `alstrial init` first")
+            raise NotFound(NO_TRIAL)
         if self._protocol is None or self._protocol[0] != row[0]:
             self._protocol = (row[0], parse_protocol(row[1], source="stored protocol"))
         return self._protocol[1]
@@ -79,7 +95,21 @@ class Tx:
     actor: Actor
     entries: list[AuditEntry] = field(default_factory=list)
     state: TrialState | None = None
+    write: bool = True
+    #: security refusals to record even though the transaction rolls back (see ``transaction``)
+    refusals: list[AuditEntry] = field(default_factory=list)
     _trial: Trial | None = None
+
+    def require(self, permission: policy.Permission) -> None:
+        """Check one step's permission (and the lock, for data writes) inside a unit of work."""
+        policy.require(self.actor, permission)
+        if permission in policy.WRITES and not self.write:
+            raise InvalidState(f"{permission.value.replace('_', ' ')} is a write; it cannot run in a read transaction")
+        if permission in policy.DATA_WRITES and self.trial_state.locked:
+            raise DatabaseLocked(
+                f"the database is locked (since {self.trial_state.locked_at:%Y-%m-%d %H:%M} UTC): "
+                f"{permission.value.replace('_', ' ')} is refused until an admin unlocks it with a reason"
+            )
 
     def audit(
         self,
@@ -120,7 +150,7 @@ class Tx:
     def trial_state(self) -> TrialState:
         """Lock, unblinding and protocol hash of the trial (read with the actor check, no ORM object)."""
         if self.state is None:
-            raise NotFound("no trial is set up in this database; run `alstrial init` first")
+            raise NotFound(NO_TRIAL)
         return self.state
 
     @property
@@ -129,26 +159,32 @@ class Tx:
         if self._trial is None:
             self._trial = self.session.execute(_TRIAL).scalar_one_or_none()
             if self._trial is None:
-                raise NotFound("no trial is set up in this database; run `alstrial init` first")
+                raise NotFound(NO_TRIAL)
         return self._trial
 
     def sees_arm(self) -> bool:
         return policy.sees_arm(self.actor.role, trial_unblinded=self.trial_state.unblinded_at is not None)
 
     def participant(self, code: str, *, for_update: bool = False) -> Participant:
-        """A participant by code, refused when a site role reaches for another site's record."""
+        """A participant by code; another site's participant looks exactly like a missing one to site roles."""
         stmt = select(Participant).where(Participant.code == code)
+        if policy.is_site_bound(self.actor.role):
+            stmt = stmt.where(Participant.site_id == self.actor.site_id)
         if for_update:
             stmt = stmt.with_for_update()
         p = self.session.execute(stmt).scalar_one_or_none()
         if p is None:
-            raise NotFound(f"no participant {code!r}")
-        self.check_site(p)
+            raise NotFound(self._no_participant(code))
         return p
 
+    def _no_participant(self, code: object) -> str:
+        where = f" at site {self.actor.site_code}" if policy.is_site_bound(self.actor.role) else ""
+        return f"no participant {code!r}{where}; check the participant code"
+
     def check_site(self, participant: Participant) -> None:
+        """Refuse a record of another site's participant as if it did not exist (no probing of codes)."""
         if policy.is_site_bound(self.actor.role) and participant.site_id != self.actor.site_id:
-            raise PermissionDenied(f"{self.actor} may not access participant {participant.code!r} of another site")
+            raise NotFound(self._no_participant(participant.code))
 
     def site(self, code: str) -> Site:
         site = self.session.execute(select(Site).where(Site.code == code)).scalar_one_or_none()
@@ -194,49 +230,100 @@ def _check_actor(session: Session, actor: Actor) -> TrialState | None:
     row = session.execute(_ACTOR_AND_TRIAL.where(User.id == actor.user_id)).first()
     who = (actor.username, actor.role, actor.site_id)
     if row is None or not row.active or (row.username, row.role, row.site_id) != who:
-        raise PermissionDenied(f"{actor} is not an active user with that role")
+        raise AuthenticationFailed(
+            f"the account {actor.username!r} is no longer active or its role or site has changed; sign in again"
+        )
     if row.trial_id is None:
         return None
     return TrialState(bool(row.locked), row.locked_at, row.unblinded_at, row.protocol_sha256)
 
 
 @contextmanager
-def transaction(db: CaptureDB, actor: Actor, permission: policy.Permission) -> Iterator[Tx]:
-    """Run a service body as one audited transaction (see the module docstring)."""
-    policy.require(actor, permission)
+def database_errors() -> Iterator[None]:
+    """Turn database and driver exceptions into domain errors; nothing of SQLAlchemy leaves a service.
+
+    A unique-key violation means someone else wrote the same record first (:class:`Conflict`);
+    a value the database cannot store is bad input (:class:`ValidationFailed`); a busy, locked
+    or unreachable database is :class:`DatabaseBusy` (nothing was written: try again). The
+    original error is logged for the people running the server.
+    """
     try:
-        with db.sessions.begin() as session:
-            tx = Tx(db, session, actor, state=_check_actor(session, actor))
-            if permission in policy.DATA_WRITES and tx.trial_state.locked:
-                raise DatabaseLocked(
-                    f"the database is locked (since {tx.trial_state.locked_at:%Y-%m-%d %H:%M} UTC): "
-                    f"{permission.value.replace('_', ' ')} is refused; an admin must unlock it with a reason"
-                )
-            yield tx
-            audit_chain.append(session, username=actor.username, role=actor.role, entries=tx.entries)
-    except ChainOfIdentityMismatch as exc:
-        _audit_refusal(db, actor, exc)
+        yield
+    except AlstrialError:
         raise
+    except exc.IntegrityError as e:
+        log.info("integrity error mapped to Conflict: %s", e.orig)
+        raise Conflict(
+            "someone else saved the same record at the same moment; nothing of yours was written — "
+            "reload the record and check it before trying again"
+        ) from None
+    except StaleDataError:
+        raise Conflict(
+            "the record was changed by someone else while you were saving; nothing of yours was written — reload it"
+        ) from None
+    except exc.DataError as e:
+        log.info("data error mapped to ValidationFailed: %s", e.orig)
+        raise ValidationFailed(
+            [Problem("value", None, "a value is too long or holds characters the database cannot store (e.g. NUL)")]
+        ) from None
+    except (exc.DBAPIError, exc.TimeoutError, exc.DisconnectionError, exc.ResourceClosedError) as e:
+        log.warning("database error mapped to DatabaseBusy: %r", e)
+        raise DatabaseBusy(
+            "the database is busy or cannot be reached right now; nothing was written — try again in a moment, "
+            "and tell the trial's data manager if this keeps happening"
+        ) from None
 
 
-def _audit_refusal(db: CaptureDB, actor: Actor, exc: ChainOfIdentityMismatch) -> None:
-    """Persist a security refusal even though the refused write was rolled back."""
-    entry = AuditEntry(
-        "dose.refused_chain_of_identity",
-        "administration",
-        exc.participant_code,
-        {k: (None, v) for k, v in exc.details.items()},
-        str(exc),
-        exc.participant_code,
-    )
-    with db.sessions.begin() as session:
-        audit_chain.append(session, username=actor.username, role=actor.role, entries=[entry])
+@contextmanager
+def transaction(
+    db: CaptureDB, actor: Actor, permission: policy.Permission | None, *, write: bool | None = None
+) -> Iterator[Tx]:
+    """Run a service body as one audited transaction (see the module docstring).
+
+    ``permission`` is checked first; ``None`` leaves the checks to the steps (``Tx.require``).
+    Reads (``policy.READS``) run in a read transaction unless ``write`` says otherwise.
+    """
+    if permission is not None:
+        policy.require(actor, permission)
+    if write is None:
+        write = permission is None or permission not in policy.READS
+    factory = db.sessions if write else db.read_sessions
+    tx: Tx | None = None
+    try:
+        with database_errors(), factory.begin() as session:
+            tx = Tx(db, session, actor, state=_check_actor(session, actor), write=write)
+            if permission is not None and permission in policy.DATA_WRITES:
+                tx.require(permission)
+            yield tx
+            if tx.entries:
+                if not write:
+                    raise InvalidState("a read transaction cannot write audit records")
+                audit_chain.append(session, username=actor.username, role=actor.role, entries=tx.entries)
+    finally:
+        if tx is not None and tx.refusals:
+            record_refusals(db, actor, tx.refusals)
+
+
+@contextmanager
+def unit_of_work(db: CaptureDB, actor: Actor, *, write: bool = True) -> Iterator[Tx]:
+    """Several service steps (``alstrial.services.steps``) in ONE audited transaction: all or nothing.
+
+    Each step checks the actor's permission for itself; the audit entries of every step are
+    appended together at commit. Use a savepoint (``tx.session.begin_nested()``) around a step
+    whose failure should not end the unit (CSV imports check every row that way).
+    """
+    with transaction(db, actor, None, write=write) as tx:
+        yield tx
+
+
+def record_refusals(db: CaptureDB, actor: Actor, entries: Sequence[AuditEntry]) -> None:
+    """Persist security refusals even though the refused write was rolled back."""
+    with database_errors(), db.sessions.begin() as session:
+        audit_chain.append(session, username=actor.username, role=actor.role, entries=list(entries))
 
 
 def require_text(value: str | None, what: str) -> str:
     """A reason or other free text that must not be blank."""
-    from alstrial.errors import Problem, ValidationFailed
-
     if value is None or not str(value).strip():
         raise ValidationFailed([Problem(what, value, "required; give a non-blank text")])
     return str(value).strip()

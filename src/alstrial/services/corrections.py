@@ -5,22 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import FIELDS, FieldValueError
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.instruments import alsfrs_r
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, require_text, transaction
-from alstrial.services.exceptions import InvalidState, NotFound
-from alstrial.services.safety import ACTIONS, OUTCOMES, RELATEDNESS, SEVERITIES
+from alstrial.services.exceptions import InvalidState, NotFound, StaleVersion
+from alstrial.services.labs import below_lloq
 from alstrial.services.visits import ALSFRS_ITEMS, scores_of
 from alstrial.store.models import (
     AdverseEvent,
     AlsfrsAssessment,
+    AuditRecord,
     CsfSample,
     DataQuery,
     IntercurrentEvent,
@@ -33,152 +35,188 @@ from alstrial.store.models import (
 from alstrial.store.types import utcnow
 
 
-def _int(raw: object) -> int | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        raise ValueError("expected an integer")
-    v = float(raw)  # type: ignore[arg-type]
-    if not v.is_integer():
-        raise ValueError("expected an integer")
-    return int(v)
-
-
-def _float(raw: object) -> float | None:
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, bool):
-        raise ValueError("expected a number")
-    return float(raw)  # type: ignore[arg-type]
-
-
-def _date(raw: object) -> date | None:
-    if raw is None or raw == "":
-        return None
-    return raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-
-
-def _text(raw: object) -> str | None:
-    return None if raw is None else str(raw)
-
-
-def _choice(allowed: tuple[str, ...]) -> Callable[[object], str]:
-    def parse(raw: object) -> str:
-        if raw not in allowed:
-            raise ValueError(f"expected one of {', '.join(repr(a) for a in allowed)}")
-        return str(raw)
-
-    return parse
-
-
 def _via_visit(tx: Tx, row: Any) -> int:
     return tx.session.get(VisitRecord, row.visit_record_id).participant_id  # type: ignore[union-attr]
 
 
-#: What may be corrected: entity → (model, {field: parser}, participant id of a row).
-CORRECTABLE: dict[str, tuple[type, dict[str, Callable[[object], object]], Callable[[Tx, Any], int]]] = {
-    "alsfrs_assessment": (AlsfrsAssessment, dict.fromkeys(ALSFRS_ITEMS, _int), _via_visit),
-    "vital_capacity": (VitalCapacity, {"percent_predicted": _float, "liters": _float}, _via_visit),
-    "weight_measurement": (WeightMeasurement, {"weight_kg": _float}, _via_visit),
+#: What may be corrected or queried: entity → (model, participant id of a row). Fields: ``domain.fields``.
+CORRECTABLE: dict[str, tuple[type, Callable[[Tx, Any], int]]] = {
+    "alsfrs_assessment": (AlsfrsAssessment, _via_visit),
+    "vital_capacity": (VitalCapacity, _via_visit),
+    "weight_measurement": (WeightMeasurement, _via_visit),
     "lab_result": (
         LabResult,
-        {"value_original": _float, "assay": _text},
         lambda tx, r: tx.session.get(CsfSample, r.sample_pk).participant_id,  # type: ignore[union-attr]
     ),
-    "adverse_event": (
-        AdverseEvent,
-        {
-            "term": _text,
-            "onset_date": _date,
-            "resolution_date": _date,
-            "severity": _choice(SEVERITIES),
-            "relatedness": _choice(RELATEDNESS),
-            "action_taken": _choice(ACTIONS),
-            "outcome": _choice(OUTCOMES),
-        },
-        lambda tx, r: r.participant_id,
-    ),
-    "intercurrent_event": (IntercurrentEvent, {"event_date": _date, "details": _text}, lambda tx, r: r.participant_id),
-    "visit_record": (VisitRecord, {"out_of_window_reason": _text}, lambda tx, r: r.participant_id),
+    "adverse_event": (AdverseEvent, lambda tx, r: r.participant_id),
+    "intercurrent_event": (IntercurrentEvent, lambda tx, r: r.participant_id),
+    "visit_record": (VisitRecord, lambda tx, r: r.participant_id),
 }
+assert set(CORRECTABLE) == set(FIELDS), "every entity with field definitions is correctable and queryable"
 
 
-def _row(tx: Tx, entity: str, entity_id: int) -> tuple[Any, Participant]:
+def correctable_fields(entity: str) -> tuple[str, ...]:
+    return tuple(name for name, spec in FIELDS[entity].items() if spec.correctable)
+
+
+def _row(tx: Tx, entity: str, entity_id: int, *, for_update: bool = False) -> tuple[Any, Participant]:
     if entity not in CORRECTABLE:
         raise ValidationFailed([Problem("entity", entity, f"expected one of {', '.join(sorted(CORRECTABLE))}")])
-    model, _, owner = CORRECTABLE[entity]
-    row = tx.session.get(model, entity_id)
-    if row is None:
-        raise NotFound(f"no {entity} {entity_id!r}")
-    p = tx.session.get(Participant, owner(tx, row))
-    assert p is not None
-    tx.check_site(p)
+    model, owner = CORRECTABLE[entity]
+    if isinstance(entity_id, bool) or not isinstance(entity_id, int):
+        raise ValidationFailed([Problem("entity_id", entity_id, "expected the record's id (a whole number)")])
+    stmt: Any = select(model).where(model.id == entity_id)  # type: ignore[attr-defined]
+    row = tx.session.execute(stmt.with_for_update() if for_update else stmt).scalar_one_or_none()
+    p = tx.session.get(Participant, owner(tx, row)) if row is not None else None
+    if row is None or p is None or (policy.is_site_bound(tx.actor.role) and p.site_id != tx.actor.site_id):
+        raise NotFound(f"no {entity.replace('_', ' ')} with id {entity_id}" + _at_site(tx))
     return row, p
 
 
+def _at_site(tx: Tx) -> str:
+    return f" at site {tx.actor.site_code}" if policy.is_site_bound(tx.actor.role) else ""
+
+
+def last_change(tx: Tx, entity: str, entity_id: int) -> tuple[str | None, Any]:
+    """Who last wrote a record, and when, from the audit trail (for a conflict message)."""
+    row = tx.session.execute(
+        select(AuditRecord.username, AuditRecord.at)
+        .where(AuditRecord.entity == entity, AuditRecord.entity_id == str(entity_id))
+        .order_by(AuditRecord.seq.desc())
+        .limit(1)
+    ).first()
+    return (row.username, row.at) if row is not None else (None, None)
+
+
+def check_version(tx: Tx, entity: str, row: Any, version: object) -> None:
+    """Refuse a change made against a version that is no longer current, saying who changed it and when."""
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ValidationFailed([Problem("version", version, "expected the version you read (a whole number)")])
+    if row.version != version:
+        who, when = last_change(tx, entity, row.id)
+        at = f" on {when:%Y-%m-%d at %H:%M} UTC" if when is not None else ""
+        raise StaleVersion(
+            f"{entity.replace('_', ' ')} {row.id} was changed by {who or 'someone else'}{at} since you read it "
+            f"(you had version {version}, it is now version {row.version}); nothing was written — "
+            "reload it, check the new value and correct again if still needed",
+            current_version=row.version,
+            changed_by=who,
+            changed_at=when,
+        )
+
+
+@dataclass(frozen=True)
+class Correction:
+    """The outcome of a correction: the value before and after, and the record's new version."""
+
+    entity: str
+    entity_id: int
+    field: str
+    old: object
+    new: object
+    version: int
+
+    def __iter__(self) -> Any:  # ``old, new = correct_value(...)`` keeps working
+        return iter((self.old, self.new))
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
 def correct_value(
-    db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, field: str, new_value: object, reason: str
-) -> tuple[object, object]:
-    """Change one stored value; returns ``(old, new)``. Derived values (ALSFRS-R totals, standard
-    lab units) are recomputed and audited with it."""
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    entity: str,
+    entity_id: int,
+    field: str,
+    new_value: object,
+    reason: str,
+    version: int,
+) -> Correction:
+    """Change one stored value of the record at ``version``; derived values are recomputed and audited with it.
+
+    The value is checked by the same field definition as at entry (``domain.fields``); a change
+    against an older version raises :class:`StaleVersion` naming who changed the record and when.
+    """
     with transaction(db, actor, policy.Permission.CORRECT) as tx:
-        reason = require_text(reason, "reason")
-        row, p = _row(tx, entity, entity_id)
-        parsers = CORRECTABLE[entity][1]
-        if field not in parsers:
-            raise ValidationFailed([Problem("field", field, f"correctable fields of {entity}: {', '.join(parsers)}")])
-        try:
-            value = parsers[field](new_value)
-        except (TypeError, ValueError) as exc:
-            raise ValidationFailed([Problem(field, new_value, str(exc))], context="correction") from None
-        old = getattr(row, field)
-        if old == value:
-            raise InvalidState(f"{entity} {entity_id} {field} is already {old!r}; nothing to correct")
-        changes: dict[str, tuple[object, object]] = {field: (old, value)}
-        setattr(row, field, value)
-        if entity == "alsfrs_assessment":
-            score = alsfrs_r.score({k: getattr(row, k) for k in ALSFRS_ITEMS})
-            for k, v in scores_of(score).items():
-                if getattr(row, k) != v:
-                    changes[k] = (getattr(row, k), v)
-                    setattr(row, k, v)
-        elif entity == "lab_result" and field == "value_original":
-            spec = tx.protocol.analyte(row.analyte)
-            factor = 1.0 if row.unit_original == spec.unit else spec.conversions[row.unit_original]
-            std = None if value is None else float(value) * factor  # type: ignore[arg-type]
-            flag = std is None or std < spec.lloq
-            changes |= {"value_std": (row.value_std, std), "below_lloq": (row.below_lloq, flag)}
-            row.value_std, row.below_lloq = std, flag
-        tx.session.flush()
-        tx.audit(f"{entity}.correct", entity, entity_id, changes, reason=reason, participant=p)
-        return old, value
+        return correct_value_step(tx, entity, entity_id, field, new_value, reason, version)
+
+
+def correct_value_step(
+    tx: Tx, entity: str, entity_id: int, field: str, new_value: object, reason: str, version: int
+) -> Correction:
+    tx.require(policy.Permission.CORRECT)
+    reason = require_text(reason, "reason")
+    row, p = _row(tx, entity, entity_id, for_update=True)
+    allowed = correctable_fields(entity)
+    if field not in allowed:
+        raise ValidationFailed([Problem("field", field, f"correctable fields of {entity}: {', '.join(allowed)}")])
+    try:
+        value = FIELDS[entity][field].parse(new_value)
+    except FieldValueError as exc:
+        raise ValidationFailed([Problem(field, new_value, str(exc))], context="correction") from None
+    check_version(tx, entity, row, version)
+    old = getattr(row, field)
+    if old == value:
+        raise InvalidState(f"{entity} {entity_id} {field} is already {old!r}; nothing to correct")
+    changes: dict[str, tuple[object, object]] = {field: (old, value)}
+    setattr(row, field, value)
+    if entity == "alsfrs_assessment" and field in ALSFRS_ITEMS:
+        score = alsfrs_r.score({k: getattr(row, k) for k in ALSFRS_ITEMS})
+        for k, v in scores_of(score).items():
+            if getattr(row, k) != v:
+                changes[k] = (getattr(row, k), v)
+                setattr(row, k, v)
+    elif entity == "lab_result" and field == "value_original":
+        spec = tx.protocol.analyte(row.analyte)
+        factor = 1.0 if row.unit_original == spec.unit else spec.conversions[row.unit_original]
+        std = None if value is None else float(value) * factor  # type: ignore[arg-type]
+        flag = below_lloq(std, spec.lloq)
+        changes |= {"value_std": (row.value_std, std), "below_lloq": (row.below_lloq, flag)}
+        row.value_std, row.below_lloq = std, flag
+    elif entity == "adverse_event" and (row.resolution_date is not None and row.resolution_date < row.onset_date):
+        raise ValidationFailed(
+            [Problem(field, new_value, f"the resolution date {row.resolution_date} would precede the onset date")]
+        )
+    tx.session.flush()  # the version counter moves on here (and refuses a concurrent UPDATE)
+    changes["version"] = (version, row.version)
+    tx.audit(f"{entity}.correct", entity, entity_id, changes, reason=reason, participant=p)
+    return Correction(entity, entity_id, field, old, value, row.version)
 
 
 @dataclass(frozen=True)
 class QueryView:
     id: int
+    participant: str
     entity: str
     entity_id: int
     field: str
     text: str
     status: str
     answer: str | None
+    opened_at: datetime
+    version: int
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _qview(q: DataQuery) -> QueryView:
-    return QueryView(q.id, q.entity, q.entity_id, q.field, q.text, q.status, q.answer)
+def _qview(q: DataQuery, participant: str) -> QueryView:
+    return QueryView(
+        q.id, participant, q.entity, q.entity_id, q.field, q.text, q.status, q.answer, q.opened_at, q.version
+    )
 
 
 def open_query(db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, field: str, text: str) -> QueryView:
-    """Raise a query on any stored field of any correctable record."""
+    """Raise a query on a defined field (``domain.fields``) of a record the caller may see."""
     with transaction(db, actor, policy.Permission.OPEN_QUERY) as tx:
         text = require_text(text, "text")
-        row, p = _row(tx, entity, entity_id)
-        if not hasattr(row, field) or field.startswith("_"):
-            raise ValidationFailed([Problem("field", field, f"{entity} has no such field")])
+        _, p = _row(tx, entity, entity_id)
+        if field not in FIELDS[entity]:
+            raise ValidationFailed(
+                [Problem("field", field, f"no such field; fields of {entity}: {', '.join(FIELDS[entity])}")]
+            )
         q = DataQuery(
             participant_id=p.id,
             entity=entity,
@@ -198,16 +236,14 @@ def open_query(db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, fiel
             {"entity": (None, entity), "entity_id": (None, entity_id), "field": (None, field), "text": (None, text)},
             participant=p,
         )
-        return _qview(q)
+        return _qview(q, p.code)
 
 
 def _query(tx: Tx, query_id: int) -> tuple[DataQuery, Participant]:
     q = tx.session.execute(select(DataQuery).where(DataQuery.id == query_id).with_for_update()).scalar_one_or_none()
-    if q is None:
-        raise NotFound(f"no query {query_id!r}")
-    p = tx.session.get(Participant, q.participant_id)
-    assert p is not None
-    tx.check_site(p)
+    p = tx.session.get(Participant, q.participant_id) if q is not None else None
+    if q is None or p is None or (policy.is_site_bound(tx.actor.role) and p.site_id != tx.actor.site_id):
+        raise NotFound(f"no query with id {query_id!r}" + _at_site(tx))
     return q, p
 
 
@@ -218,6 +254,7 @@ def answer_query(db: CaptureDB, actor: Actor, query_id: int, *, answer: str) -> 
         if q.status != "open":
             raise InvalidState(f"query {query_id} is {q.status}; only an open query can be answered")
         q.status, q.answer, q.answered_at, q.answered_by = "answered", answer, utcnow(), actor.user_id
+        tx.session.flush()
         tx.audit(
             "query.answer",
             "data_query",
@@ -225,7 +262,7 @@ def answer_query(db: CaptureDB, actor: Actor, query_id: int, *, answer: str) -> 
             {"status": ("open", "answered"), "answer": (None, answer)},
             participant=p,
         )
-        return _qview(q)
+        return _qview(q, p.code)
 
 
 def close_query(db: CaptureDB, actor: Actor, query_id: int, *, note: str = "") -> QueryView:
@@ -235,17 +272,58 @@ def close_query(db: CaptureDB, actor: Actor, query_id: int, *, note: str = "") -
             raise InvalidState(f"query {query_id} is already closed")
         old = q.status
         q.status, q.closed_at, q.closed_by, q.close_note = "closed", utcnow(), actor.user_id, note or None
+        tx.session.flush()
         tx.audit("query.close", "data_query", q.id, {"status": (old, "closed")}, reason=note or None, participant=p)
-        return _qview(q)
+        return _qview(q, p.code)
 
 
-def list_queries(db: CaptureDB, actor: Actor, *, status: str | None = None) -> list[QueryView]:
+QUERY_STATUSES = ("open", "answered", "closed")
+
+
+def list_queries(
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    status: str | None = None,
+    participant: str | None = None,
+    entity: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[QueryView]:
+    """Queries the caller may see, oldest first, filtered by status, participant and entity, one page at a time."""
+    problems = []
+    if status is not None and status not in QUERY_STATUSES:
+        problems.append(Problem("status", status, f"expected one of {', '.join(QUERY_STATUSES)}"))
+    if entity is not None and entity not in FIELDS:
+        problems.append(Problem("entity", entity, f"expected one of {', '.join(sorted(FIELDS))}"))
+    problems += page_problems(offset, limit)
+    if problems:
+        raise ValidationFailed(problems, context="query list")
     with transaction(db, actor, policy.Permission.READ) as tx:
-        stmt = select(DataQuery).order_by(DataQuery.id)
+        stmt = (
+            select(DataQuery, Participant.code)
+            .join(Participant, DataQuery.participant_id == Participant.id)
+            .order_by(DataQuery.id)
+        )
         if status:
             stmt = stmt.where(DataQuery.status == status)
+        if entity:
+            stmt = stmt.where(DataQuery.entity == entity)
+        if participant is not None:
+            stmt = stmt.where(Participant.code == participant)
         if policy.is_site_bound(actor.role):
-            stmt = stmt.join(Participant, DataQuery.participant_id == Participant.id).where(
-                Participant.site_id == actor.site_id
-            )
-        return [_qview(q) for q in tx.session.scalars(stmt)]
+            stmt = stmt.where(Participant.site_id == actor.site_id)
+        stmt = stmt.offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [_qview(q, code) for q, code in tx.session.execute(stmt)]
+
+
+def page_problems(offset: object, limit: object) -> list[Problem]:
+    """Problems with paging arguments (offset ≥ 0; limit 1–1000 or None for everything)."""
+    problems = []
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        problems.append(Problem("offset", offset, "expected a whole number ≥ 0"))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000):
+        problems.append(Problem("limit", limit, "expected a whole number from 1 to 1000"))
+    return problems

@@ -91,12 +91,13 @@ def withdraw_participant(
     reason_text: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_DISPOSITION) as tx:
-        return _withdraw(tx, code, on, reason_code, decided_by, vital_status_followup, reason_text)
+        return withdraw_participant_step(tx, code, on, reason_code, decided_by, vital_status_followup, reason_text)
 
 
-def _withdraw(
+def withdraw_participant_step(
     tx: Tx, code: str, on: date, reason_code: str, decided_by: str, vital_status_followup: bool, reason_text: str | None
 ) -> int:
+    tx.require(policy.Permission.RECORD_DISPOSITION)
     _check(reason_code, decided_by, reason_text)
     p = tx.participant(code, for_update=True)
     if p.status not in ("enrolled", "randomized"):

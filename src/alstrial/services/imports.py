@@ -20,15 +20,15 @@ from alstrial.domain.randomization.errors import RandomizationError
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, _audit_refusal, transaction
-from alstrial.services.disposition import _withdraw
+from alstrial.services.context import CaptureDB, Tx, unit_of_work
+from alstrial.services.disposition import withdraw_participant_step
 from alstrial.services.exceptions import CaptureError, ChainOfIdentityMismatch, NotFound
-from alstrial.services.labs import _record_result, _record_sample
-from alstrial.services.product import _administer
-from alstrial.services.runin import _complete_runin
-from alstrial.services.safety import _record_ae
-from alstrial.services.screening import _enrol, _screen
-from alstrial.services.visits import ALSFRS_ITEMS, _record_alsfrs, _record_visit
+from alstrial.services.labs import record_csf_sample_step, record_lab_result_step
+from alstrial.services.product import administer_dose_step
+from alstrial.services.runin import complete_runin_step
+from alstrial.services.safety import record_adverse_event_step
+from alstrial.services.screening import enrol_step, screen_step
+from alstrial.services.visits import ALSFRS_ITEMS, record_alsfrs_step, record_visit_step
 
 TABLES = ("screening", "alsfrs", "runin", "labs", "doses", "adverse_events", "withdrawals")
 
@@ -106,7 +106,7 @@ def _screening(tx: Tx, r: _Row) -> None:
     values = {k: v for k, v in r.data.items() if k not in fixed and k is not None}
     r.done()
     assert screened_on is not None and consent is not None
-    _screen(tx, screened_on=screened_on, consent_date=consent, values=values, site=r.raw("site", required=False))
+    screen_step(tx, screened_on=screened_on, consent_date=consent, values=values, site=r.raw("site", required=False))
 
 
 def _alsfrs(tx: Tx, r: _Row) -> None:
@@ -125,8 +125,8 @@ def _alsfrs(tx: Tx, r: _Row) -> None:
         ).scalar()
         is None
     ):
-        _record_visit(tx, code, visit, visit_date, r.raw("out_of_window_reason", required=False))
-    _record_alsfrs(tx, code, visit, items, r.date("assessed_on", required=False))
+        record_visit_step(tx, code, visit, visit_date, r.raw("out_of_window_reason", required=False))
+    record_alsfrs_step(tx, code, visit, items, r.date("assessed_on", required=False))
 
 
 def _runin(tx: Tx, r: _Row) -> str:
@@ -145,8 +145,8 @@ def _runin(tx: Tx, r: _Row) -> str:
             r.done()
         assert enrolled_on is not None
         policy.require(tx.actor, policy.Permission.ENROL)
-        _enrol(tx, code, enrolled_on)
-    return str(_complete_runin(tx, code))
+        enrol_step(tx, code, enrolled_on)
+    return str(complete_runin_step(tx, code))
 
 
 def _labs(tx: Tx, r: _Row) -> None:
@@ -160,8 +160,8 @@ def _labs(tx: Tx, r: _Row) -> None:
     from alstrial.store.models import CsfSample
 
     if tx.session.execute(select(CsfSample.id).where(CsfSample.sample_id == sample)).scalar() is None:
-        _record_sample(tx, code, visit, sample, collected_at)
-    _record_result(tx, sample, analyte, value, unit, assay, below or None)
+        record_csf_sample_step(tx, code, visit, sample, collected_at)
+    record_lab_result_step(tx, sample, analyte, value, unit, assay, below or None)
 
 
 def _doses(tx: Tx, r: _Row) -> None:
@@ -169,7 +169,7 @@ def _doses(tx: Tx, r: _Row) -> None:
     at, number = r.datetime("administered_at"), r.int("dose_number")
     r.done()
     assert code and lot and label and at and number is not None
-    _administer(tx, code, lot, label, at, number)
+    administer_dose_step(tx, code, lot, label, at, number)
 
 
 def _adverse_events(tx: Tx, r: _Row) -> None:
@@ -179,7 +179,7 @@ def _adverse_events(tx: Tx, r: _Row) -> None:
     fields: dict[str, Any] = {k: r.raw(k) for k in ("severity", "relatedness", "action_taken", "outcome")}
     r.done()
     assert code and term and onset
-    _record_ae(
+    record_adverse_event_step(
         tx, code, term=term, onset_date=onset, serious=serious, criteria=criteria, resolution_date=resolution, **fields
     )
 
@@ -190,7 +190,7 @@ def _withdrawals(tx: Tx, r: _Row) -> None:
     vital = r.bool("vital_status_followup")
     r.done()
     assert code and on and reason and by
-    _withdraw(tx, code, on, reason, by, vital, r.raw("reason_text", required=False))
+    withdraw_participant_step(tx, code, on, reason, by, vital, r.raw("reason_text", required=False))
 
 
 _HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], str | None]]] = {
@@ -230,35 +230,33 @@ def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[
     if table not in _HANDLERS:
         raise ValidationFailed([Problem("table", table, f"expected one of {', '.join(TABLES)}")], context="import")
     permission, handler = _HANDLERS[table]
-    refusals: list[ChainOfIdentityMismatch] = []
+    policy.require(actor, permission)
     problems: list[Problem] = []
     notes: list[str] = []
     rows = list(rows)
-    try:
-        with transaction(db, actor, permission) as tx:
-            for i, data in enumerate(rows):
-                row = _Row(i + 2, data)
-                try:
-                    with tx.session.begin_nested():
-                        note = handler(tx, row)
-                    if note:
-                        notes.append(note)
-                except _RowError as exc:
-                    problems += exc.problems
-                except ValidationFailed as exc:
-                    problems += [_located(row, p) for p in exc.problems]
-                except ChainOfIdentityMismatch as exc:
-                    refusals.append(exc)
-                    problems.append(Problem(f"row {row.line}, column label_coi_id", data.get("label_coi_id"), str(exc)))
-                except (CaptureError, RandomizationError) as exc:
-                    column = "participant" if isinstance(exc, NotFound) and "participant" in str(exc) else "-"
-                    problems.append(Problem(f"row {row.line}, column {column}", data.get(column), str(exc)))
-            if problems:
-                raise ValidationFailed(problems, context=f"import of {table}: nothing was written")
-            tx.audit("import", table, "csv", {"rows": (None, len(rows))})
-    finally:
-        for refusal in refusals:
-            _audit_refusal(db, actor, refusal)
+    if not rows:
+        raise ValidationFailed([Problem("rows", 0, "the file has no data rows; nothing to import")], context="import")
+    with unit_of_work(db, actor) as tx:
+        tx.require(permission)
+        for i, data in enumerate(rows):
+            row = _Row(i + 2, data)
+            try:
+                with tx.session.begin_nested():
+                    note = handler(tx, row)
+                if note:
+                    notes.append(note)
+            except _RowError as exc:
+                problems += exc.problems
+            except ValidationFailed as exc:
+                problems += [_located(row, p) for p in exc.problems]
+            except ChainOfIdentityMismatch as exc:  # its refusal is audited by the unit of work
+                problems.append(Problem(f"row {row.line}, column label_coi_id", data.get("label_coi_id"), str(exc)))
+            except (CaptureError, RandomizationError) as exc:
+                column = "participant" if isinstance(exc, NotFound) and "participant" in str(exc) else "-"
+                problems.append(Problem(f"row {row.line}, column {column}", data.get(column), str(exc)))
+        if problems:
+            raise ValidationFailed(problems, context=f"import of {table}: nothing was written")
+        tx.audit("import", table, "csv", {"rows": (None, len(rows))})
     return ImportResult(table, len(rows), tuple(notes))
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import FIELDS
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.protocol.models import Analyte
 from alstrial.services import policy
@@ -56,10 +57,11 @@ def record_csf_sample(
     db: CaptureDB, actor: Actor, code: str, *, visit: str, sample_id: str, collected_at: datetime
 ) -> str:
     with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
-        return _record_sample(tx, code, visit, sample_id, collected_at)
+        return record_csf_sample_step(tx, code, visit, sample_id, collected_at)
 
 
-def _record_sample(tx: Tx, code: str, visit: str, sample_id: str, collected_at: datetime) -> str:
+def record_csf_sample_step(tx: Tx, code: str, visit: str, sample_id: str, collected_at: datetime) -> str:
+    tx.require(policy.Permission.RECORD_LAB)
     problems = []
     if not sample_id or not str(sample_id).strip():
         problems.append(Problem("sample_id", sample_id, "required"))
@@ -99,7 +101,7 @@ def record_lab_result(
 ) -> LabResultView:
     """Store one result; a value may be empty only when it is flagged below the LLOQ."""
     with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
-        return _record_result(tx, sample_id, analyte, value, unit, assay, below_lloq)
+        return record_lab_result_step(tx, sample_id, analyte, value, unit, assay, below_lloq)
 
 
 def record_lab_results(
@@ -112,15 +114,15 @@ def record_lab_results(
     :func:`record_lab_result`, one record per result.
     """
     with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
-        return _record_results(tx, sample_id, results, assay, indexed=True)
+        return record_lab_results_step(tx, sample_id, results, assay, indexed=True)
 
 
-def _record_result(
+def record_lab_result_step(
     tx: Tx, sample_id: str, analyte: str, value: float | None, unit: str, assay: str, below_lloq: bool | None
 ) -> LabResultView:
     """One result inside the caller's transaction (the CSV import runs it once per row)."""
     result = LabResultInput(analyte, value, unit, below_lloq)
-    return _record_results(tx, sample_id, [result], assay, indexed=False)[0]
+    return record_lab_results_step(tx, sample_id, [result], assay, indexed=False)[0]
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,14 @@ class _Checked:
     factor: float
 
 
-def _record_results(
+def record_lab_results_step(
     tx: Tx, sample_id: str, results: Sequence[LabResultInput], assay: str, *, indexed: bool
 ) -> list[LabResultView]:
     """Validate every result (all problems at once), then write each with its audit record."""
+    tx.require(policy.Permission.RECORD_LAB)
     checked, problems = _check_results(tx, results, indexed=indexed)
-    if not assay or not str(assay).strip():
-        problems.append(Problem("assay", assay, "required (name the assay/platform)"))
+    if found := FIELDS["lab_result"]["assay"].problem(assay):
+        problems.append(found)
     if problems:
         raise ValidationFailed(problems, context="lab result" if not indexed else "lab results")
     sample = tx.session.execute(select(CsfSample).where(CsfSample.sample_id == sample_id)).scalar_one_or_none()
@@ -222,10 +225,19 @@ def _check_one(tx: Tx, result: LabResultInput, at: str) -> _Checked | list[Probl
             )
     if value is None and not result.below_lloq:
         problems.append(Problem(f"{at}value", value, "required unless the result is flagged below the LLOQ"))
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value
-    ):
-        problems.append(Problem(f"{at}value", value, "expected a number ≥ 0"))
+    if value is not None and (found := FIELDS["lab_result"]["value_original"].problem(value, f"{at}value")):
+        problems.append(found)
+    if not problems and value is not None and result.below_lloq:
+        assert spec is not None and factor is not None
+        if (std := float(value) * factor) >= spec.lloq:
+            problems.append(
+                Problem(
+                    f"{at}below_lloq",
+                    True,
+                    f"flagged below the LLOQ, but {value:g} {result.unit} is {std:g} {spec.unit}, "
+                    f"at or above the LLOQ of {spec.lloq:g} {spec.unit}",
+                )
+            )
     if problems:
         return problems
     assert spec is not None and factor is not None
@@ -244,6 +256,11 @@ def _result_row(sample: CsfSample, c: _Checked, assay: str) -> LabResult:
         value_std=std,
         unit_std=c.spec.unit,
         lloq_std=c.spec.lloq,
-        below_lloq=bool(c.result.below_lloq) or (std is not None and std < c.spec.lloq),
+        below_lloq=below_lloq(std, c.spec.lloq),
         assay=assay,
     )
+
+
+def below_lloq(value_std: float | None, lloq: float) -> bool:
+    """The stored LLOQ flag, at entry and at correction alike: no value, or a value under the LLOQ."""
+    return value_std is None or value_std < lloq

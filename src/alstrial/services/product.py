@@ -20,6 +20,7 @@ from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import ChainOfIdentityMismatch, InvalidState, NotFound
 from alstrial.services.visits import visit_record
+from alstrial.store.audit_chain import AuditEntry
 from alstrial.store.models import Administration, BoneMarrowAspiration, Participant, ProductLot
 from alstrial.store.types import utcnow
 
@@ -164,12 +165,13 @@ def administer_dose(
 ) -> int:
     """Record an intrathecal dose after checking the chain of identity and the lot's state."""
     with transaction(db, actor, policy.Permission.ADMINISTER) as tx:
-        return _administer(tx, code, lot_number, label_coi_id, administered_at, dose_number)
+        return administer_dose_step(tx, code, lot_number, label_coi_id, administered_at, dose_number)
 
 
-def _administer(
+def administer_dose_step(
     tx: Tx, code: str, lot_number: str, label_coi_id: str, administered_at: datetime, dose_number: int
 ) -> int:
+    tx.require(policy.Permission.ADMINISTER)
     _aware(administered_at, "administered_at")
     p = tx.participant(code, for_update=True)
     lot = _lot(tx, lot_number)
@@ -181,13 +183,25 @@ def _administer(
     if lot.coi_id != p.coi_id or bma.participant_id != p.id:
         mismatches["lot_coi_id"] = lot.coi_id
     if mismatches:
-        raise ChainOfIdentityMismatch(
+        refusal = ChainOfIdentityMismatch(
             f"chain of identity mismatch: participant {code!r} is {p.coi_id}, but "
             + ", ".join(f"{k} is {v}" for k, v in mismatches.items())
             + f" (lot {lot_number!r}); dose blocked",
             participant_code=code,
             details={"participant_coi_id": p.coi_id, "lot_number": lot_number, **mismatches},
         )
+        # recorded by the transaction even though everything else rolls back
+        tx.refusals.append(
+            AuditEntry(
+                "dose.refused_chain_of_identity",
+                "administration",
+                code,
+                {k: (None, v) for k, v in refusal.details.items()},
+                str(refusal),
+                code,
+            )
+        )
+        raise refusal
     if lot.status != "released":
         raise InvalidState(f"lot {lot_number!r} is {lot.status}; only a released lot can be given")
     if administered_at.date() > lot.expires_on:

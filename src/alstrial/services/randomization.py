@@ -18,7 +18,7 @@ from alstrial.domain.strata import stratum_values
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import AllocationConcealed, InvalidState, NotEligible
+from alstrial.services.exceptions import AllocationConcealed, AllocationUnavailable, InvalidState, NotEligible
 from alstrial.services.runin import RunInResult, complete_runin, judge_runin
 from alstrial.store.models import AllocationSlot, Site
 from alstrial.store.types import utcnow
@@ -53,10 +53,11 @@ class RandomizationResult:
 
 def randomize_participant(db: CaptureDB, actor: Actor, code: str) -> RandomizationResult:
     with transaction(db, actor, policy.Permission.RANDOMIZE) as tx:
-        return _randomize(tx, code)
+        return randomize_step(tx, code)
 
 
-def _randomize(tx: Tx, code: str) -> RandomizationResult:
+def randomize_step(tx: Tx, code: str) -> RandomizationResult:
+    tx.require(policy.Permission.RANDOMIZE)
     p = tx.participant(code, for_update=True)
     if p.status == "screen_failed":
         raise NotEligible(f"participant {code!r} is a screen failure; cannot randomize", [])
@@ -66,8 +67,8 @@ def _randomize(tx: Tx, code: str) -> RandomizationResult:
     if not runin.eligible:
         raise NotEligible(
             f"participant {code!r} fails the run-in criteria {list(runin.failed_criteria)} "
-            f"(ALSFRS-R decline {runin.decline}); cannot randomize. Record the failure with complete_runin "
-            "(`alstrial import runin`) so that it counts as a screen failure",
+            f"(ALSFRS-R decline {runin.decline}); cannot randomize. Record the end of "
+            "the run-in for this participant so that it counts as a screen failure",
             list(runin.failed_criteria),
         )
     if changes:  # the run-in was not completed separately: randomization completes it
@@ -88,7 +89,10 @@ def _randomize(tx: Tx, code: str) -> RandomizationResult:
         length = tx.session.execute(
             select(func.count()).select_from(AllocationSlot).where(AllocationSlot.stratum_key == key)
         ).scalar_one()
-        raise AllocationListExhausted(key, length, length)
+        raise AllocationUnavailable(
+            f"no allocation is left for {code!r}: the concealed list of stratum {key!r} is used up "
+            f"(all {length} entries); nothing was written — ask the unblinded statistician for a longer list"
+        ) from AllocationListExhausted(key, length, length)
     now = utcnow()
     slot.participant_id, slot.allocated_at = p.id, now
     p.status, p.stratum_key, p.kit_code, p.randomized_at = "randomized", key, slot.kit_code, now

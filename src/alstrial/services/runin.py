@@ -148,10 +148,11 @@ def complete_runin(db: CaptureDB, actor: Actor, code: str) -> RunInResult:
     on the current visit data and audits only what changed.
     """
     with transaction(db, actor, policy.Permission.RANDOMIZE) as tx:
-        return _complete_runin(tx, code)
+        return complete_runin_step(tx, code)
 
 
-def _complete_runin(tx: Tx, code: str) -> RunInResult:
+def complete_runin_step(tx: Tx, code: str) -> RunInResult:
+    tx.require(policy.Permission.RANDOMIZE)
     p = tx.participant(code, for_update=True)
     if p.status != "enrolled":
         raise InvalidState(

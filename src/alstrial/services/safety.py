@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import FIELDS, check_fields
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
@@ -13,17 +14,6 @@ from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import InvalidState
 from alstrial.store.models import AdverseEvent, IntercurrentEvent
 
-SEVERITIES = ("MILD", "MODERATE", "SEVERE")
-RELATEDNESS = ("NOT RELATED", "UNLIKELY RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "RELATED")
-ACTIONS = ("DOSE NOT CHANGED", "DRUG INTERRUPTED", "DRUG WITHDRAWN", "NOT APPLICABLE", "UNKNOWN")
-OUTCOMES = (
-    "RECOVERED/RESOLVED",
-    "RECOVERING/RESOLVING",
-    "NOT RECOVERED/NOT RESOLVED",
-    "RECOVERED/RESOLVED WITH SEQUELAE",
-    "FATAL",
-    "UNKNOWN",
-)
 SAE_CRITERIA = (
     "death",
     "life_threatening",
@@ -58,7 +48,7 @@ def record_adverse_event(
     resolution_date: date | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
-        return _record_ae(
+        return record_adverse_event_step(
             tx,
             code,
             term=term,
@@ -73,7 +63,7 @@ def record_adverse_event(
         )
 
 
-def _record_ae(
+def record_adverse_event_step(
     tx: Tx,
     code: str,
     *,
@@ -87,20 +77,26 @@ def _record_ae(
     criteria: tuple[str, ...],
     resolution_date: date | None,
 ) -> int:
-    problems: list[Problem] = []
-    if not term or not term.strip():
-        problems.append(Problem("term", term, "required (verbatim term)"))
-    _choice(problems, "severity", severity, SEVERITIES)
-    _choice(problems, "relatedness", relatedness, RELATEDNESS)
-    _choice(problems, "action_taken", action_taken, ACTIONS)
-    _choice(problems, "outcome", outcome, OUTCOMES)
+    tx.require(policy.Permission.RECORD_SAFETY)
+    problems = check_fields(
+        "adverse_event",
+        {
+            "term": term,
+            "onset_date": onset_date,
+            "resolution_date": resolution_date,
+            "severity": severity,
+            "relatedness": relatedness,
+            "action_taken": action_taken,
+            "outcome": outcome,
+        },
+    )
     for c in criteria:
         _choice(problems, "criteria", c, SAE_CRITERIA)
     if serious and not criteria:
         problems.append(Problem("criteria", list(criteria), "a serious AE needs at least one seriousness criterion"))
     if criteria and not serious:
         problems.append(Problem("serious", serious, "seriousness criteria given but the AE is not marked serious"))
-    if resolution_date is not None and resolution_date < onset_date:
+    if isinstance(resolution_date, date) and isinstance(onset_date, date) and resolution_date < onset_date:
         problems.append(Problem("resolution_date", resolution_date.isoformat(), "before the onset date"))
     if outcome == "FATAL" and "death" not in criteria:
         problems.append(Problem("outcome", outcome, "a fatal outcome needs the seriousness criterion 'death'"))
@@ -111,7 +107,7 @@ def _record_ae(
         raise InvalidState(f"participant {code!r} is a screen failure; AEs are collected from enrolment")
     ae = AdverseEvent(
         participant_id=p.id,
-        term=term.strip(),
+        term=str(FIELDS["adverse_event"]["term"].parse(term)),
         onset_date=onset_date,
         resolution_date=resolution_date,
         serious=serious,
@@ -138,10 +134,10 @@ def record_intercurrent_event(
 ) -> int:
     """Record death, tracheostomy, permanent assisted ventilation (> 22 h/day for > 7 days), gastrostomy or NIV."""
     with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
-        return _record_ice(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
+        return record_intercurrent_event_step(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
 
 
-def _record_ice(
+def record_intercurrent_event_step(
     tx: Tx,
     code: str,
     kind: str,
@@ -150,8 +146,12 @@ def _record_ice(
     consecutive_days: int | None,
     details: str | None,
 ) -> int:
-    problems: list[Problem] = []
+    tx.require(policy.Permission.RECORD_SAFETY)
+    problems = check_fields("intercurrent_event", {"event_date": event_date, "details": details})
     _choice(problems, "kind", kind, INTERCURRENT_KINDS)
+    if hours_per_day is not None and not (isinstance(hours_per_day, int | float) and 0 <= hours_per_day <= 24):
+        problems.append(Problem("hours_per_day", hours_per_day, "expected a number of hours from 0 to 24"))
+        hours_per_day = None
     if kind == "permanent_assisted_ventilation":
         if hours_per_day is None or not hours_per_day > PAV_HOURS:
             problems.append(
@@ -185,7 +185,7 @@ def _record_ice(
         event_date=event_date,
         hours_per_day=hours_per_day,
         consecutive_days=consecutive_days,
-        details=details,
+        details=FIELDS["intercurrent_event"]["details"].parse(details),
     )
     fields = ("kind", "event_date", "hours_per_day", "consecutive_days", "details")
     return tx.add_audited(row, "intercurrent_event.record", fields, participant=p)

@@ -53,12 +53,13 @@ def screen_participant(
 ) -> ScreeningResult:
     """Screen one person at the actor's site: store the data and every criterion's outcome."""
     with transaction(db, actor, policy.Permission.SCREEN) as tx:
-        return _screen(tx, screened_on=screened_on, consent_date=consent_date, values=values, site=site)
+        return screen_step(tx, screened_on=screened_on, consent_date=consent_date, values=values, site=site)
 
 
-def _screen(
+def screen_step(
     tx: Tx, *, screened_on: date, consent_date: date, values: Mapping[str, object], site: str | None
 ) -> ScreeningResult:
+    tx.require(policy.Permission.SCREEN)
     problems: list[Problem] = []
     if not isinstance(screened_on, date):
         problems.append(Problem("screened_on", screened_on, "expected a date (YYYY-MM-DD)"))
@@ -155,10 +156,11 @@ def _screen(
 def enrol_participant(db: CaptureDB, actor: Actor, code: str, *, enrolled_on: date) -> str:
     """Enrol an eligible participant (the run-in starts); screen failures raise :class:`NotEligible`."""
     with transaction(db, actor, policy.Permission.ENROL) as tx:
-        return _enrol(tx, code, enrolled_on)
+        return enrol_step(tx, code, enrolled_on)
 
 
-def _enrol(tx: Tx, code: str, enrolled_on: date) -> str:
+def enrol_step(tx: Tx, code: str, enrolled_on: date) -> str:
+    tx.require(policy.Permission.ENROL)
     if not isinstance(enrolled_on, date):
         raise ValidationFailed([Problem("enrolled_on", enrolled_on, "expected a date (YYYY-MM-DD)")])
     p = tx.participant(code, for_update=True)

@@ -1,21 +1,38 @@
-"""Sites, users and sign-in."""
+"""Sites, users and sign-in.
+
+Sign-in does the same work whatever is wrong: the password is always verified once with Argon2id,
+against a dummy hash when the user does not exist, so neither the answer nor the time it takes
+tells which user names exist. Hashing and verification run outside any database transaction.
+Every failed sign-in is audited; after ``MAX_FAILED_SIGN_INS`` failures in a row the account is
+locked for ``LOCKOUT``, or until an admin unlocks it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import AuthenticationFailed, InvalidState
+from alstrial.services.context import CaptureDB, Tx, database_errors, transaction
+from alstrial.services.exceptions import AuthenticationFailed, Conflict, NotFound
 from alstrial.services.passwords import hash_password, verify_password
 from alstrial.services.setup import check_password
+from alstrial.store import audit_chain
+from alstrial.store.audit_chain import AuditEntry
 from alstrial.store.models import Site, User
 from alstrial.store.types import utcnow
+
+MAX_FAILED_SIGN_INS = 5
+LOCKOUT = timedelta(minutes=15)
+#: Stored for users who must never sign in (the simulator's virtual staff): no Argon2 hash matches it.
+UNUSABLE_PASSWORD = "!unusable"
+SIGN_IN_FAILED = "sign-in failed: wrong user name or password, or the account is locked or inactive"
 
 
 @dataclass(frozen=True)
@@ -24,6 +41,19 @@ class UserView:
     full_name: str
     role: str
     site: str | None
+    active: bool
+    locked_until: datetime | None = None
+    failed_sign_ins: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SiteView:
+    code: str
+    name: str
+    country: str
     active: bool
 
     def to_dict(self) -> dict[str, object]:
@@ -35,13 +65,98 @@ def actor_for(session: Session, user: User) -> Actor:
     return Actor(user.id, user.username, user.role, user.site_id, site_code)
 
 
+@lru_cache(maxsize=4)
+def _dummy_hash(hasher_id: int) -> str:
+    """A hash of a random password made with the current hasher, so verifying against it costs the same."""
+    import secrets
+
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def _hasher_id() -> int:
+    from alstrial.services import passwords
+
+    return id(passwords._hasher)
+
+
 def authenticate(db: CaptureDB, username: str, password: str) -> Actor:
-    """Check a user name and password; the error never says which one was wrong."""
-    with db.sessions() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-        if user is None or not user.active or not verify_password(user.password_hash, password):
-            raise AuthenticationFailed(f"sign-in failed for user {username!r}: wrong user name or password")
-        return actor_for(session, user)
+    """Check a user name and password; the error never says which one was wrong (see the module docstring)."""
+    with database_errors(), db.read_sessions() as session:
+        user = session.execute(select(User).where(User.username == str(username)[:64])).scalar_one_or_none()
+        actor = actor_for(session, user) if user is not None else None
+    now = utcnow()
+    usable = user is not None and not user.password_hash.startswith("!")
+    stored = user.password_hash if usable and user is not None else _dummy_hash(_hasher_id())
+    verified = verify_password(stored, str(password))  # always exactly one Argon2 verification
+    if user is None or actor is None or not usable or not verified or not user.active:
+        _record_failed_sign_in(db, str(username), user)
+        raise AuthenticationFailed(SIGN_IN_FAILED)
+    if user.locked_until is not None and user.locked_until > now:
+        _record_failed_sign_in(db, str(username), user, locked=True)
+        raise AuthenticationFailed(SIGN_IN_FAILED)
+    with database_errors(), db.sessions.begin() as session:
+        session.execute(
+            update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None, last_login_at=now)
+        )
+    return actor
+
+
+def _record_failed_sign_in(db: CaptureDB, username: str, user: User | None, *, locked: bool = False) -> None:
+    """Count the failure against a known account (locking it at the limit) and audit it, in one transaction."""
+    shown = "".join(ch for ch in username if ch.isprintable())[:64] or "(blank)"
+    changes: dict[str, tuple[object, object]] = {}
+    with database_errors(), db.sessions.begin() as session:
+        if user is not None:
+            failures = session.execute(select(User.failed_logins).where(User.id == user.id)).scalar_one() + 1
+            values: dict[str, object] = {"failed_logins": failures}
+            changes["failed_sign_ins"] = (failures - 1, failures)
+            if failures >= MAX_FAILED_SIGN_INS and not locked:
+                until = utcnow() + LOCKOUT
+                values["locked_until"] = until
+                changes["locked_until"] = (user.locked_until, until)
+            session.execute(update(User).where(User.id == user.id).values(**values))
+        entry = AuditEntry("user.sign_in_failed", "user", shown, changes, "account locked" if locked else None, None)
+        audit_chain.append(session, username=shown, role="-", entries=[entry])
+
+
+def unlock_account(db: CaptureDB, actor: Actor, username: str, *, reason: str) -> UserView:
+    """Lift a sign-in lockout (admin only) and reset the failure count, with a reason."""
+    from alstrial.services.context import require_text
+
+    with transaction(db, actor, policy.Permission.MANAGE_USERS) as tx:
+        reason = require_text(reason, "reason")
+        user = tx.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        changes = {"failed_sign_ins": (user.failed_logins, 0), "locked_until": (user.locked_until, None)}
+        user.failed_logins, user.locked_until = 0, None
+        tx.audit("user.unlock", "user", user.id, changes, reason=reason)
+        return _user_view(tx, user)
+
+
+def _user_view(tx: Tx, user: User) -> UserView:
+    site = tx.session.get(Site, user.site_id).code if user.site_id is not None else None  # type: ignore[union-attr]
+    return UserView(user.username, user.full_name, user.role, site, user.active, user.locked_until, user.failed_logins)
+
+
+def list_users(db: CaptureDB, actor: Actor) -> list[UserView]:
+    """Every user with role, site, status and lockout (admin)."""
+    with transaction(db, actor, policy.Permission.MANAGE_USERS, write=False) as tx:
+        rows = tx.session.execute(
+            select(User, Site.code).outerjoin(Site, User.site_id == Site.id).order_by(User.username)
+        ).all()
+        return [
+            UserView(u.username, u.full_name, u.role, code, u.active, u.locked_until, u.failed_logins)
+            for u, code in rows
+        ]
+
+
+def list_sites(db: CaptureDB, actor: Actor) -> list[SiteView]:
+    """The trial's sites (any signed-in user: site codes are not confidential)."""
+    with transaction(db, actor, policy.Permission.READ) as tx:
+        return [
+            SiteView(s.code, s.name, s.country, s.active) for s in tx.session.scalars(select(Site).order_by(Site.code))
+        ]
 
 
 def add_site(db: CaptureDB, actor: Actor, code: str, name: str, country: str = "US") -> str:
@@ -54,7 +169,7 @@ def add_site(db: CaptureDB, actor: Actor, code: str, name: str, country: str = "
         if problems:
             raise ValidationFailed(problems, context="site")
         if tx.session.execute(select(Site).where(Site.code == code)).scalar_one_or_none() is not None:
-            raise InvalidState(f"site {code!r} already exists")
+            raise Conflict(f"site {code!r} already exists")
         site = Site(code=code, name=name, country=country, active=True)
         tx.session.add(site)
         tx.session.flush()
@@ -70,16 +185,49 @@ def add_user(
     *,
     username: str,
     role: str,
-    password: str,
+    password: str | None,
     full_name: str = "",
     site: str | None = None,
 ) -> UserView:
-    """Create a user; site roles need a site, study-wide roles must not have one."""
+    """Create a user; site roles need a site, study-wide roles must not have one.
+
+    ``password=None`` creates an account that can never sign in (the simulator's virtual staff).
+    The password is hashed before the transaction opens, so the database is never held during Argon2.
+    """
+    policy.require(actor, policy.Permission.MANAGE_USERS)
+    problems = _user_problems(username=username, role=role, site=site)
+    if password is not None:
+        try:
+            check_password(password)
+        except ValidationFailed as exc:
+            problems += exc.problems
+    if problems:
+        raise ValidationFailed(problems, context="user")
+    password_hash = UNUSABLE_PASSWORD if password is None else hash_password(password)
     with transaction(db, actor, policy.Permission.MANAGE_USERS) as tx:
-        return _add_user(tx, username=username, role=role, password=password, full_name=full_name, site=site)
+        site_row = tx.site(site) if site else None
+        taken = tx.session.execute(select(func.count()).select_from(User).where(User.username == username))
+        if taken.scalar_one():
+            raise Conflict(f"user {username!r} already exists; choose another user name")
+        user = User(
+            username=username,
+            full_name=full_name or username,
+            role=role,
+            site_id=site_row.id if site_row else None,
+            password_hash=password_hash,
+            active=True,
+            created_at=utcnow(),
+            failed_logins=0,
+        )
+        tx.session.add(user)
+        tx.session.flush()
+        tx.audit(
+            "user.create", "user", user.id, {"username": (None, username), "role": (None, role), "site": (None, site)}
+        )
+        return UserView(username, user.full_name, role, site, True)
 
 
-def _add_user(tx: Tx, *, username: str, role: str, password: str, full_name: str, site: str | None) -> UserView:
+def _user_problems(*, username: str, role: str, site: str | None) -> list[Problem]:
     problems: list[Problem] = []
     if role not in policy.ROLES:
         problems.append(Problem("role", role, f"expected one of {', '.join(policy.ROLES)}"))
@@ -87,27 +235,12 @@ def _add_user(tx: Tx, *, username: str, role: str, password: str, full_name: str
         problems.append(Problem("site", site, f"role {role!r} works at one site: give its site code"))
     elif not policy.is_site_bound(role) and site:
         problems.append(Problem("site", site, f"role {role!r} is study-wide: give no site"))
-    if not username or len(username) > 64 or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+    if (
+        not isinstance(username, str)
+        or not username
+        or len(username) > 64
+        or not username.replace(".", "").replace("_", "").replace("-", "").isalnum()
+        or not username.isascii()
+    ):
         problems.append(Problem("username", username, "expected 1-64 letters, digits, '.', '_' or '-'"))
-    try:
-        check_password(password)
-    except ValidationFailed as exc:
-        problems += exc.problems
-    if problems:
-        raise ValidationFailed(problems, context="user")
-    site_row = tx.site(site) if site else None
-    if tx.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is not None:
-        raise InvalidState(f"user {username!r} already exists")
-    user = User(
-        username=username,
-        full_name=full_name or username,
-        role=role,
-        site_id=site_row.id if site_row else None,
-        password_hash=hash_password(password),
-        active=True,
-        created_at=utcnow(),
-    )
-    tx.session.add(user)
-    tx.session.flush()
-    tx.audit("user.create", "user", user.id, {"username": (None, username), "role": (None, role), "site": (None, site)})
-    return UserView(username, user.full_name, role, site, True)
+    return problems

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import check_fields
 from alstrial.domain.visit_windows import check_window, study_day
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.instruments import alsfrs_r
@@ -64,10 +65,11 @@ def record_visit(
     db: CaptureDB, actor: Actor, code: str, visit: str, visit_date: date, *, out_of_window_reason: str | None = None
 ) -> VisitResult:
     with transaction(db, actor, policy.Permission.RECORD_VISIT) as tx:
-        return _record_visit(tx, code, visit, visit_date, out_of_window_reason)
+        return record_visit_step(tx, code, visit, visit_date, out_of_window_reason)
 
 
-def _record_visit(tx: Tx, code: str, visit: str, visit_date: date, reason: str | None) -> VisitResult:
+def record_visit_step(tx: Tx, code: str, visit: str, visit_date: date, reason: str | None) -> VisitResult:
+    tx.require(policy.Permission.RECORD_VISIT)
     p = tx.participant(code, for_update=True)
     try:
         spec = tx.protocol.visit(visit)
@@ -177,12 +179,13 @@ def record_alsfrs(
 ) -> AlsfrsResult:
     """Store item-level ALSFRS-R (validated by the instrument module) with its derived scores."""
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
-        return _record_alsfrs(tx, code, visit, responses, assessed_on)
+        return record_alsfrs_step(tx, code, visit, responses, assessed_on)
 
 
-def _record_alsfrs(
+def record_alsfrs_step(
     tx: Tx, code: str, visit: str, responses: Mapping[str, object], assessed_on: date | None
 ) -> AlsfrsResult:
+    tx.require(policy.Permission.RECORD_ASSESSMENT)
     _require_assessment(tx, visit, "alsfrs_r")
     score = alsfrs_r.score(responses)
     p = tx.participant(code)
@@ -229,16 +232,8 @@ def record_vital_capacity(
     position: str = "upright",
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
-        problems = []
-        if test not in ("SVC", "FVC"):
-            problems.append(Problem("test", test, "expected 'SVC' or 'FVC'"))
-        if position not in ("upright", "supine"):
-            problems.append(Problem("position", position, "expected 'upright' or 'supine'"))
-        if not isinstance(percent_predicted, int | float) or not 0 <= percent_predicted <= 250:
-            problems.append(Problem("percent_predicted", percent_predicted, "expected a number 0–250 (% predicted)"))
-        if liters is not None and (not isinstance(liters, int | float) or not 0 <= liters <= 10):
-            problems.append(Problem("liters", liters, "expected a number 0–10 (litres)"))
-        if problems:
+        values = {"percent_predicted": percent_predicted, "liters": liters, "test": test, "position": position}
+        if problems := check_fields("vital_capacity", values):
             raise ValidationFailed(problems, context="vital capacity")
         _require_assessment(tx, visit, "svc")
         p = tx.participant(code)
@@ -270,8 +265,8 @@ def record_vital_capacity(
 
 def record_weight(db: CaptureDB, actor: Actor, code: str, visit: str, *, weight_kg: float) -> int:
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
-        if isinstance(weight_kg, bool) or not isinstance(weight_kg, int | float) or not 20 <= weight_kg <= 300:
-            raise ValidationFailed([Problem("weight_kg", weight_kg, "expected a number 20–300 (kg)")])
+        if problems := check_fields("weight_measurement", {"weight_kg": weight_kg}):
+            raise ValidationFailed(problems, context="weight")
         _require_assessment(tx, visit, "weight")
         p = tx.participant(code)
         rec = visit_record(tx, p, visit)

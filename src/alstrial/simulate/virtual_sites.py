@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
-from argon2 import PasswordHasher
 
 from alstrial.protocol.models import Protocol
 from alstrial.protocol.simulation import SimulationParams
@@ -25,7 +24,6 @@ from alstrial.services import (
     disposition,
     labs,
     lock,
-    passwords,
     product,
     randomization,
     safety,
@@ -41,7 +39,6 @@ from alstrial.simulate.latent import EL_ESCORIAL_CATEGORIES
 from alstrial.simulate.participant import VirtualParticipant
 
 ADMIN = "admin"
-PASSWORD = "virtual-site-password-2026"  # users of a simulated trial only
 
 #: Mapping from the simulator's dropout reasons to the capture layer's reason codes.
 WITHDRAWAL_REASONS = {
@@ -120,15 +117,11 @@ class VirtualSites:
             s = site.code.lower()
             specs += [(f"coord_{s}", "site_coordinator", site.code), (f"inv_{s}", "investigator", site.code)]
             specs += [(f"lab_{s}", "lab_technician", site.code)]
-        # Every virtual user shares the published demo password, so full-cost Argon2 protects nothing
-        # here and cost ~0.3 s per user; the hashes stay standard Argon2id that sign-in verifies.
-        previous = passwords.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-        try:
-            for username, role, site_code in specs:
-                users.add_user(self.db, admin, username=username, role=role, password=PASSWORD, site=site_code)
-                self.actors[username] = bootstrap_actor(self.db, username)
-        finally:
-            passwords.use_hasher(previous)
+        # Virtual staff never sign in: their accounts hold no usable password, so a simulated
+        # database served later has no known credentials (the services take their Actors directly).
+        for username, role, site_code in specs:
+            users.add_user(self.db, admin, username=username, role=role, password=None, site=site_code)
+            self.actors[username] = bootstrap_actor(self.db, username)
 
     def _site_actor(self, kind: str, site: str) -> Actor:
         return self.actors[f"{kind}_{site.lower()}"]
@@ -426,6 +419,7 @@ class VirtualSites:
             field="percent_predicted",
             new_value=true_value,
             reason="transcription error (source document)",
+            version=1,  # the value as first entered: nobody else has changed it
         )
         close_query(self.db, dm, q.id, note="corrected from source")
         self.log.corrections += 1

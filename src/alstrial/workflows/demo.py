@@ -8,6 +8,7 @@ its numbers are rounded to a fixed number of significant digits.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from alstrial.protocol.models import Protocol
 from alstrial.report.build import build_report
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from alstrial.simulate.virtual_sites import ADMIN, PASSWORD, VirtualSites, VirtualTrialLog
+from alstrial.simulate.virtual_sites import ADMIN, VirtualSites, VirtualTrialLog
 from alstrial.store.audit_chain import verify_chain
 from alstrial.store.migrate import init_db
 
@@ -41,6 +42,9 @@ class DemoRun:
     results: dict[str, Any]
     outcomes: tuple[EndpointOutcome, ...]
     log: VirtualTrialLog
+    #: the admin account's password, new every run; the virtual staff cannot sign in at all
+    admin_username: str = ADMIN
+    admin_password: str = ""
 
 
 def run_demo(
@@ -62,6 +66,8 @@ def run_demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
 
+    # the one account that can sign in to a demo database: its password is new every run and shown once
+    admin_password = secrets.token_urlsafe(12)
     say("setting up the trial database")
     db = CaptureDB(init_db(str(db_path)))
     from alstrial.protocol import default_protocol_path
@@ -71,7 +77,7 @@ def run_demo(
         text or default_protocol_path().read_text(encoding="utf-8"),
         seed=seed,
         admin_username=ADMIN,
-        admin_password=PASSWORD,
+        admin_password=admin_password,
     )
     sites = VirtualSites(db, protocol, seed=seed)
     sites.create_users()
@@ -125,4 +131,4 @@ def run_demo(
     report_path = out_dir / "report.html"
     report_path.write_text(html, encoding="utf-8")
     db.dispose()
-    return DemoRun(out_dir, db_path, results_path, report_path, results, outcomes, log)
+    return DemoRun(out_dir, db_path, results_path, report_path, results, outcomes, log, ADMIN, admin_password)

@@ -8,7 +8,16 @@ from alstrial.store.models.participant import EligibilityOutcome, Participant
 from alstrial.store.models.product import Administration, BoneMarrowAspiration, ProductLot
 from alstrial.store.models.query import DataQuery
 from alstrial.store.models.safety import AdverseEvent, IntercurrentEvent
-from alstrial.store.models.trial import LockEvent, ScheduledVisit, Site, Stratum, Trial, UnblindingEvent, User
+from alstrial.store.models.trial import (
+    LockEvent,
+    RequestKey,
+    ScheduledVisit,
+    Site,
+    Stratum,
+    Trial,
+    UnblindingEvent,
+    User,
+)
 from alstrial.store.models.visit import AlsfrsAssessment, VisitRecord, VitalCapacity, WeightMeasurement
 
 __all__ = [
@@ -27,6 +36,7 @@ __all__ = [
     "LockEvent",
     "Participant",
     "ProductLot",
+    "RequestKey",
     "ScheduledVisit",
     "Site",
     "Stratum",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alstrial.store.base import Base
+from alstrial.store.base import Base, Versioned
 from alstrial.store.types import UTCDateTime
 
 
@@ -21,7 +21,7 @@ class CsfSample(Base):
     collected_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class LabResult(Base):
+class LabResult(Versioned, Base):
     """One analyte of one sample. Below-LLOQ results keep the reported value (may be empty)."""
 
     __tablename__ = "lab_result"

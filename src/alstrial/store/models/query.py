@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alstrial.store.base import Base
+from alstrial.store.base import Base, Versioned
 from alstrial.store.types import UTCDateTime
 
 
-class DataQuery(Base):
+class DataQuery(Versioned, Base):
     __tablename__ = "data_query"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

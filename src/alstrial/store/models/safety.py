@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alstrial.store.base import Base
+from alstrial.store.base import Base, Versioned
 
 
-class AdverseEvent(Base):
+class AdverseEvent(Versioned, Base):
     __tablename__ = "adverse_event"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -31,7 +31,7 @@ class AdverseEvent(Base):
     outcome: Mapped[str] = mapped_column(String(32))
 
 
-class IntercurrentEvent(Base):
+class IntercurrentEvent(Versioned, Base):
     """Death, tracheostomy, permanent assisted ventilation, gastrostomy or NIV start."""
 
     __tablename__ = "intercurrent_event"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alstrial.store.base import Base
@@ -50,6 +50,26 @@ class User(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: consecutive failed sign-ins since the last successful one (reset by an admin unlock)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: sign-in refused until then after too many failures; NULL when not locked out
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RequestKey(Base):
+    """A client's idempotency key: a retried create returns the first result instead of a duplicate."""
+
+    __tablename__ = "request_key"
+    __table_args__ = (UniqueConstraint("user_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    key: Mapped[str] = mapped_column(String(128))
+    service: Mapped[str] = mapped_column(String(64))
+    #: the service's result as canonical JSON, replayed on a retry
+    result_json: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

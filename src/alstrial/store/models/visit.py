@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from alstrial.store.base import Base
+from alstrial.store.base import Base, Versioned
 
 
-class VisitRecord(Base):
+class VisitRecord(Versioned, Base):
     """A visit that happened; out-of-window visits carry the reason they were accepted."""
 
     __tablename__ = "visit_record"
@@ -26,7 +26,7 @@ class VisitRecord(Base):
     out_of_window_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class AlsfrsAssessment(Base):
+class AlsfrsAssessment(Versioned, Base):
     """Item-level ALSFRS-R with the derived total, subscores and stages stored alongside."""
 
     __tablename__ = "alsfrs_assessment"
@@ -57,7 +57,7 @@ class AlsfrsAssessment(Base):
     mitos_stage: Mapped[int] = mapped_column(Integer)
 
 
-class VitalCapacity(Base):
+class VitalCapacity(Versioned, Base):
     """Slow or forced vital capacity (SDTM RE: SVC/FVC, percent predicted)."""
 
     __tablename__ = "vital_capacity"
@@ -70,7 +70,7 @@ class VitalCapacity(Base):
     position: Mapped[str] = mapped_column(String(16))
 
 
-class WeightMeasurement(Base):
+class WeightMeasurement(Versioned, Base):
     __tablename__ = "weight_measurement"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
