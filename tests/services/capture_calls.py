@@ -280,9 +280,44 @@ ADMIN_CALLS: list[WriteCall] = [
         lambda t, a, c: sv.unblind_trial(t.db, a, reason="final analysis"),
     ),
     WriteCall(
+        "unlock_account",
+        Permission.MANAGE_USERS,
+        "admin",
+        lambda t, a, c: sv.unlock_account(t.db, a, "monitor", reason="locked out by mistyping"),
+    ),
+    WriteCall(
         "emergency_unblind",
         Permission.UNBLIND_EMERGENCY,
         "investigator",
         lambda t, a, c: sv.emergency_unblind(t.db, a, c["rand"], reason="SAE management"),
     ),
 ]
+
+
+#: Every read service, ready to run after ``prepare`` (the blinding test runs each as every blinded role).
+READ_CALLS: dict[str, Callable[[Trial, Actor, dict[str, Any]], object]] = {
+    "list_participants": lambda t, a, c: sv.list_participants(t.db, a),
+    "participant_detail": lambda t, a, c: sv.participant_detail(t.db, a, c["rand"]),
+    "visit_data": lambda t, a, c: sv.visit_data(t.db, a, c["rand"]),
+    "participant_arm": lambda t, a, c: sv.participant_arm(t.db, a, c["rand"]),
+    "allocation_list": lambda t, a, c: sv.allocation_list(t.db, a),
+    "list_unblindings": lambda t, a, c: sv.list_unblindings(t.db, a),
+    "list_queries": lambda t, a, c: sv.list_queries(t.db, a),
+    "audit_log": lambda t, a, c: sv.audit_log(t.db, a),
+    "audit_log_participant": lambda t, a, c: sv.audit_log(t.db, a, participant=c["rand"]),
+    "list_adverse_events": lambda t, a, c: sv.list_adverse_events(t.db, a),
+    "list_intercurrent_events": lambda t, a, c: sv.list_intercurrent_events(t.db, a),
+    "list_lab_samples": lambda t, a, c: sv.list_lab_samples(t.db, a),
+    "list_doses": lambda t, a, c: sv.list_doses(t.db, a),
+    "list_product_lots": lambda t, a, c: sv.list_product_lots(t.db, a),
+    "list_users": lambda t, a, c: sv.list_users(t.db, a),
+    "list_sites": lambda t, a, c: sv.list_sites(t.db, a),
+}
+
+#: Public names of ``alstrial.services`` that are neither a write nor a read service.
+NOT_SERVICES = {"authenticate", "setup_trial", "transaction", "unit_of_work", "verify_audit_trail"}
+
+
+def read_service_names() -> set[str]:
+    """The service function behind each READ_CALLS entry (several entries may call one service)."""
+    return {name.removesuffix("_participant") if name.startswith("audit_log") else name for name in READ_CALLS}

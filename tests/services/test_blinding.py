@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import pytest
-from capture_calls import prepare
+from capture_calls import READ_CALLS, prepare
 
 from alstrial import services as sv
 from alstrial.services.policy import BLINDED_ROLES, UNBLINDED_ROLES
 
 ARMS = {"MSC", "PBO"}
 
-READS: dict[str, Callable[[Any, Any, dict[str, Any]], object]] = {
-    "list_participants": lambda t, a, c: sv.list_participants(t.db, a),
-    "participant_detail": lambda t, a, c: sv.participant_detail(t.db, a, c["rand"]),
-    "visit_data": lambda t, a, c: sv.visit_data(t.db, a, c["rand"]),
-    "participant_arm": lambda t, a, c: sv.participant_arm(t.db, a, c["rand"]),
-    "allocation_list": lambda t, a, c: sv.allocation_list(t.db, a),
-    "list_unblindings": lambda t, a, c: sv.list_unblindings(t.db, a),
-    "list_queries": lambda t, a, c: sv.list_queries(t.db, a),
-    "audit_log": lambda t, a, c: sv.audit_log(t.db, a),
-    "audit_log_participant": lambda t, a, c: sv.audit_log(t.db, a, participant=c["rand"]),
-}
+READS = READ_CALLS
 
 
 def arm_values(obj: object, path: str = "") -> list[str]:

@@ -78,3 +78,26 @@ def test_a_dose_import_with_a_wrong_label_writes_no_dose_but_audits_the_refusal(
     after = snapshot(trial.db)
     assert {k for k in before if before[k] != after[k]} == {"audit_record", "audit_head", "audit_last"}
     assert sv.audit_log(trial.db, trial["monitor"])[-1].action == "dose.refused_chain_of_identity"
+
+
+def test_a_unit_of_work_runs_several_steps_in_one_transaction(trial) -> None:
+    from datetime import timedelta
+
+    from alstrial.services import steps, unit_of_work
+    from conftest import SCREEN_DAY, alsfrs_items
+
+    code = trial.randomized()
+    sc = trial["site_coordinator"]
+    day0 = SCREEN_DAY + timedelta(days=90)
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed), unit_of_work(trial.db, sc) as tx:
+        steps.record_visit(tx, code, "W0", day0, None)
+        steps.record_alsfrs(tx, code, "W0", alsfrs_items(60), None)  # fails: the visit is rolled back too
+    with no_trace(trial.db), pytest.raises(sv.PermissionDenied), unit_of_work(trial.db, trial["monitor"]) as tx:
+        steps.record_visit(tx, code, "W0", day0, None)
+    with unit_of_work(trial.db, sc) as tx:
+        steps.record_visit(tx, code, "W0", day0, None)
+        steps.record_alsfrs(tx, code, "W0", alsfrs_items(40), None)
+    (w0,) = [r for r in sv.visit_data(trial.db, sc, code) if r["visit"] == "W0"]
+    assert w0["alsfrs_r_total"] == 40
+    actions = [a.action for a in sv.audit_log(trial.db, trial["monitor"], participant=code)][-2:]
+    assert actions == ["visit.record", "alsfrs.record"]

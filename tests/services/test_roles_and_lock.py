@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from capture_calls import ADMIN_CALLS, WRITE_CALLS, prepare
+from capture_calls import ADMIN_CALLS, NOT_SERVICES, WRITE_CALLS, prepare, read_service_names
 
 from alstrial.services import (
     AuthenticationFailed,
@@ -24,29 +24,14 @@ def test_every_write_call_is_enumerated() -> None:
     assert covered >= set(DATA_WRITES)
 
 
-#: Public services that write nothing (or, for set-up, run before any user exists).
-NOT_WRITES = {
-    "allocation_list",
-    "audit_log",
-    "authenticate",
-    "list_participants",
-    "list_queries",
-    "list_unblindings",
-    "participant_arm",
-    "participant_detail",
-    "setup_trial",
-    "transaction",
-    "verify_audit_trail",
-    "visit_data",
-}
-
-
-def test_every_write_service_is_enumerated_by_name() -> None:
-    """A new write service (e.g. one sharing an existing permission) must join the enumerations."""
+def test_every_public_service_is_enumerated_as_a_write_or_a_read() -> None:
+    """A new service must join WRITE_CALLS/ADMIN_CALLS (role, lock tests) or READ_CALLS (blinding test)."""
     import alstrial.services as sv
 
     services = {n for n in sv.__all__ if n[0].islower() and callable(getattr(sv, n))}
-    assert services - NOT_WRITES == {c.name for c in WRITE_CALLS + ADMIN_CALLS}
+    writes = {c.name for c in WRITE_CALLS + ADMIN_CALLS}
+    assert services - NOT_SERVICES == writes | read_service_names()
+    assert not writes & read_service_names()
 
 
 def test_wrong_roles_are_refused_everywhere_and_leave_no_trace(trial) -> None:

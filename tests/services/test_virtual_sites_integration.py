@@ -15,8 +15,6 @@ from sqlalchemy import select
 from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from conftest import PASSWORD
-
 from alstrial.simulate.virtual_sites import ADMIN, VirtualSites
 from alstrial.store.audit_chain import verify_chain
 from alstrial.store.models import (
@@ -29,6 +27,7 @@ from alstrial.store.models import (
     StudyWithdrawal,
     VisitRecord,
 )
+from conftest import PASSWORD
 
 SEED = 7
 N_RANDOMIZED = 10

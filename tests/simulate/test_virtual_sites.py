@@ -15,8 +15,6 @@ from sqlalchemy import func, select
 from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from conftest import PASSWORD
-
 from alstrial.simulate.virtual_sites import ADMIN, VirtualSites, VirtualTrialLog
 from alstrial.store.audit_chain import verify_chain
 from alstrial.store.migrate import init_db
@@ -34,6 +32,7 @@ from alstrial.store.models import (
 )
 from alstrial.store.models.product import ProductLot
 from alstrial.store.models.query import DataQuery
+from conftest import PASSWORD
 
 N = 30
 

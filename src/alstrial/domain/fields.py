@@ -159,7 +159,7 @@ FIELDS: Mapping[str, Mapping[str, FieldSpec]] = {
     },
     "lab_result": {
         "value_original": FieldSpec("value_original", "float", "result as reported", minimum=0, required=False),
-        "assay": FieldSpec("assay", "text", "assay or platform", max_length=TERM_LENGTH),
+        "assay": FieldSpec("assay", "text", "assay or platform", max_length=100),
         "value_std": FieldSpec("value_std", "float", "result in the standard unit", minimum=0, correctable=False),
         "below_lloq": FieldSpec("below_lloq", "bool", "below the LLOQ", correctable=False),
     },

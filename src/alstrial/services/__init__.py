@@ -45,6 +45,13 @@ from alstrial.services.lock import emergency_unblind, list_unblindings, lock_dat
 from alstrial.services.product import administer_dose, manufacture_lot, record_aspiration, release_lot
 from alstrial.services.randomization import allocation_list, participant_arm, randomize_participant
 from alstrial.services.reads import list_participants, participant_detail, visit_data
+from alstrial.services.records import (
+    list_adverse_events,
+    list_doses,
+    list_intercurrent_events,
+    list_lab_samples,
+    list_product_lots,
+)
 from alstrial.services.runin import RunInResult, complete_runin
 from alstrial.services.safety import record_adverse_event, record_intercurrent_event
 from alstrial.services.screening import enrol_participant, screen_participant
@@ -88,7 +95,12 @@ __all__ = [
     "discontinue_treatment",
     "emergency_unblind",
     "enrol_participant",
+    "list_adverse_events",
+    "list_doses",
+    "list_intercurrent_events",
+    "list_lab_samples",
     "list_participants",
+    "list_product_lots",
     "list_queries",
     "list_sites",
     "list_unblindings",

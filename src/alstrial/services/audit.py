@@ -47,7 +47,29 @@ class AuditLine:
         return asdict(self)
 
 
-def audit_log(db: CaptureDB, actor: Actor, *, participant: str | None = None) -> list[AuditLine]:
+def audit_log(
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    participant: str | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: object = None,
+    username: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[AuditLine]:
+    """The audit trail in order, filtered (participant, action prefix, entity and id, user, time) and paged.
+
+    ``action`` matches a prefix: ``"alsfrs"`` finds every ALSFRS-R record, correction and all.
+    """
+    from alstrial.errors import ValidationFailed
+    from alstrial.services.corrections import page_problems
+
+    if problems := page_problems(offset, limit):
+        raise ValidationFailed(problems, context="audit log")
     with transaction(db, actor, policy.Permission.READ_AUDIT) as tx:
         stmt = select(AuditRecord).order_by(AuditRecord.seq)
         if participant is not None:
@@ -56,6 +78,21 @@ def audit_log(db: CaptureDB, actor: Actor, *, participant: str | None = None) ->
         elif policy.is_site_bound(actor.role):  # pragma: no cover - no site role reads the audit trail today
             codes = tx.session.scalars(select(Participant.code).where(Participant.site_id == actor.site_id))
             stmt = stmt.where(AuditRecord.participant_code.in_(list(codes)))
+        if action is not None:
+            stmt = stmt.where(AuditRecord.action.startswith(action, autoescape=True))
+        if entity is not None:
+            stmt = stmt.where(AuditRecord.entity == entity)
+        if entity_id is not None:
+            stmt = stmt.where(AuditRecord.entity_id == str(entity_id))
+        if username is not None:
+            stmt = stmt.where(AuditRecord.username == username)
+        if since is not None:
+            stmt = stmt.where(AuditRecord.at >= since)
+        if until is not None:
+            stmt = stmt.where(AuditRecord.at < until)
+        stmt = stmt.offset(offset)
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [
             AuditLine(
                 r.seq,

@@ -41,7 +41,7 @@ from alstrial.services.exceptions import (
 )
 from alstrial.store import audit_chain
 from alstrial.store.audit_chain import AuditEntry
-from alstrial.store.engine import make_engine, make_session_factory
+from alstrial.store.engine import READ_OPTION, make_engine, make_session_factory
 from alstrial.store.models import Participant, Site, Trial, User
 
 log = logging.getLogger("alstrial.services")
@@ -56,7 +56,9 @@ class CaptureDB:
         self.engine = engine
         self.sessions: sessionmaker[Session] = make_session_factory(engine)
         #: sessions for reads: on SQLite a deferred BEGIN, so readers share the database with a writer
-        self.read_sessions: sessionmaker[Session] = make_session_factory(engine.execution_options(alstrial_read=True))
+        self.read_sessions: sessionmaker[Session] = make_session_factory(
+            engine.execution_options(**{READ_OPTION: True})
+        )
         self._protocol: tuple[str, Protocol] | None = None
 
     @classmethod

@@ -17,6 +17,7 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, require_text, transaction
 from alstrial.services.exceptions import InvalidState, NotFound, StaleVersion
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.labs import below_lloq
 from alstrial.services.visits import ALSFRS_ITEMS, scores_of
 from alstrial.store.models import (
@@ -208,7 +209,10 @@ def _qview(q: DataQuery, participant: str) -> QueryView:
     )
 
 
-def open_query(db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, field: str, text: str) -> QueryView:
+@idempotent(QueryView)
+def open_query(
+    db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, field: str, text: str, request_key: str | None = None
+) -> QueryView:
     """Raise a query on a defined field (``domain.fields``) of a record the caller may see."""
     with transaction(db, actor, policy.Permission.OPEN_QUERY) as tx:
         text = require_text(text, "text")
@@ -236,7 +240,7 @@ def open_query(db: CaptureDB, actor: Actor, *, entity: str, entity_id: int, fiel
             {"entity": (None, entity), "entity_id": (None, entity_id), "field": (None, field), "text": (None, text)},
             participant=p,
         )
-        return _qview(q, p.code)
+        return remember(tx, _qview(q, p.code))
 
 
 def _query(tx: Tx, query_id: int) -> tuple[DataQuery, Participant]:

@@ -16,6 +16,7 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import InvalidState
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.store.models import StudyWithdrawal, TreatmentDiscontinuation
 
 REASON_CODES = (
@@ -45,6 +46,7 @@ def _check(reason_code: str, decided_by: str, reason_text: str | None) -> None:
         raise ValidationFailed(problems, context="disposition")
 
 
+@idempotent(int)
 def discontinue_treatment(
     db: CaptureDB,
     actor: Actor,
@@ -56,6 +58,7 @@ def discontinue_treatment(
     assessments_continue: bool = True,
     vital_status_followup: bool = True,
     reason_text: str | None = None,
+    request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_DISPOSITION) as tx:
         _check(reason_code, decided_by, reason_text)
@@ -76,9 +79,10 @@ def discontinue_treatment(
             vital_status_followup=vital_status_followup,
         )
         fields = ("discontinued_on", "reason_code", "decided_by", "assessments_continue", "vital_status_followup")
-        return tx.add_audited(row, "treatment.discontinue", fields, reason=reason_text, participant=p)
+        return remember(tx, tx.add_audited(row, "treatment.discontinue", fields, reason=reason_text, participant=p))
 
 
+@idempotent(int)
 def withdraw_participant(
     db: CaptureDB,
     actor: Actor,
@@ -89,9 +93,12 @@ def withdraw_participant(
     decided_by: str,
     vital_status_followup: bool = False,
     reason_text: str | None = None,
+    request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_DISPOSITION) as tx:
-        return withdraw_participant_step(tx, code, on, reason_code, decided_by, vital_status_followup, reason_text)
+        return remember(
+            tx, withdraw_participant_step(tx, code, on, reason_code, decided_by, vital_status_followup, reason_text)
+        )
 
 
 def withdraw_participant_step(

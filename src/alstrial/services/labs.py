@@ -19,7 +19,8 @@ from alstrial.protocol.models import Analyte
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import InvalidState, NotFound
+from alstrial.services.exceptions import Conflict, NotFound
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.visits import visit_record
 from alstrial.store.models import CsfSample, LabResult, Participant
 
@@ -53,11 +54,19 @@ class LabResultInput:
     below_lloq: bool | None = None
 
 
+@idempotent(str)
 def record_csf_sample(
-    db: CaptureDB, actor: Actor, code: str, *, visit: str, sample_id: str, collected_at: datetime
+    db: CaptureDB,
+    actor: Actor,
+    code: str,
+    *,
+    visit: str,
+    sample_id: str,
+    collected_at: datetime,
+    request_key: str | None = None,
 ) -> str:
     with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
-        return record_csf_sample_step(tx, code, visit, sample_id, collected_at)
+        return remember(tx, record_csf_sample_step(tx, code, visit, sample_id, collected_at))
 
 
 def record_csf_sample_step(tx: Tx, code: str, visit: str, sample_id: str, collected_at: datetime) -> str:
@@ -74,7 +83,7 @@ def record_csf_sample_step(tx: Tx, code: str, visit: str, sample_id: str, collec
     if "csf" not in tx.protocol.visit(visit).assessments:
         raise ValidationFailed([Problem("visit", visit, "the schedule has no CSF sample at this visit")])
     if tx.session.execute(select(CsfSample.id).where(CsfSample.sample_id == sample_id)).scalar() is not None:
-        raise InvalidState(f"sample {sample_id!r} is already recorded")
+        raise Conflict(f"sample {sample_id!r} is already recorded")
     s = CsfSample(sample_id=sample_id, participant_id=p.id, visit_code=visit, collected_at=collected_at)
     tx.session.add(s)
     tx.session.flush()
@@ -104,8 +113,15 @@ def record_lab_result(
         return record_lab_result_step(tx, sample_id, analyte, value, unit, assay, below_lloq)
 
 
+@idempotent(list[LabResultView])
 def record_lab_results(
-    db: CaptureDB, actor: Actor, *, sample_id: str, results: Sequence[LabResultInput], assay: str
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    sample_id: str,
+    results: Sequence[LabResultInput],
+    assay: str,
+    request_key: str | None = None,
 ) -> list[LabResultView]:
     """Store several analytes of one sample in one transaction: all of them, or none.
 
@@ -114,7 +130,7 @@ def record_lab_results(
     :func:`record_lab_result`, one record per result.
     """
     with transaction(db, actor, policy.Permission.RECORD_LAB) as tx:
-        return record_lab_results_step(tx, sample_id, results, assay, indexed=True)
+        return remember(tx, record_lab_results_step(tx, sample_id, results, assay, indexed=True))
 
 
 def record_lab_result_step(
@@ -153,7 +169,7 @@ def record_lab_results_step(
     stored = set(tx.session.execute(select(LabResult.analyte).where(LabResult.sample_pk == sample.id)).scalars())
     if clash := [c.result.analyte for c in checked if c.result.analyte in stored]:
         what = ", ".join(clash)
-        raise InvalidState(f"{what} of sample {sample_id!r} is already recorded; correct it instead")
+        raise Conflict(f"{what} of sample {sample_id!r} is already recorded; correct it instead")
     rows = [_result_row(sample, c, str(assay).strip()) for c in checked]
     tx.session.add_all(rows)
     tx.session.flush()

@@ -19,6 +19,7 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import ChainOfIdentityMismatch, InvalidState, NotFound
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.visits import visit_record
 from alstrial.store.audit_chain import AuditEntry
 from alstrial.store.models import Administration, BoneMarrowAspiration, Participant, ProductLot
@@ -33,7 +34,10 @@ def _aware(value: object, where: str) -> datetime:
     return value
 
 
-def record_aspiration(db: CaptureDB, actor: Actor, code: str, *, aspirated_at: datetime, volume_ml: float) -> int:
+@idempotent(int)
+def record_aspiration(
+    db: CaptureDB, actor: Actor, code: str, *, aspirated_at: datetime, volume_ml: float, request_key: str | None = None
+) -> int:
     """Record the bone-marrow aspiration; its id starts the product's chain of identity."""
     with transaction(db, actor, policy.Permission.RECORD_ASPIRATION) as tx:
         _aware(aspirated_at, "aspirated_at")
@@ -54,7 +58,7 @@ def record_aspiration(db: CaptureDB, actor: Actor, code: str, *, aspirated_at: d
             {"coi_id": (None, p.coi_id), "aspirated_at": (None, aspirated_at), "volume_ml": (None, volume_ml)},
             participant=p,
         )
-        return row.id
+        return remember(tx, row.id)
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,16 @@ class LotView:
         return asdict(self)
 
 
+@idempotent(LotView)
 def manufacture_lot(
-    db: CaptureDB, actor: Actor, *, aspiration_id: int, dose_number: int, manufactured_on: date, expires_on: date
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    aspiration_id: int,
+    dose_number: int,
+    manufactured_on: date,
+    expires_on: date,
+    request_key: str | None = None,
 ) -> LotView:
     """Record a manufactured (or placebo-prepared) lot for one dose, labelled with the aspiration's COI id."""
     with transaction(db, actor, policy.Permission.MANUFACTURE) as tx:
@@ -116,7 +128,7 @@ def manufacture_lot(
             },
             participant=p,
         )
-        return _view(lot)
+        return remember(tx, _view(lot))
 
 
 def _view(lot: ProductLot) -> LotView:
@@ -153,6 +165,7 @@ def release_lot(db: CaptureDB, actor: Actor, lot_number: str) -> LotView:
         return _view(lot)
 
 
+@idempotent(int)
 def administer_dose(
     db: CaptureDB,
     actor: Actor,
@@ -162,10 +175,11 @@ def administer_dose(
     label_coi_id: str,
     administered_at: datetime,
     dose_number: int,
+    request_key: str | None = None,
 ) -> int:
     """Record an intrathecal dose after checking the chain of identity and the lot's state."""
     with transaction(db, actor, policy.Permission.ADMINISTER) as tx:
-        return administer_dose_step(tx, code, lot_number, label_coi_id, administered_at, dose_number)
+        return remember(tx, administer_dose_step(tx, code, lot_number, label_coi_id, administered_at, dose_number))
 
 
 def administer_dose_step(

@@ -8,9 +8,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
+from alstrial.services.corrections import page_problems
 from alstrial.store.models import (
     AllocationSlot,
     AlsfrsAssessment,
@@ -64,12 +66,15 @@ class ParticipantDetail:
         }
 
 
-def _views(tx: Tx, where: list[object]) -> list[ParticipantView]:
+def _views(tx: Tx, where: list[object], *, offset: int = 0, limit: int | None = None) -> list[ParticipantView]:
     stmt = select(Participant, Site.code).join(Site, Participant.site_id == Site.id).order_by(Participant.code)
     if policy.is_site_bound(tx.actor.role):
         stmt = stmt.where(Participant.site_id == tx.actor.site_id)
     for w in where:
         stmt = stmt.where(w)  # type: ignore[arg-type]
+    stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     rows = tx.session.execute(stmt).all()
     ids = [p.id for p, _ in rows]
     disc = set(
@@ -106,9 +111,31 @@ def _views(tx: Tx, where: list[object]) -> list[ParticipantView]:
     ]
 
 
-def list_participants(db: CaptureDB, actor: Actor) -> list[ParticipantView]:
+PARTICIPANT_STATUSES = ("eligible", "screen_failed", "enrolled", "randomized")
+
+
+def list_participants(
+    db: CaptureDB,
+    actor: Actor,
+    *,
+    site: str | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[ParticipantView]:
+    """Participants the caller may see, by code, filtered by site and status, one page at a time."""
+    problems = page_problems(offset, limit)
+    if status is not None and status not in PARTICIPANT_STATUSES:
+        problems.append(Problem("status", status, f"expected one of {', '.join(PARTICIPANT_STATUSES)}"))
+    if problems:
+        raise ValidationFailed(problems, context="participant list")
     with transaction(db, actor, policy.Permission.READ) as tx:
-        return _views(tx, [])
+        where: list[object] = []
+        if site is not None:
+            where.append(Site.code == site)
+        if status is not None:
+            where.append(Participant.status == status)
+        return _views(tx, where, offset=offset, limit=limit)
 
 
 def participant_detail(db: CaptureDB, actor: Actor, code: str) -> ParticipantDetail:
@@ -139,32 +166,40 @@ def visit_data(db: CaptureDB, actor: Actor, code: str) -> list[dict[str, object]
         return _visit_rows(tx, tx.participant(code))
 
 
+_ITEMS = ("q1", "q2", "q3", "q4", "q5a", "q5b", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
+
+
 def _visit_rows(tx: Tx, p: Participant) -> list[dict[str, object]]:
+    """Every visit with its measurements, ids and versions, in one query (outer joins)."""
+    stmt = (
+        select(VisitRecord, AlsfrsAssessment, VitalCapacity, WeightMeasurement)
+        .outerjoin(AlsfrsAssessment, AlsfrsAssessment.visit_record_id == VisitRecord.id)
+        .outerjoin(VitalCapacity, VitalCapacity.visit_record_id == VisitRecord.id)
+        .outerjoin(WeightMeasurement, WeightMeasurement.visit_record_id == VisitRecord.id)
+        .where(VisitRecord.participant_id == p.id)
+        .order_by(VisitRecord.visit_date, VisitRecord.id)
+    )
     out = []
-    for v in tx.session.scalars(
-        select(VisitRecord).where(VisitRecord.participant_id == p.id).order_by(VisitRecord.visit_date, VisitRecord.id)
-    ):
-        a = tx.session.execute(select(AlsfrsAssessment).where(AlsfrsAssessment.visit_record_id == v.id)).scalar()
-        vc = tx.session.execute(select(VitalCapacity).where(VitalCapacity.visit_record_id == v.id)).scalar()
-        w = tx.session.execute(select(WeightMeasurement).where(WeightMeasurement.visit_record_id == v.id)).scalar()
+    for v, a, vc, w in tx.session.execute(stmt):
         out.append(
             {
                 "visit": v.visit_code,
+                "visit_record_id": v.id,
+                "visit_record_version": v.version,
                 "visit_date": v.visit_date,
                 "study_day": v.study_day,
                 "in_window": v.in_window,
                 "deviation_days": v.deviation_days,
                 "out_of_window_reason": v.out_of_window_reason,
+                "alsfrs_r_id": a.id if a else None,
+                "alsfrs_r_version": a.version if a else None,
                 "alsfrs_r_total": a.total if a else None,
-                "alsfrs_r_items": (
-                    {
-                        k: getattr(a, k)
-                        for k in ("q1", "q2", "q3", "q4", "q5a", "q5b", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
-                    }
-                    if a
-                    else None
-                ),
+                "alsfrs_r_items": {k: getattr(a, k) for k in _ITEMS} if a else None,
+                "vital_capacity_id": vc.id if vc else None,
+                "vital_capacity_version": vc.version if vc else None,
                 "vital_capacity_pct": vc.percent_predicted if vc else None,
+                "weight_id": w.id if w else None,
+                "weight_version": w.version if w else None,
                 "weight_kg": w.weight_kg if w else None,
             }
         )

@@ -11,7 +11,8 @@ from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import InvalidState
+from alstrial.services.exceptions import Conflict, InvalidState
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.store.models import AdverseEvent, IntercurrentEvent
 
 SAE_CRITERIA = (
@@ -32,6 +33,7 @@ def _choice(problems: list[Problem], where: str, value: object, allowed: tuple[s
         problems.append(Problem(where, value, f"expected one of {', '.join(repr(a) for a in allowed)}"))
 
 
+@idempotent(int)
 def record_adverse_event(
     db: CaptureDB,
     actor: Actor,
@@ -46,20 +48,24 @@ def record_adverse_event(
     serious: bool = False,
     criteria: tuple[str, ...] = (),
     resolution_date: date | None = None,
+    request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
-        return record_adverse_event_step(
+        return remember(
             tx,
-            code,
-            term=term,
-            onset_date=onset_date,
-            severity=severity,
-            relatedness=relatedness,
-            action_taken=action_taken,
-            outcome=outcome,
-            serious=serious,
-            criteria=criteria,
-            resolution_date=resolution_date,
+            record_adverse_event_step(
+                tx,
+                code,
+                term=term,
+                onset_date=onset_date,
+                severity=severity,
+                relatedness=relatedness,
+                action_taken=action_taken,
+                outcome=outcome,
+                serious=serious,
+                criteria=criteria,
+                resolution_date=resolution_date,
+            ),
         )
 
 
@@ -121,6 +127,7 @@ def record_adverse_event_step(
     return tx.add_audited(ae, "adverse_event.record", fields, participant=p, extra={"criteria": sorted(criteria)})
 
 
+@idempotent(int)
 def record_intercurrent_event(
     db: CaptureDB,
     actor: Actor,
@@ -131,10 +138,13 @@ def record_intercurrent_event(
     hours_per_day: float | None = None,
     consecutive_days: int | None = None,
     details: str | None = None,
+    request_key: str | None = None,
 ) -> int:
     """Record death, tracheostomy, permanent assisted ventilation (> 22 h/day for > 7 days), gastrostomy or NIV."""
     with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
-        return record_intercurrent_event_step(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
+        return remember(
+            tx, record_intercurrent_event_step(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
+        )
 
 
 def record_intercurrent_event_step(
@@ -173,7 +183,7 @@ def record_intercurrent_event_step(
     if tx.session.execute(
         select(IntercurrentEvent.id).where(IntercurrentEvent.participant_id == p.id, IntercurrentEvent.kind == kind)
     ).scalar():
-        raise InvalidState(f"{kind} of {code!r} is already recorded; correct it instead")
+        raise Conflict(f"{kind} of {code!r} is already recorded; correct it instead")
     death = tx.session.execute(
         select(IntercurrentEvent).where(IntercurrentEvent.participant_id == p.id, IntercurrentEvent.kind == "death")
     ).scalar()

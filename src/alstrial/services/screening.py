@@ -16,6 +16,7 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import InvalidState, NotEligible, PermissionDenied
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.runin import RUNIN_FIELD
 from alstrial.store.models import EligibilityOutcome, Participant, Site
 
@@ -42,6 +43,7 @@ class ScreeningResult:
         return asdict(self)
 
 
+@idempotent(ScreeningResult)
 def screen_participant(
     db: CaptureDB,
     actor: Actor,
@@ -50,10 +52,13 @@ def screen_participant(
     consent_date: date,
     values: Mapping[str, object],
     site: str | None = None,
+    request_key: str | None = None,
 ) -> ScreeningResult:
     """Screen one person at the actor's site: store the data and every criterion's outcome."""
     with transaction(db, actor, policy.Permission.SCREEN) as tx:
-        return screen_step(tx, screened_on=screened_on, consent_date=consent_date, values=values, site=site)
+        return remember(
+            tx, screen_step(tx, screened_on=screened_on, consent_date=consent_date, values=values, site=site)
+        )
 
 
 def screen_step(
@@ -84,7 +89,7 @@ def screen_step(
                 RUNIN_FIELD,
                 values.get(RUNIN_FIELD),
                 "not known at screening: it is computed at the end of the run-in from the ALSFRS-R totals "
-                "of the run-in visits (complete_runin, `alstrial import runin`); leave it blank",
+                "of the run-in visits when the run-in ends; leave it blank",
             )
         )
     if problems:

@@ -20,7 +20,8 @@ from alstrial.instruments import alsfrs_r
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import InvalidState, NotFound, VisitOutOfWindow
+from alstrial.services.exceptions import Conflict, InvalidState, NotFound, VisitOutOfWindow
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.store.models import (
     AlsfrsAssessment,
     Participant,
@@ -61,11 +62,19 @@ def anchor_date(tx: Tx, p: Participant) -> date:
     return p.screened_on - timedelta(days=first.day)
 
 
+@idempotent(VisitResult)
 def record_visit(
-    db: CaptureDB, actor: Actor, code: str, visit: str, visit_date: date, *, out_of_window_reason: str | None = None
+    db: CaptureDB,
+    actor: Actor,
+    code: str,
+    visit: str,
+    visit_date: date,
+    *,
+    out_of_window_reason: str | None = None,
+    request_key: str | None = None,
 ) -> VisitResult:
     with transaction(db, actor, policy.Permission.RECORD_VISIT) as tx:
-        return record_visit_step(tx, code, visit, visit_date, out_of_window_reason)
+        return remember(tx, record_visit_step(tx, code, visit, visit_date, out_of_window_reason))
 
 
 def record_visit_step(tx: Tx, code: str, visit: str, visit_date: date, reason: str | None) -> VisitResult:
@@ -92,7 +101,7 @@ def record_visit_step(tx: Tx, code: str, visit: str, visit_date: date, reason: s
         ).scalar()
         is not None
     ):
-        raise InvalidState(f"visit {visit!r} of {code!r} is already recorded; correct it instead")
+        raise Conflict(f"visit {visit!r} of {code!r} is already recorded; correct it instead")
     is_day0 = spec.day == 0 and spec.phase not in PRE_TREATMENT_PHASES
     # day 0 is checked against the planned anchor, then becomes the anchor itself
     check = check_window(spec, study_day(anchor_date(tx, p), visit_date))
@@ -152,7 +161,7 @@ def _require_assessment(tx: Tx, visit: str, assessment: str) -> None:
 
 def _no_duplicate(tx: Tx, model: type, rec: VisitRecord, what: str) -> None:
     if tx.session.execute(select(model.id).where(model.visit_record_id == rec.id)).scalar() is not None:  # type: ignore[attr-defined]
-        raise InvalidState(f"{what} at visit {rec.visit_code!r} is already recorded; correct it instead")
+        raise Conflict(f"{what} at visit {rec.visit_code!r} is already recorded; correct it instead")
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,7 @@ class AlsfrsResult:
         return {"participant": self.participant, "visit": self.visit, **self.score.to_dict()}
 
 
+@idempotent(AlsfrsResult)
 def record_alsfrs(
     db: CaptureDB,
     actor: Actor,
@@ -176,10 +186,11 @@ def record_alsfrs(
     responses: Mapping[str, object],
     *,
     assessed_on: date | None = None,
+    request_key: str | None = None,
 ) -> AlsfrsResult:
     """Store item-level ALSFRS-R (validated by the instrument module) with its derived scores."""
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
-        return record_alsfrs_step(tx, code, visit, responses, assessed_on)
+        return remember(tx, record_alsfrs_step(tx, code, visit, responses, assessed_on))
 
 
 def record_alsfrs_step(
@@ -187,6 +198,8 @@ def record_alsfrs_step(
 ) -> AlsfrsResult:
     tx.require(policy.Permission.RECORD_ASSESSMENT)
     _require_assessment(tx, visit, "alsfrs_r")
+    if assessed_on is not None and (problems := check_fields("alsfrs_assessment", {"assessed_on": assessed_on})):
+        raise ValidationFailed(problems, context="ALSFRS-R")
     score = alsfrs_r.score(responses)
     p = tx.participant(code)
     rec = visit_record(tx, p, visit)
@@ -220,6 +233,7 @@ def scores_of(score: alsfrs_r.AlsfrsScore) -> dict[str, object]:
     }
 
 
+@idempotent(int)
 def record_vital_capacity(
     db: CaptureDB,
     actor: Actor,
@@ -230,6 +244,7 @@ def record_vital_capacity(
     liters: float | None = None,
     test: str = "SVC",
     position: str = "upright",
+    request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
         values = {"percent_predicted": percent_predicted, "liters": liters, "test": test, "position": position}
@@ -260,10 +275,13 @@ def record_vital_capacity(
             },
             participant=p,
         )
-        return row.id
+        return remember(tx, row.id)
 
 
-def record_weight(db: CaptureDB, actor: Actor, code: str, visit: str, *, weight_kg: float) -> int:
+@idempotent(int)
+def record_weight(
+    db: CaptureDB, actor: Actor, code: str, visit: str, *, weight_kg: float, request_key: str | None = None
+) -> int:
     with transaction(db, actor, policy.Permission.RECORD_ASSESSMENT) as tx:
         if problems := check_fields("weight_measurement", {"weight_kg": weight_kg}):
             raise ValidationFailed(problems, context="weight")
@@ -275,4 +293,4 @@ def record_weight(db: CaptureDB, actor: Actor, code: str, visit: str, *, weight_
         tx.session.add(row)
         tx.session.flush()
         tx.audit("weight.record", "weight_measurement", row.id, {"weight_kg": (None, float(weight_kg))}, participant=p)
-        return row.id
+        return remember(tx, row.id)

@@ -1,8 +1,10 @@
 """Engines and sessions for the capture database (SQLite file by default, PostgreSQL for many sites).
 
-SQLite connections get WAL, foreign keys and ``synchronous=FULL`` on every connect, and every
-transaction starts with ``BEGIN IMMEDIATE`` so writers queue for the database lock up front
-instead of failing halfway (this is what serialises audit-trail appends on SQLite).
+SQLite connections get WAL, foreign keys and ``synchronous=FULL`` on every connect. Write
+transactions start with ``BEGIN IMMEDIATE`` so writers queue for the database lock up front instead
+of failing halfway (this is what serialises audit-trail appends on SQLite); read transactions (an
+engine with the ``alstrial_read`` execution option, see ``services.context.CaptureDB``) start
+with a deferred ``BEGIN``, so that under WAL they never wait for a writer or for each other.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+#: Execution option marking an engine (or connection) whose transactions only read.
+READ_OPTION = "alstrial_read"
 
 
 def normalise_url(url: str) -> str:
@@ -52,7 +57,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_OPTION) else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
