@@ -28,6 +28,7 @@ app.command(name="import")(capture.import_table)
 app.add_typer(capture.user_app, name="user")
 app.add_typer(capture.site_app, name="site")
 app.add_typer(audit.app, name="audit")
+app.command(name="verify")(audit.verify_all)
 
 
 @app.command()

@@ -15,25 +15,62 @@ from alstrial.commands.capture import DbOption, cli_errors, run_as
 app = typer.Typer(no_args_is_help=True, help="Check and read the audit trail.")
 
 
+ExpectHead = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-head",
+        help="A head hash kept outside the database (printed at lock and in reports); it must still be in the chain.",
+    ),
+]
+
+
 @app.command("verify")
 def verify(
     db: DbOption,
+    expect_head: ExpectHead = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Recompute the hash chain. Exit 0 when intact, 1 naming the first bad record."""
-    from alstrial.services.audit import verify_audit_trail
+    """Recompute the hash chain (and find the anchor). Exit 0 when intact, 1 when not, 2 for bad input."""
+    from alstrial.services.audit import verify_audit_trail, verify_database
     from alstrial.store import make_engine
 
     with cli_errors():
-        engine = make_engine(db)
+        engine = make_engine(db, must_exist=True)
         try:
-            result = verify_audit_trail(engine)
-        except Exception as exc:  # a missing table or unreachable server is bad input, not a crash
-            typer.echo(f"error: cannot read the audit trail at {db!r}: {exc}", err=True)
-            raise typer.Exit(2) from None
+            chain = verify_audit_trail(engine)
+            anchored = None if expect_head is None else verify_database(engine, expect_head=expect_head).anchored
         finally:
             engine.dispose()
-    typer.echo(json.dumps(result.to_dict()) if as_json else str(result))
+    ok = chain.ok and anchored is not False
+    if as_json:
+        typer.echo(json.dumps({**chain.to_dict(), "expect_head": expect_head, "anchored": anchored}))
+    else:
+        typer.echo(str(chain))
+        if expect_head is not None:
+            typer.echo(f"anchor {expect_head}: " + ("found in the chain" if anchored else "NOT in the chain"))
+    raise typer.Exit(0 if ok else 1)
+
+
+def verify_all(
+    db: DbOption,
+    expect_head: ExpectHead = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Verify a trial database: the audit chain, every clinical table replayed against it, and the anchor.
+
+    Each difference is listed as table, row, field, expected, found. Exit 0 when everything holds,
+    1 when anything does not, 2 for bad input (missing file, unreachable server, bad hash).
+    """
+    from alstrial.services.audit import verify_database
+    from alstrial.store import make_engine
+
+    with cli_errors():
+        engine = make_engine(db, must_exist=True)
+        try:
+            result = verify_database(engine, expect_head=expect_head)
+        finally:
+            engine.dispose()
+    typer.echo(json.dumps(result.to_dict(), default=str) if as_json else str(result))
     raise typer.Exit(0 if result.ok else 1)
 
 

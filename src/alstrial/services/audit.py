@@ -6,19 +6,80 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, transaction
+from alstrial.services.context import CaptureDB, database_errors, transaction
 from alstrial.store.audit_chain import ChainVerification, verify_chain
-from alstrial.store.models import AuditRecord, Participant
+from alstrial.store.audit_replay import ReplayResult, replay
+from alstrial.store.models import AuditRecord, Participant, Trial
 
 
 def verify_audit_trail(engine: Engine) -> ChainVerification:
     """Check the whole chain. Needs no sign-in: the answer reveals no trial data."""
-    with engine.connect() as conn:
+    with database_errors(), engine.connect() as conn:
         return verify_chain(conn)
+
+
+@dataclass(frozen=True)
+class DatabaseVerification:
+    """The chain, the data replayed against it, and the anchor (a head hash kept outside the database)."""
+
+    chain: ChainVerification
+    data: ReplayResult
+    expect_head: str | None = None
+    anchored: bool | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and self.data.ok and self.anchored is not False and not self.problems
+
+    def __str__(self) -> str:
+        lines = [str(self.chain), str(self.data)]
+        if self.expect_head is not None:
+            lines.append(
+                f"anchor {self.expect_head}: "
+                + ("found in the chain" if self.anchored else "NOT in the chain (records up to it were rewritten)")
+            )
+        lines += [f"PROBLEM: {p}" for p in self.problems]
+        lines.append("VERIFIED" if self.ok else "NOT VERIFIED")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "chain": self.chain.to_dict(),
+            "data": self.data.to_dict(),
+            "expect_head": self.expect_head,
+            "anchored": self.anchored,
+            "problems": list(self.problems),
+        }
+
+
+def verify_database(engine: Engine, *, expect_head: str | None = None) -> DatabaseVerification:
+    """Check the chain, replay it against every clinical table, and check the anchor when one is given.
+
+    An empty trail in a database that holds a trial is an error, not "intact": set-up itself is audited.
+    ``expect_head`` is a record hash printed earlier (at lock, in a report): it must still be in
+    the chain, so the records up to it cannot have been rewritten, even with the head.
+    """
+    problems: list[str] = []
+    if expect_head is not None and (len(expect_head) != 64 or any(c not in "0123456789abcdef" for c in expect_head)):
+        from alstrial.errors import Problem, ValidationFailed
+
+        raise ValidationFailed([Problem("expect_head", expect_head, "expected a 64-character lowercase hex hash")])
+    with database_errors(), engine.connect() as conn:
+        chain = verify_chain(conn)
+        data = replay(conn)
+        trials = conn.execute(select(func.count()).select_from(Trial)).scalar_one()
+        anchored = None
+        if expect_head is not None:
+            anchored = conn.execute(select(AuditRecord.seq).where(AuditRecord.hash == expect_head)).first() is not None
+    if trials and chain.records == 0:
+        problems.append("the database holds a trial but its audit trail is empty")
+    return DatabaseVerification(chain, data, expect_head, anchored, tuple(problems))
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ class CaptureDB:
 
     @classmethod
     def from_url(cls, url: str) -> CaptureDB:
-        return cls(make_engine(url))
+        """The capture database at ``url``; a SQLite path must name an existing database file."""
+        return cls(make_engine(url, must_exist=True))
 
     def protocol(self, session: Session | None = None, *, sha256: str | None = None) -> Protocol:
         """The trial's protocol as stored at set-up, parsed once and cached by its SHA-256.

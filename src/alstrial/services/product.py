@@ -18,7 +18,7 @@ from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.exceptions import ChainOfIdentityMismatch, InvalidState, NotFound
+from alstrial.services.exceptions import ChainOfIdentityMismatch, Conflict, InvalidState, NotFound
 from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.visits import visit_record
 from alstrial.store.audit_chain import AuditEntry
@@ -232,7 +232,7 @@ def administer_dose_step(
             Administration.participant_id == p.id, Administration.dose_number == dose_number
         )
     ).scalar():
-        raise InvalidState(f"dose {dose_number} of {code!r} is already recorded")
+        raise Conflict(f"dose {dose_number} of {code!r} is already recorded")
     visit_record(tx, p, dose.visit)
     row = Administration(
         participant_id=p.id,
@@ -260,4 +260,5 @@ def administer_dose_step(
         },
         participant=p,
     )
+    tx.audit("lot.administer", "product_lot", lot.id, {"status": ("released", "administered")}, participant=p)
     return row.id

@@ -136,6 +136,7 @@ def judge_runin(tx: Tx, p: Participant) -> tuple[RunInResult, dict[str, tuple[ob
     failed = tuple(cid for cid, o in outcomes.items() if not o.passed)
     if failed:
         changes["status"] = (p.status, "screen_failed")
+        changes["eligible"] = (p.eligible, False)
         changes["failed_criteria"] = (None, list(failed))
         p.status, p.eligible = "screen_failed", False
     return RunInResult(p.code, decline, not failed, failed), changes

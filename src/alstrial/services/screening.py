@@ -147,6 +147,9 @@ def screen_step(
     failed = tuple(o.criterion_id for o in judged if not o.passed)
     changes: dict[str, tuple[object, object]] = {k: (None, v) for k, v in sorted(coerced.items())}
     changes |= {
+        "code": (None, code),
+        "coi_id": (None, coi),
+        "status": (None, p.status),
         "consent_date": (None, consent_date),
         "screened_on": (None, screened_on),
         "eligible": (None, eligible),
