@@ -268,5 +268,15 @@ def trial(capture_db: CaptureDB) -> Trial:
 
 
 @pytest.fixture
+def sqlite_trial(sqlite_template: str, tmp_path: object) -> Iterator[Trial]:
+    """A set-up trial on SQLite only, for what is specific to SQLite (file backups, reader locks)."""
+    target = os.path.join(str(tmp_path), "sqlite-trial.db")
+    shutil.copyfile(sqlite_template, target)
+    db = CaptureDB.from_url(target)
+    yield make_trial(db)
+    db.dispose()
+
+
+@pytest.fixture
 def no_trace_of() -> Callable[[CaptureDB], object]:
     return no_trace

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from alstrial import __version__
-from alstrial.commands import alsfrs, audit, capture, demo, protocol, randomize, simulate, stats
+from alstrial.commands import alsfrs, audit, backup, capture, demo, protocol, randomize, simulate, stats
 
 app = typer.Typer(
     name="alstrial",
@@ -29,6 +29,8 @@ app.add_typer(capture.user_app, name="user")
 app.add_typer(capture.site_app, name="site")
 app.add_typer(audit.app, name="audit")
 app.command(name="verify")(audit.verify_all)
+app.command(name="backup")(backup.backup)
+app.command(name="restore")(backup.restore)
 
 
 @app.command()

@@ -175,19 +175,6 @@ def test_retried_creates_with_a_request_key_create_nothing_twice(trial) -> None:
 
 
 # ---------------------------------------------------------------- SQLite readers never queue
-@pytest.fixture
-def sqlite_trial(sqlite_template: str, tmp_path) -> object:
-    import shutil
-
-    from conftest import make_trial
-
-    target = str(tmp_path / "readers.db")
-    shutil.copyfile(sqlite_template, target)
-    db = CaptureDB.from_url(target)
-    yield make_trial(db)
-    db.dispose()
-
-
 def _finishes_while(hold: Callable[[threading.Event, threading.Event], None], read: Callable[[], object]) -> None:
     """``read`` must complete while ``hold`` keeps its transaction (or sign-in) open."""
     holding, release = threading.Event(), threading.Event()

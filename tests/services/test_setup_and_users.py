@@ -52,7 +52,7 @@ def test_setup_is_reproducible_from_the_seed(capture_db) -> None:
 
 def test_setup_rejects_bad_input_and_leaves_no_trace(capture_db) -> None:
     text = default_protocol_path().read_text(encoding="utf-8")
-    with no_trace(capture_db), pytest.raises(sv.ValidationFailed, match="at least 8"):
+    with no_trace(capture_db), pytest.raises(sv.ValidationFailed, match="at least 10"):
         sv.setup_trial(capture_db, text, seed=1, admin_username="a", admin_password="short")
     from alstrial.protocol import ProtocolError
 

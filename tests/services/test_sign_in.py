@@ -114,3 +114,34 @@ def test_argon2_runs_outside_any_database_transaction(sqlite_template, tmp_path,
     sv.authenticate(db, "newcomer", PASSWORD)
     db.dispose()
     assert other_writer_ok == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("12345678", "at least 10"),
+        ("password123", "most common"),
+        ("Password123!", "most common"),
+        ("qwertyuiop", "most common"),
+        ("abcdefghijkl", "run of the keyboard"),
+        ("9876543210", "run of the keyboard"),
+        ("zzzzzzzzzzzz", "fewer than 4"),
+        ("ababababab", "fewer than 4"),
+        ("my-newcomer-pass", "contains the user name"),
+        ("x" * 257, "at most 256"),
+    ],
+)
+def test_the_password_policy_refuses_guessable_passwords(trial, password: str, reason: str) -> None:
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match=reason) as refused:
+        sv.add_user(trial.db, trial["admin"], username="newcomer", role="monitor", password=password)
+    assert password not in str(refused.value)  # the refusal never echoes the password
+
+
+def test_an_empty_password_variable_without_a_terminal_is_a_clear_error(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from alstrial.cli import app
+
+    out = CliRunner().invoke(app, ["init", "--db", str(tmp_path / "t.db")], env={"ALSTRIAL_PASSWORD": ""}, input="")
+    assert out.exit_code == 2 and "no password given" in out.output and "Aborted" not in out.output
+    assert not (tmp_path / "t.db").exists()

@@ -41,7 +41,16 @@ def password_from_env_or_prompt(env: str, prompt: str, *, confirm: bool = False)
     value = os.environ.get(env)
     if value:
         return value
-    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+    try:
+        return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm))
+    except (typer.Abort, EOFError):  # no terminal and nothing piped in: say what to do instead of "Aborted."
+        raise ValidationFailed(
+            [
+                Problem(
+                    env, "(empty)" if value == "" else "(not set)", "no password given: set it or type it at the prompt"
+                )
+            ]
+        ) from None
 
 
 @contextmanager
@@ -88,7 +97,7 @@ def init(
     """
     from alstrial.protocol import default_protocol_path
     from alstrial.services.context import CaptureDB
-    from alstrial.services.setup import setup_trial
+    from alstrial.services.setup import check_password, setup_trial
     from alstrial.store import init_db
 
     with cli_errors():
@@ -97,10 +106,11 @@ def init(
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ValidationFailed([Problem("protocol", str(path), f"cannot be read: {exc}")]) from None
+        password = password_from_env_or_prompt("ALSTRIAL_PASSWORD", f"password for {admin}", confirm=True)
+        check_password(password, username=admin)  # before anything is created on disk
         engine = init_db(db)
         capture = CaptureDB(engine)
         try:
-            password = password_from_env_or_prompt("ALSTRIAL_PASSWORD", f"password for {admin}", confirm=True)
             result = setup_trial(
                 capture,
                 text,

@@ -15,7 +15,7 @@ from alstrial.protocol import Protocol, parse_protocol
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, sha256_text
 from alstrial.services.exceptions import InvalidState
-from alstrial.services.passwords import MIN_LENGTH, hash_password
+from alstrial.services.passwords import hash_password, password_problems
 from alstrial.store import audit_chain
 from alstrial.store.audit_chain import AuditEntry
 from alstrial.store.models import AllocationSlot, ScheduledVisit, Site, Stratum, Trial, User
@@ -43,9 +43,10 @@ class TrialSetup:
         return asdict(self)
 
 
-def check_password(password: str) -> str:
-    if not isinstance(password, str) or len(password) < MIN_LENGTH:
-        raise ValidationFailed([Problem("password", "(hidden)", f"must have at least {MIN_LENGTH} characters")])
+def check_password(password: str, *, username: str | None = None) -> str:
+    """The password itself, or :class:`ValidationFailed` saying why the policy refuses it (never showing it)."""
+    if problems := password_problems(password, username=username):
+        raise ValidationFailed([Problem("password", "(hidden)", p) for p in problems])
     return password
 
 
@@ -60,7 +61,7 @@ def setup_trial(
 ) -> TrialSetup:
     """Create the trial from protocol text. Bootstraps the first admin, so it takes no actor."""
     protocol = parse_protocol(protocol_text, source="protocol")
-    check_password(admin_password)
+    check_password(admin_password, username=admin_username)
     if protocol.randomization.method != "permuted_block":
         raise InvalidState(
             f"randomization method {protocol.randomization.method!r} is not supported by the capture layer yet; "

@@ -198,7 +198,7 @@ def add_user(
     problems = _user_problems(username=username, role=role, site=site)
     if password is not None:
         try:
-            check_password(password)
+            check_password(password, username=username)
         except ValidationFailed as exc:
             problems += exc.problems
     if problems:
