@@ -69,17 +69,32 @@ def pg_worker_url(worker_id: str) -> Iterator[str]:
     import psycopg
 
     admin = _require_pg()
-    # one database per checkout and worker: two checkouts testing at once on one machine must not
-    # truncate each other's tables
+    # one database per checkout, test run and worker: two runs at once on one machine (two checkouts,
+    # or a targeted run beside a full one) must not truncate each other's tables
     checkout = hashlib.sha256(str(Path(__file__).resolve().parent).encode()).hexdigest()[:10]
-    name = f"alstrial_test_{checkout}_{worker_id}"
+    run = os.getppid() if worker_id != "master" else os.getpid()  # xdist workers share their controller
+    prefix = f"alstrial_test_{checkout}_"
+    name = f"{prefix}{run}_{worker_id}"
     with psycopg.connect(admin, autocommit=True) as conn:
+        for (old,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",)):
+            if not _run_alive(old.removeprefix(prefix).split("_")[0]):
+                conn.execute(f"DROP DATABASE IF EXISTS {old} WITH (FORCE)")  # left by a finished run
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     url = admin.rsplit("/", 1)[0] + f"/{name}"
     init_db(url).dispose()
     # not dropped at the end (a DROP DATABASE checkpoint costs seconds); the next run replaces it
     yield url
+
+
+def _run_alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _reset_pg(url: str) -> None:

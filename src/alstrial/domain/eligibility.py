@@ -6,6 +6,7 @@ with all their reasons: they feed the CONSORT diagram and the screening log.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -99,13 +100,17 @@ def _coerce(field: ScreeningField, raw: object) -> object:
         number = raw if isinstance(raw, int | float) else float(str(raw))
     except (TypeError, ValueError):
         raise ValueError(f"expected a {field.type}") from None
-    if number != number:  # NaN
-        return None
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite {field.type}{_unit(field)}")
     if field.type == "integer":
         if float(number) != int(number):
             raise ValueError("expected an integer")
         return int(number)
     return float(number)
+
+
+def _unit(field: ScreeningField) -> str:
+    return f" ({field.unit})" if field.unit else ""
 
 
 def evaluate_criterion(criterion: EligibilityCriterion, value: object) -> CriterionOutcome:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from alstrial.errors import Problem
@@ -31,6 +31,26 @@ OUTCOMES = (
 )
 #: SDTM's --TERM is at most 200 characters; free texts get a generous but finite limit.
 TERM_LENGTH, TEXT_LENGTH = 200, 4000
+#: No trial event of ours happened before this; anything earlier is a typo (1900, 0025 ...).
+EARLIEST = date(1990, 1, 1)
+
+
+def date_problem(value: object, where: str, *, today: date | None = None) -> Problem | None:
+    """A trial event's date must be a real date between ``EARLIEST`` and today (events are not in the future)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return Problem(where, value, "expected a date-time with a time zone (e.g. ...Z)")
+        day = value.astimezone(UTC).date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        return Problem(where, value, "expected a date (YYYY-MM-DD)")
+    latest = (today or datetime.now(UTC).date()) + timedelta(days=1)  # one day of time-zone slack
+    if not EARLIEST <= day <= latest:
+        return Problem(
+            where, day.isoformat(), f"not a plausible date for a trial event: expected {EARLIEST} to {latest}"
+        )
+    return None
 
 
 class FieldValueError(ValueError):
@@ -81,12 +101,13 @@ class FieldSpec:
         if self.kind == "float":
             return self._number(raw, integer=False)
         if self.kind == "date":
-            if isinstance(raw, date):
-                return raw
             try:
-                return date.fromisoformat(str(raw).strip())
+                day = raw if isinstance(raw, date) else date.fromisoformat(str(raw).strip())
             except ValueError:
                 raise FieldValueError(f"expected {self.describe()}") from None
+            if found := date_problem(day, self.name):
+                raise FieldValueError(found.reason)
+            return day
         if self.kind == "bool":
             if isinstance(raw, bool):
                 return raw

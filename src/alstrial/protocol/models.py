@@ -19,7 +19,7 @@ _CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,31}$"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Arm(_Model):

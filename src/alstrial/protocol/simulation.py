@@ -23,7 +23,7 @@ EL_ESCORIAL_CATEGORIES = ("possible", "lab_supported_probable", "probable", "def
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def _check_weights(name: str, weights: dict[str, float], allowed: tuple[str, ...]) -> dict[str, float]:

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import date_problem
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
@@ -34,8 +35,8 @@ REASON_CODES = (
 DECIDERS = ("participant", "investigator", "sponsor")
 
 
-def _check(reason_code: str, decided_by: str, reason_text: str | None) -> None:
-    problems = []
+def _check(reason_code: str, decided_by: str, reason_text: str | None, on: object = None) -> None:
+    problems = [found] if (found := date_problem(on, "date")) else []
     if reason_code not in REASON_CODES:
         problems.append(Problem("reason_code", reason_code, f"expected one of {', '.join(REASON_CODES)}"))
     if decided_by not in DECIDERS:
@@ -61,7 +62,7 @@ def discontinue_treatment(
     request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_DISPOSITION) as tx:
-        _check(reason_code, decided_by, reason_text)
+        _check(reason_code, decided_by, reason_text, on)
         p = tx.participant(code, for_update=True)
         if p.status != "randomized":
             raise InvalidState(f"participant {code!r} is {p.status}; only a randomized participant has treatment")
@@ -105,7 +106,7 @@ def withdraw_participant_step(
     tx: Tx, code: str, on: date, reason_code: str, decided_by: str, vital_status_followup: bool, reason_text: str | None
 ) -> int:
     tx.require(policy.Permission.RECORD_DISPOSITION)
-    _check(reason_code, decided_by, reason_text)
+    _check(reason_code, decided_by, reason_text, on)
     p = tx.participant(code, for_update=True)
     if p.status not in ("enrolled", "randomized"):
         raise InvalidState(f"participant {code!r} is {p.status}; only enrolled participants can withdraw")

@@ -109,6 +109,24 @@ def _screening(tx: Tx, r: _Row) -> None:
     screen_step(tx, screened_on=screened_on, consent_date=consent, values=values, site=r.raw("site", required=False))
 
 
+def _check_screening_header(tx: Tx, first: Mapping[str, str | None]) -> None:
+    """Every field an eligibility criterion judges at screening must be a column: a missing column
+    would make every row a screen failure without a word."""
+    from alstrial.services.runin import RUNIN_FIELD
+
+    judged = {c.field for c in tx.protocol.eligibility if c.field != RUNIN_FIELD}
+    missing = sorted(({"screened_on", "consent_date"} | judged) - set(first))
+    if missing:
+        raise ValidationFailed(
+            [
+                Problem(
+                    "header", ", ".join(missing), "the file has no column for these; add them (blank cells are allowed)"
+                )
+            ],
+            context="import of screening: nothing was written",
+        )
+
+
 def _alsfrs(tx: Tx, r: _Row) -> None:
     code, visit, visit_date = r.raw("participant"), r.raw("visit"), r.date("visit_date")
     items = {k: r.int(k, required=False) for k in ALSFRS_ITEMS}
@@ -159,8 +177,12 @@ def _labs(tx: Tx, r: _Row) -> None:
 
     from alstrial.store.models import CsfSample
 
-    if tx.session.execute(select(CsfSample.id).where(CsfSample.sample_id == sample)).scalar() is None:
+    owner = tx.session.execute(select(CsfSample.participant_id).where(CsfSample.sample_id == sample)).scalar()
+    if owner is None:
         record_csf_sample_step(tx, code, visit, sample, collected_at)
+    elif owner != tx.participant(code).id:
+        r.problem("sample_id", sample, f"this sample belongs to another participant, not {code}")
+        r.done()
     record_lab_result_step(tx, sample, analyte, value, unit, assay, below or None)
 
 
@@ -219,10 +241,46 @@ class ImportResult:
         return asdict(self)
 
 
+#: The longest cell accepted (a free-text comment fits many times over; a corrupt file does not).
+MAX_CELL = 10_000
+
+
 def read_csv(path: str | Path) -> list[dict[str, str | None]]:
-    """Rows of a UTF-8 CSV file (a byte-order mark is accepted)."""
-    text = Path(path).read_text(encoding="utf-8-sig")
-    return list(csv.DictReader(io.StringIO(text)))
+    """Rows of a UTF-8 CSV file (a byte-order mark is accepted); a malformed file is :class:`ValidationFailed`.
+
+    Blank lines are skipped; a row with more cells than the header, a cell over ``MAX_CELL``
+    characters, a NUL byte, a file that is not UTF-8 or has no header are refused with their line.
+    """
+    where = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValidationFailed(
+            [Problem(where, f"byte {exc.start}", "not UTF-8 text; save the file as UTF-8 CSV")], context="CSV file"
+        ) from None
+    except OSError as exc:
+        raise ValidationFailed([Problem(where, None, f"cannot be read: {exc.strerror}")], context="CSV file") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ValidationFailed([Problem(f"line {line}", "NUL", "the file holds a NUL byte")], context="CSV file")
+    reader = csv.DictReader(io.StringIO(text))
+    old_limit = csv.field_size_limit(MAX_CELL)
+    rows: list[dict[str, str | None]] = []
+    try:
+        if not reader.fieldnames or not any(h.strip() for h in reader.fieldnames if h):
+            raise ValidationFailed([Problem(where, None, "no header line")], context="CSV file")
+        for row in reader:
+            if None in row:  # more cells than header columns
+                raise ValidationFailed(
+                    [Problem(f"row {reader.line_num}", row[None], "more cells than the header has columns")],
+                    context="CSV file",
+                )
+            rows.append(row)
+    except csv.Error as exc:
+        raise ValidationFailed([Problem(f"row {reader.line_num}", None, str(exc))], context="CSV file") from None
+    finally:
+        csv.field_size_limit(old_limit)
+    return rows
 
 
 def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[str, str | None]]) -> ImportResult:
@@ -238,6 +296,8 @@ def import_rows(db: CaptureDB, actor: Actor, table: str, rows: Iterable[Mapping[
         raise ValidationFailed([Problem("rows", 0, "the file has no data rows; nothing to import")], context="import")
     with unit_of_work(db, actor) as tx:
         tx.require(permission)
+        if table == "screening":
+            _check_screening_header(tx, rows[0])
         for i, data in enumerate(rows):
             row = _Row(i + 2, data)
             try:

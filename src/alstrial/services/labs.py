@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from alstrial.domain.fields import FIELDS
+from alstrial.domain.fields import FIELDS, date_problem
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.protocol.models import Analyte
 from alstrial.services import policy
@@ -74,8 +74,8 @@ def record_csf_sample_step(tx: Tx, code: str, visit: str, sample_id: str, collec
     problems = []
     if not sample_id or not str(sample_id).strip():
         problems.append(Problem("sample_id", sample_id, "required"))
-    if not isinstance(collected_at, datetime) or collected_at.tzinfo is None:
-        problems.append(Problem("collected_at", collected_at, "expected a date-time with a time zone (e.g. ...Z)"))
+    if found := date_problem(collected_at, "collected_at"):
+        problems.append(found)
     if problems:
         raise ValidationFailed(problems, context="CSF sample")
     p = tx.participant(code)

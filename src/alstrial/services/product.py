@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from alstrial.domain.fields import date_problem
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
@@ -31,6 +32,8 @@ _LOT_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 def _aware(value: object, where: str) -> datetime:
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise ValidationFailed([Problem(where, value, "expected a date-time with a time zone (e.g. ...Z)")])
+    if found := date_problem(value, where):
+        raise ValidationFailed([found])
     return value
 
 
@@ -218,6 +221,10 @@ def administer_dose_step(
         raise refusal
     if lot.status != "released":
         raise InvalidState(f"lot {lot_number!r} is {lot.status}; only a released lot can be given")
+    if administered_at.date() < lot.manufactured_on:
+        raise ValidationFailed(
+            [Problem("administered_at", administered_at.isoformat(), f"before lot {lot_number} was made")]
+        )
     if administered_at.date() > lot.expires_on:
         raise InvalidState(f"lot {lot_number!r} expired on {lot.expires_on}")
     if lot.dose_number != dose_number:

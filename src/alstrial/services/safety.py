@@ -111,6 +111,10 @@ def record_adverse_event_step(
     p = tx.participant(code)
     if p.status == "screen_failed":
         raise InvalidState(f"participant {code!r} is a screen failure; AEs are collected from enrolment")
+    if onset_date < p.consent_date:
+        raise ValidationFailed(
+            [Problem("onset_date", onset_date.isoformat(), f"before informed consent on {p.consent_date}")]
+        )
     ae = AdverseEvent(
         participant_id=p.id,
         term=str(FIELDS["adverse_event"]["term"].parse(term)),

@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from alstrial.domain.eligibility import coerce_screening_values, evaluate_criterion
+from alstrial.domain.fields import date_problem
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
@@ -66,11 +67,8 @@ def screen_step(
 ) -> ScreeningResult:
     tx.require(policy.Permission.SCREEN)
     problems: list[Problem] = []
-    if not isinstance(screened_on, date):
-        problems.append(Problem("screened_on", screened_on, "expected a date (YYYY-MM-DD)"))
-    if not isinstance(consent_date, date):
-        problems.append(Problem("consent_date", consent_date, "expected a date (YYYY-MM-DD)"))
-    elif isinstance(screened_on, date) and consent_date > screened_on:
+    problems += [p for p in (date_problem(screened_on, "screened_on"), date_problem(consent_date, "consent_date")) if p]
+    if not problems and consent_date > screened_on:
         problems.append(
             Problem(
                 "consent_date",
@@ -169,9 +167,13 @@ def enrol_participant(db: CaptureDB, actor: Actor, code: str, *, enrolled_on: da
 
 def enrol_step(tx: Tx, code: str, enrolled_on: date) -> str:
     tx.require(policy.Permission.ENROL)
-    if not isinstance(enrolled_on, date):
-        raise ValidationFailed([Problem("enrolled_on", enrolled_on, "expected a date (YYYY-MM-DD)")])
+    if found := date_problem(enrolled_on, "enrolled_on"):
+        raise ValidationFailed([found])
     p = tx.participant(code, for_update=True)
+    if enrolled_on < p.screened_on:
+        raise ValidationFailed(
+            [Problem("enrolled_on", enrolled_on.isoformat(), f"before the screening on {p.screened_on}")]
+        )
     if p.status == "screen_failed":
         failed = [
             o.criterion_id

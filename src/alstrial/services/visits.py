@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from alstrial.domain.fields import check_fields
+from alstrial.domain.fields import check_fields, date_problem
 from alstrial.domain.visit_windows import check_window, study_day
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.instruments import alsfrs_r
@@ -86,8 +86,12 @@ def record_visit_step(tx: Tx, code: str, visit: str, visit_date: date, reason: s
         raise ValidationFailed(
             [Problem("visit", visit, f"unknown visit; expected one of {[v.code for v in tx.protocol.visits]}")]
         ) from None
-    if not isinstance(visit_date, date):
-        raise ValidationFailed([Problem("visit_date", visit_date, "expected a date (YYYY-MM-DD)")])
+    if found := date_problem(visit_date, "visit_date"):
+        raise ValidationFailed([found])
+    if visit_date < p.consent_date:
+        raise ValidationFailed(
+            [Problem("visit_date", visit_date.isoformat(), f"before informed consent on {p.consent_date}")]
+        )
     if p.status == "screen_failed":
         raise InvalidState(f"participant {code!r} is a screen failure; no visits after screening")
     if spec.phase not in PRE_TREATMENT_PHASES and p.status != "randomized":
