@@ -1,6 +1,6 @@
 """MMRM speed: fev_data main model and 1,000 subjects × 10 visits unstructured (55 parameters).
 
-Targets (STATS_REFERENCE.md §5): fev_data < 50 ms (openpharma/mmrm median 56 ms) and the large
+Targets (peer timings published by openpharma/mmrm): fev_data < 50 ms (openpharma/mmrm median 56 ms) and the large
 model < 1 s (mmrm 3.4 s, SAS GLIMMIX 36 s). nlme::gls is timed in the same run when Rscript exists.
 """
 

@@ -253,6 +253,7 @@ def _record_in_process(url: str, code: str, total: int, queue: multiprocessing.Q
         db.dispose()
 
 
+@pytest.mark.slow
 def test_processes_recording_the_same_visit_get_one_success(trial, db_url: str) -> None:
     code = trial.at_day0()
     ctx = multiprocessing.get_context("spawn")

@@ -23,7 +23,7 @@ def test_cli_json_main_model() -> None:
     out = json.loads(result.stdout)
     terms = {c["term"]: c for c in out["coefficients"]}
     assert set(terms["ARMCDTRT"]) == {"term", "estimate", "std_error", "df", "statistic", "p_value"}
-    assert terms["ARMCDTRT"]["estimate"] == pytest.approx(3.7745, abs=1e-3)  # STATS_REFERENCE.md §1
+    assert terms["ARMCDTRT"]["estimate"] == pytest.approx(3.7745, abs=1e-3)  # validation/reference/mmrm_sas.csv
     assert out["minus2_log_likelihood"] == pytest.approx(3386.44987, abs=1e-5)
     assert out["aic"] == pytest.approx(3406.44988, abs=1e-4)
     assert out["bic"] == pytest.approx(3439.28191, abs=1e-4)

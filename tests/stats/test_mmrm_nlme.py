@@ -17,7 +17,7 @@ from alstrial.stats.mmrm import fit_mmrm
 OUT = Path(__file__).parents[2] / "validation" / "mmrm" / "outputs"
 
 
-@pytest.mark.parametrize("dataset", ["small4", "mid6"])
+@pytest.mark.parametrize("dataset", ["small4", "mid6", pytest.param("large8", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("cov", ["us", "ar1", "cs"])
 def test_matches_stored_nlme_fit(dataset: str, cov: str) -> None:
     data = pd.read_csv(OUT / f"data_{dataset}.csv")

@@ -1,4 +1,4 @@
-"""MMRM against SAS PROC MIXED / openpharma mmrm reference numbers (STATS_REFERENCE.md §1–3).
+"""MMRM against SAS PROC MIXED / openpharma mmrm reference numbers (validation/reference/, with sources).
 
 Sources: SAS listings published with openpharma/mmrm (design/SAS/sas_log_reml.txt for §1,
 design/SAS/sas_*_{reml,ml}.txt for §2, design/ddfm_covtype/ for §3) and nlme 3.1-162 fits.
@@ -35,20 +35,24 @@ def main_fit(fev: pd.DataFrame) -> MMRMResult:
     )
 
 
-# STATS_REFERENCE.md §1 (SAS sas_log_reml.txt): estimate, SE, Satterthwaite df (rounded by SAS)
-SAS_MAIN = {
-    "(Intercept)": (30.7774, 0.8865, 219),
-    "RACEBlack or African American": (1.5305, 0.6244, 169),
-    "RACEWhite": (5.6436, 0.6656, 157),
-    "SEXFemale": (0.3262, 0.5319, 166),
-    "ARMCDTRT": (3.7745, 1.0741, 146),
-    "AVISITVIS2": (4.8396, 0.8016, 144),
-    "AVISITVIS3": (10.3422, 0.8227, 156),
-    "AVISITVIS4": (15.0537, 1.3129, 138),
-    "ARMCDTRT:AVISITVIS2": (-0.04231, 1.1292, 139),
-    "ARMCDTRT:AVISITVIS3": (-0.6939, 1.1876, 158),
-    "ARMCDTRT:AVISITVIS4": (0.6240, 1.8510, 130),
+REFERENCE = Path(__file__).parents[2] / "validation" / "reference"
+#: our term names for the rows of validation/reference/mmrm_sas.csv
+TERMS = {
+    "(Intercept)": "(Intercept)",
+    "RACE Black or African American": "RACEBlack or African American",
+    "RACE White": "RACEWhite",
+    "SEX Female": "SEXFemale",
+    "ARMCD TRT": "ARMCDTRT",
+    "AVISIT VIS2": "AVISITVIS2",
+    "AVISIT VIS3": "AVISITVIS3",
+    "AVISIT VIS4": "AVISITVIS4",
+    "TRT:VIS2": "ARMCDTRT:AVISITVIS2",
+    "TRT:VIS3": "ARMCDTRT:AVISITVIS3",
+    "TRT:VIS4": "ARMCDTRT:AVISITVIS4",
 }
+_SAS = pd.read_csv(REFERENCE / "mmrm_sas.csv").set_index("term")
+# SAS sas_log_reml.txt: estimate, SE, Satterthwaite df (rounded by SAS)
+SAS_MAIN = {TERMS[t]: (r.sas_estimate, r.sas_se, r.sas_df) for t, r in _SAS.iterrows()}
 
 
 def test_main_model_coefficients_match_sas(main_fit: MMRMResult) -> None:
@@ -62,12 +66,14 @@ def test_main_model_coefficients_match_sas(main_fit: MMRMResult) -> None:
 
 
 def test_main_model_matches_mmrm_full_precision(main_fit: MMRMResult) -> None:
-    # STATS_REFERENCE.md §1, mmrm column (full precision; surface is flat → abs 1e-3, df ±0.1)
+    # validation/reference/mmrm_sas.csv, mmrm columns (full precision; surface is flat → abs 1e-3, df ±0.1)
     s = main_fit.summary
-    assert s.loc["RACEWhite", "estimate"] == pytest.approx(5.64356535, abs=1e-3)
-    assert s.loc["RACEWhite", "df"] == pytest.approx(157.1382, abs=0.1)
-    assert s.loc["ARMCDTRT:AVISITVIS4", "df"] == pytest.approx(129.7204, abs=0.1)
-    assert s.loc["(Intercept)", "df"] == pytest.approx(218.80, abs=0.1)
+    for term, row in _SAS.iterrows():
+        ours = s.loc[TERMS[term]]
+        assert ours["estimate"] == pytest.approx(row.mmrm_estimate, abs=1e-3), term
+        if not np.isnan(row.mmrm_se):
+            assert ours["std_error"] == pytest.approx(row.mmrm_se, abs=1e-3), term
+        assert ours["df"] == pytest.approx(row.mmrm_df, abs=0.1), term
 
 
 def test_main_model_likelihood_and_criteria(main_fit: MMRMResult) -> None:

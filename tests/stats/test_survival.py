@@ -1,4 +1,4 @@
-"""Survival endpoints against R survival 3.5-3 (numbers from STATS_REFERENCE.md §4, R fits of
+"""Survival endpoints against R survival 3.5-3 (numbers in validation/reference/survival_r.csv, R fits of
 ``survfit``, ``survdiff`` and ``coxph`` on R's ``ovarian`` and ``lung`` data in tests/data)."""
 
 from __future__ import annotations
