@@ -44,4 +44,9 @@ def test_verify_passes_then_names_the_tampered_record(capture_db, db_url: str) -
 
 def test_verify_on_a_database_without_a_schema_is_a_clean_error(tmp_path) -> None:
     result = run("audit", "verify", "--db", str(tmp_path / "empty.db"))
-    assert result.exit_code == 2 and "cannot read the audit trail" in result.output
+    assert result.exit_code == 2 and "no database file" in result.output
+    assert not (tmp_path / "empty.db").exists()
+    (tmp_path / "empty.db").touch()  # an empty file is a valid, empty SQLite database
+    for command in (["audit", "verify"], ["verify"]):
+        result = run(*command, "--db", str(tmp_path / "empty.db"))
+        assert result.exit_code == 2 and "holds no alstrial trial database" in result.output

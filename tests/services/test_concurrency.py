@@ -21,7 +21,7 @@ from alstrial.errors import AlstrialError
 from alstrial.services import passwords
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import bootstrap_actor
-from conftest import PASSWORD, SCREEN_DAY, alsfrs_items
+from conftest import ELIGIBLE, PASSWORD, SCREEN_DAY, alsfrs_items
 
 THREADS = 6
 
@@ -116,19 +116,7 @@ def test_concurrent_corrections_of_one_version_leave_exactly_one_change(trial) -
 
 def test_retried_creates_with_a_request_key_create_nothing_twice(trial) -> None:
     sc = trial["site_coordinator"]
-    values = {
-        "age_years": 45,
-        "sex": "F",
-        "el_escorial": "probable",
-        "months_since_onset": 12,
-        "onset_region": "limb",
-        "alsfrs_r_total": 38,
-        "svc_percent_predicted": 80.0,
-        "riluzole": True,
-        "prior_stem_cell_therapy": False,
-        "edaravone_within_30_days": False,
-        "experimental_agent_within_30_days": False,
-    }
+    values = dict(ELIGIBLE, sex="F")
     outcomes = _race(
         THREADS,
         lambda i: sv.screen_participant(

@@ -6,11 +6,12 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, inspect, select
 
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, database_errors, transaction
+from alstrial.services.exceptions import NotFound
 from alstrial.store.audit_chain import ChainVerification, verify_chain
 from alstrial.store.audit_replay import ReplayResult, replay
 from alstrial.store.models import AuditRecord, Participant, Trial
@@ -19,7 +20,13 @@ from alstrial.store.models import AuditRecord, Participant, Trial
 def verify_audit_trail(engine: Engine) -> ChainVerification:
     """Check the whole chain. Needs no sign-in: the answer reveals no trial data."""
     with database_errors(), engine.connect() as conn:
+        _require_schema(conn)
         return verify_chain(conn)
+
+
+def _require_schema(conn: Connection) -> None:
+    if not inspect(conn).has_table(AuditRecord.__tablename__):
+        raise NotFound(f"{conn.engine.url.render_as_string()} holds no alstrial trial database (no audit trail)")
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ def verify_database(engine: Engine, *, expect_head: str | None = None) -> Databa
 
         raise ValidationFailed([Problem("expect_head", expect_head, "expected a 64-character lowercase hex hash")])
     with database_errors(), engine.connect() as conn:
+        _require_schema(conn)
         chain = verify_chain(conn)
         data = replay(conn)
         trials = conn.execute(select(func.count()).select_from(Trial)).scalar_one()

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, database_errors
+from alstrial.services.context import CaptureDB, Tx, transaction
 from alstrial.services.exceptions import Conflict
 from alstrial.store.audit_chain import canonical_json
 from alstrial.store.models import RequestKey
@@ -44,8 +44,9 @@ def _check_key(key: object) -> str:
 
 
 def _stored(db: CaptureDB, actor: Actor, key: str) -> tuple[str, str] | None:
-    with database_errors(), db.read_sessions() as session:
-        row = session.execute(
+    """The stored (service, result) of ``key``; the actor is re-checked like on any call (read transaction)."""
+    with transaction(db, actor, None, write=False) as tx:
+        row = tx.session.execute(
             select(RequestKey.service, RequestKey.result_json).where(
                 RequestKey.user_id == actor.user_id, RequestKey.key == key
             )
