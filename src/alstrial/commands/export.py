@@ -55,3 +55,20 @@ def adam(db: DbOption, out: OutOption, user: UserOption, as_json: JsonOption = F
         return export_adam(capture, actor, out)
 
     _print(run_as(db, user, act), as_json)
+
+
+@app.command("redcap-dictionary")
+def redcap_dictionary(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    protocol: Annotated[Path | None, typer.Option(help="Protocol TOML (default: the shipped seed trial).")] = None,
+) -> None:
+    """The protocol's forms as a REDCap data dictionary (the 18 columns REDCap imports)."""
+    from alstrial.commands.capture import cli_errors
+    from alstrial.interop.forms import protocol_forms
+    from alstrial.interop.redcap_dictionary import write_dictionary
+    from alstrial.protocol import load_protocol
+
+    with cli_errors():
+        forms = protocol_forms(load_protocol(protocol))
+        write_dictionary(forms, out)
+    typer.echo(f"wrote {sum(len(f.fields) for f in forms)} field(s) of {len(forms)} form(s) to {out}")
