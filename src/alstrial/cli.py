@@ -33,6 +33,7 @@ app.command(name="backup")(backup.backup)
 app.command(name="restore")(backup.restore)
 app.add_typer(export.app, name="export")
 app.add_typer(redcap.app, name="redcap")
+app.add_typer(redcap.odm_app, name="odm")
 
 
 @app.command()

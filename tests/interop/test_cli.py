@@ -79,3 +79,23 @@ def test_rejected_records_exit_2_with_a_report(sqlite_trial: ExportedTrial, tmp_
     assert result.exit_code == 2, result.output
     assert "record S01-0001, event w0_arm_1, field alsfrs_q1: value '7'" in result.output
     assert report.read_text().splitlines()[1].startswith("S01-0001,w0_arm_1,alsfrs_q1,7,")
+
+
+def test_export_odm_and_import_its_metadata_as_a_draft(sqlite_trial: ExportedTrial, tmp_path: Path) -> None:
+    args = ["--db", sqlite_trial.url, "--user", "monitor_missing"]
+    result = runner.invoke(app, ["export", "odm", *args, "--out", str(tmp_path)], env=_env(sqlite_trial))
+    assert result.exit_code == 2 and "sign-in failed" in result.output
+    args = ["--db", sqlite_trial.url, "--user", "dm", "--out", str(tmp_path)]
+    result = runner.invoke(app, ["export", "odm", *args], env=_env(sqlite_trial))
+    assert result.exit_code == 0, result.output
+    assert "audit record(s)" in result.output
+    draft = tmp_path / "draft.toml"
+    result = runner.invoke(app, ["odm", "import-metadata", str(tmp_path / "msc-als-p3.odm.xml"), "--out", str(draft)])
+    assert result.exit_code == 0, result.output
+    from alstrial.protocol import load_protocol
+
+    assert parse_protocol(draft.read_text()) == load_protocol()
+    bad = tmp_path / "bad.xml"
+    bad.write_bytes(b"<ODM")
+    result = runner.invoke(app, ["odm", "import-metadata", str(bad), "--out", str(tmp_path / "x.toml")])
+    assert result.exit_code == 2 and "not well-formed" in result.output and not (tmp_path / "x.toml").exists()

@@ -72,3 +72,14 @@ def redcap_dictionary(
         forms = protocol_forms(load_protocol(protocol))
         write_dictionary(forms, out)
     typer.echo(f"wrote {sum(len(f.fields) for f in forms)} field(s) of {len(forms)} form(s) to {out}")
+
+
+@app.command("odm")
+def odm(db: DbOption, out: OutOption, user: UserOption, as_json: JsonOption = False) -> None:
+    """CDISC ODM 1.3.2: study metadata, users and sites, clinical data; the audit trail for auditing roles."""
+    from alstrial.interop.odm import export_odm
+
+    def act(capture: CaptureDB, actor: Actor) -> object:
+        return export_odm(capture, actor, out)
+
+    _print(run_as(db, user, act), as_json)

@@ -1,8 +1,9 @@
-"""`alstrial redcap ...`: bring a REDCap project's data dictionary or records into alstrial.
+"""`alstrial redcap ...` and `alstrial odm ...`: bring other systems' study definitions and records into alstrial.
 
 Mount in ``cli.py``::
 
     app.add_typer(redcap.app, name="redcap")
+    app.add_typer(redcap.odm_app, name="odm")
 
 The dictionary becomes a draft protocol TOML (every unsupported feature listed); records go through
 the same all-or-nothing import as ``alstrial import``, every rejected value reported.
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from alstrial.services.context import CaptureDB
 
 app = typer.Typer(no_args_is_help=True, help="Import a REDCap data dictionary or REDCap records.")
+odm_app = typer.Typer(no_args_is_help=True, help="Import CDISC ODM 1.3 study metadata.")
 
 
 @app.command("import-dictionary")
@@ -83,3 +85,31 @@ def import_records(
 
     result = run_as(db, user, act)
     typer.echo(str(result))
+
+
+@odm_app.command("import-metadata")
+def import_metadata(
+    odm_file: Annotated[Path, typer.Argument(metavar="ODM", help="ODM 1.3 XML file with study metadata.")],
+    out: Annotated[Path, typer.Option("--out", help="Draft protocol TOML to write.")],
+    base: Annotated[
+        Path | None, typer.Option(help="Protocol giving arms, visits, dosing (default: seed trial).")
+    ] = None,
+    screening_form: Annotated[str, typer.Option(help="Form whose fields become screening fields.")] = "screening",
+) -> None:
+    """Turn ODM study metadata (forms, items, code lists) into a draft protocol; list what is not carried over."""
+    from alstrial.errors import Problem, ValidationFailed
+    from alstrial.interop.odm import import_study_metadata
+    from alstrial.interop.redcap_protocol import draft_protocol, protocol_toml
+    from alstrial.protocol import load_protocol
+
+    with cli_errors():
+        try:
+            data = odm_file.read_bytes()
+        except OSError as exc:
+            raise ValidationFailed([Problem("ODM file", str(odm_file), f"cannot be read: {exc}")]) from None
+        study = import_study_metadata(data, what=odm_file.name)
+        draft = draft_protocol(study.forms, load_protocol(base), screening_form=screening_form)
+        out.write_text(protocol_toml(draft.protocol), encoding="utf-8")
+    typer.echo(str(study))
+    typer.echo(str(draft))
+    typer.echo(f"wrote {out}")
