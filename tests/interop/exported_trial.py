@@ -19,10 +19,19 @@ from alstrial.interop.sdtm import export_sdtm
 from alstrial.protocol import default_protocol_path, load_protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
-from alstrial.simulate.virtual_sites import ADMIN, PASSWORD, VirtualSites
+from alstrial.simulate.virtual_sites import ADMIN, VirtualSites
 from alstrial.store import init_db
 
 N_RANDOMIZED = 4
+PASSWORD = "interop-test-password-2026"
+#: accounts that can sign in (the simulator's virtual staff cannot): name -> (role, site)
+USERS = {
+    "stat": ("statistician", None),
+    "ustat": ("unblinded_statistician", None),
+    "dm": ("data_manager", None),
+    "coord": ("site_coordinator", "S01"),
+    "inv": ("investigator", "S02"),
+}
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
@@ -52,7 +61,7 @@ def _pg_url(worker_id: str) -> str:
 
 
 def _run(url: str, out: Path, backend: str) -> ExportedTrial:
-    from alstrial.services.users import authenticate
+    from alstrial.services.users import add_user, authenticate
 
     db = CaptureDB(init_db(url))
     try:
@@ -64,12 +73,16 @@ def _run(url: str, out: Path, backend: str) -> ExportedTrial:
             admin_password=PASSWORD,
         )
         sites = VirtualSites(db, load_protocol(), seed=11)
+        sites.create_users()
+        admin = authenticate(db, ADMIN, PASSWORD)
+        for username, (role, site) in USERS.items():
+            add_user(db, admin, username=f"x_{username}", role=role, password=PASSWORD, site=site)
         sites.run(n_randomized=N_RANDOMIZED)
-        export_sdtm(db, authenticate(db, "stat", PASSWORD), out / "blinded")
-        export_sdtm(db, authenticate(db, "ustat", PASSWORD), out / "unblinded_role")
+        export_sdtm(db, authenticate(db, "x_stat", PASSWORD), out / "blinded")
+        export_sdtm(db, authenticate(db, "x_ustat", PASSWORD), out / "unblinded_role")
         sites.close()
-        export_sdtm(db, authenticate(db, "stat", PASSWORD), out / "sdtm")
-        export_adam(db, authenticate(db, "stat", PASSWORD), out / "adam")
+        export_sdtm(db, authenticate(db, "x_stat", PASSWORD), out / "sdtm")
+        export_adam(db, authenticate(db, "x_stat", PASSWORD), out / "adam")
     finally:
         db.dispose()
     return ExportedTrial(backend, url, out / "blinded", out / "unblinded_role", out / "sdtm", out / "adam")

@@ -19,7 +19,7 @@ def _env(trial: ExportedTrial, password: str | None = None) -> dict[str, str]:
 
 
 def test_export_sdtm_and_adam_on_the_database(sqlite_trial: ExportedTrial, tmp_path: Path) -> None:
-    args = ["--db", sqlite_trial.url, "--user", "stat"]
+    args = ["--db", sqlite_trial.url, "--user", "x_stat"]
     result = runner.invoke(app, ["export", "sdtm", *args, "--out", str(tmp_path / "sdtm")], env=_env(sqlite_trial))
     assert result.exit_code == 0, result.output
     assert "dm.xpt" in result.output and (tmp_path / "sdtm" / "define.xml").exists()
@@ -32,7 +32,7 @@ def test_export_sdtm_and_adam_on_the_database(sqlite_trial: ExportedTrial, tmp_p
 
 @pytest.mark.parametrize(
     ("user", "password", "message"),
-    [("stat", "wrong-password-123", "sign-in failed"), ("coord_s01", None, "covers every site")],
+    [("x_stat", "wrong-password-123", "sign-in failed"), ("x_coord", None, "covers every site")],
 )
 def test_export_refusals_are_one_clear_line_and_write_nothing(
     sqlite_trial: ExportedTrial, tmp_path: Path, user: str, password: str | None, message: str
@@ -69,7 +69,7 @@ def test_a_bad_dictionary_exits_2_and_writes_no_draft(tmp_path: Path) -> None:
 
 def test_rejected_records_exit_2_with_a_report(sqlite_trial: ExportedTrial, tmp_path: Path) -> None:
     records, report = tmp_path / "records.csv", tmp_path / "rejected.csv"
-    args = ["--db", sqlite_trial.url, "--user", "coord_s01", "--report", str(report)]
+    args = ["--db", sqlite_trial.url, "--user", "x_coord", "--report", str(report)]
     records.write_text("record_id,redcap_event_name,alsfrs_q1\nS01-0001,w0_arm_1,7\n", encoding="utf-8")
     result = runner.invoke(
         app,
@@ -82,10 +82,10 @@ def test_rejected_records_exit_2_with_a_report(sqlite_trial: ExportedTrial, tmp_
 
 
 def test_export_odm_and_import_its_metadata_as_a_draft(sqlite_trial: ExportedTrial, tmp_path: Path) -> None:
-    args = ["--db", sqlite_trial.url, "--user", "monitor_missing"]
+    args = ["--db", sqlite_trial.url, "--user", "nobody"]
     result = runner.invoke(app, ["export", "odm", *args, "--out", str(tmp_path)], env=_env(sqlite_trial))
     assert result.exit_code == 2 and "sign-in failed" in result.output
-    args = ["--db", sqlite_trial.url, "--user", "dm", "--out", str(tmp_path)]
+    args = ["--db", sqlite_trial.url, "--user", "x_dm", "--out", str(tmp_path)]
     result = runner.invoke(app, ["export", "odm", *args], env=_env(sqlite_trial))
     assert result.exit_code == 0, result.output
     assert "audit record(s)" in result.output

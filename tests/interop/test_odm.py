@@ -52,7 +52,7 @@ def _export(trial: ExportedTrial, user: str, out: Path) -> tuple[list[Path], dic
 def test_the_export_is_valid_odm_and_holds_the_clinical_data_and_audit_trail(
     exported: ExportedTrial, tmp_path: Path, schema: xmlschema.XMLSchema
 ) -> None:
-    files, counts = _export(exported, "dm", tmp_path)
+    files, counts = _export(exported, "x_dm", tmp_path)
     assert [f.name for f in files] == ["msc-als-p3.odm.xml", "msc-als-p3.audit.odm.xml"]
     for f in files:
         schema.validate(str(f))
@@ -74,15 +74,15 @@ def test_the_export_is_valid_odm_and_holds_the_clinical_data_and_audit_trail(
 def test_roles_without_the_audit_permission_get_no_audit_file_and_site_roles_none(
     sqlite_trial: ExportedTrial, tmp_path: Path
 ) -> None:
-    files, _ = _export(sqlite_trial, "stat", tmp_path / "stat")
+    files, _ = _export(sqlite_trial, "x_stat", tmp_path / "x_stat")
     assert [f.name for f in files] == ["msc-als-p3.odm.xml"]
     with pytest.raises(PermissionDenied, match="every site"):
-        _export(sqlite_trial, "inv_s01", tmp_path / "inv")
+        _export(sqlite_trial, "x_inv", tmp_path / "inv")
     assert not (tmp_path / "inv").exists()
 
 
 def test_study_metadata_round_trips_to_the_same_forms_and_protocol(sqlite_trial: ExportedTrial, tmp_path: Path) -> None:
-    files, _ = _export(sqlite_trial, "stat", tmp_path)
+    files, _ = _export(sqlite_trial, "x_stat", tmp_path)
     study = import_study_metadata(files[0].read_bytes())
     protocol = load_protocol()
     assert study.forms.forms == protocol_forms(protocol)

@@ -20,7 +20,7 @@ from alstrial.interop.sdtm_spec import DomainSpec, Variable
 from alstrial.protocol.models import Protocol
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB
+from alstrial.services.context import CaptureDB, transaction
 from alstrial.services.exceptions import PermissionDenied
 
 LABELS: dict[str, str] = {
@@ -149,10 +149,9 @@ def build_adam(datasets: AnalysisDatasets, protocol: Protocol) -> Package:
 
 def export_adam(db: CaptureDB, actor: Actor, out_dir: Path) -> ExportResult:
     """Write the ADaM datasets and define.xml (the database must be locked and unblinded)."""
-    policy.require(actor, policy.Permission.READ)
     if policy.is_site_bound(actor.role):
         raise PermissionDenied(f"{actor} may not export ADaM: analysis datasets cover every site")
-    with db.sessions() as session:
-        protocol = db.protocol(session)
-        datasets = datasets_from_store(session, protocol)
+    with transaction(db, actor, policy.Permission.READ) as tx:
+        protocol = tx.protocol
+        datasets = datasets_from_store(tx.session, protocol)
     return write_package(build_adam(datasets, protocol), out_dir, define_xml)

@@ -13,10 +13,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from alstrial.domain.fields import ACTIONS, OUTCOMES, RELATEDNESS, SEVERITIES
 from alstrial.instruments.alsfrs_r import ITEMS
 from alstrial.protocol.models import Protocol
 from alstrial.services.disposition import DECIDERS, REASON_CODES
-from alstrial.services.safety import ACTIONS, OUTCOMES, RELATEDNESS, SAE_CRITERIA, SEVERITIES
+from alstrial.services.safety import SAE_CRITERIA
 
 FieldType = Literal["text", "notes", "dropdown", "radio", "checkbox", "yesno", "truefalse", "calc", "descriptive"]
 #: what the protocol model can hold; REDCap's file, slider and sql fields are reported as unsupported

@@ -42,7 +42,7 @@ from alstrial.interop.sdtm_timing import iso
 from alstrial.protocol.models import Protocol
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB
+from alstrial.services.context import CaptureDB, transaction
 from alstrial.services.exceptions import PermissionDenied
 from alstrial.store.models import AuditRecord, Participant, Site, User
 
@@ -300,11 +300,10 @@ def odm_document(session: Session, protocol: Protocol) -> tuple[bytes, int]:
 
 def export_odm(db: CaptureDB, actor: Actor, out_dir: Path) -> OdmExport:
     """Write ``<study>.odm.xml`` and, for roles that may read the audit trail, ``<study>.audit.odm.xml``."""
-    policy.require(actor, policy.Permission.READ)
     if policy.is_site_bound(actor.role):
         raise PermissionDenied(f"{actor} may not export ODM: the export covers every site")
-    with db.sessions() as session:
-        protocol = db.protocol(session)
+    with transaction(db, actor, policy.Permission.READ) as tx:
+        session, protocol = tx.session, tx.protocol
         doc, subjects = odm_document(session, protocol)
         audit = None
         if policy.can(actor.role, policy.Permission.READ_AUDIT):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alstrial.interop.define_xml import define_xml
@@ -22,9 +21,8 @@ from alstrial.interop.sdtm_subject import read_subject_data
 from alstrial.protocol.models import Protocol
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB
+from alstrial.services.context import CaptureDB, transaction
 from alstrial.services.exceptions import PermissionDenied
-from alstrial.store.models import Trial
 
 ORDER = ("TA", "TE", "TV", "TI", "TS", "DM", "SUPPDM", "SV", "EX", "AE", "DS", "LB", "SUPPLB", "QS", "RE", "VS")
 
@@ -59,11 +57,9 @@ def build_sdtm(session: Session, protocol: Protocol, *, with_arms: bool) -> Pack
 
 def export_sdtm(db: CaptureDB, actor: Actor, out_dir: Path) -> ExportResult:
     """Write the SDTM datasets, SUPP-- and define.xml the actor may see into ``out_dir``."""
-    policy.require(actor, policy.Permission.READ)
     if policy.is_site_bound(actor.role):
         raise PermissionDenied(f"{actor} may not export SDTM: a submission covers every site; ask a study-wide role")
-    with db.sessions() as session:
-        unblinded_at = session.execute(select(Trial.unblinded_at)).scalar_one_or_none()
-        with_arms = policy.sees_arm(actor.role, trial_unblinded=unblinded_at is not None)
-        package = build_sdtm(session, db.protocol(session), with_arms=with_arms)
+    # the services' read path: role and account re-checked, one read transaction, database errors mapped
+    with transaction(db, actor, policy.Permission.READ) as tx:
+        package = build_sdtm(tx.session, tx.protocol, with_arms=tx.sees_arm())
     return write_package(package, out_dir, define_xml)
