@@ -68,3 +68,20 @@ def test_an_invalid_document_is_refused_with_the_line(sqlite_trial: ExportedTria
     broken = doc.replace(b'Repeating="No"', b'Repeating="Sometimes"', 1)
     with pytest.raises(DefineInvalid, match=r"line \d+"):
         validate_define(broken)
+
+
+def test_comments_say_what_is_not_standard_and_what_a_blinded_file_withholds(sqlite_trial: ExportedTrial) -> None:
+    def comments(folder: Path) -> dict[str, str]:
+        tree = etree.parse(str(folder / "define.xml"))
+        texts = {
+            c.get("OID"): c.findtext("odm:Description/odm:TranslatedText", namespaces=NS)
+            for c in tree.iterfind(".//def:CommentDef", NS)
+        }
+        refs = tree.xpath("//*[@def:CommentOID]", namespaces=NS)
+        assert {r.get(f"{{{DEF_NS}}}CommentOID") for r in refs} == set(texts)  # every comment is used
+        return {r.get("OID"): texts[r.get(f"{{{DEF_NS}}}CommentOID")] for r in refs}
+
+    unblinded = comments(sqlite_trial.sdtm)
+    assert "not MedDRA-coded" in unblinded["IT.AE.AEDECOD"] and "IG.EX" not in unblinded
+    blinded = comments(sqlite_trial.blinded)
+    assert "withheld until unblinding" in blinded["IG.DM"] and "EXTRT" in blinded["IG.EX"]

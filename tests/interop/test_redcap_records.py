@@ -114,6 +114,10 @@ def test_a_value_the_services_refuse_is_reported_as_its_record_and_field(trial: 
         (b"record_id,redcap_event_name,alsfrs_q1\nS01,w0_arm_1\n", "the header has 3"),
         (b"record_id,alsfrs_q1,alsfrs_q1\nS01,3,3\n", "column names appear twice"),
         (b"", "is empty"),
+        (
+            b"record_id,redcap_repeat_instrument,redcap_repeat_instance,ae_term\nS01,adverse_event,2,Headache\n",
+            "repeating",
+        ),
     ],
 )
 def test_malformed_record_files_are_refused_before_anything_is_written(trial: Trial, data: bytes, message: str) -> None:

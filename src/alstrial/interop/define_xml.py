@@ -151,10 +151,14 @@ def build_define(package: Package, *, created: datetime | None = None) -> etree.
         for coded, decode in items.items():
             cli = etree.SubElement(cl, _o("CodeListItem"), CodedValue=coded)
             _text(cli, _o("Decode"), decode)
-    if package.notes:
-        comment = etree.SubElement(mdv, _d("CommentDef"), OID="COM.NOTES")
-        _text(comment, _o("Description"), "; ".join(package.notes))
-        mdv.find(_o("ItemGroupDef")).set(_d("CommentOID"), "COM.NOTES")
+    targets = {el.get("OID"): el for el in mdv if el.tag in (_o("ItemGroupDef"), _o("ItemDef"))}
+    for key, text in package.comments.items():
+        target = targets.get(f"IG.{key}" if "." not in key else f"IT.{key}")
+        if target is None:
+            continue
+        oid = f"COM.{key}"
+        target.set(_d("CommentOID"), oid)
+        _text(etree.SubElement(mdv, _d("CommentDef"), OID=oid), _o("Description"), text)
     return root
 
 

@@ -48,6 +48,8 @@ class Package:
     notes: tuple[str, ...] = field(default=())
     #: value-level code lists: variable name -> {coded value: decode}
     codelists: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: define.xml comments: "DM" (a dataset) or "AE.AEDECOD" (a variable) -> text
+    comments: dict[str, str] = field(default_factory=dict)
 
     def dataset(self, name: str) -> Dataset:
         return next(d for d in self.datasets if d.name == name)

@@ -106,6 +106,26 @@ def alsfrs_mapping(protocol: Protocol) -> RecordMapping:
 Key = tuple[str, str]  # (record, event)
 
 
+def _no_repeating_instances(header: list[str], rows: list[list[str]], what: str) -> None:
+    """Repeating instruments (several instances per record and event) would merge silently: refuse them."""
+    if "redcap_repeat_instance" not in header:
+        return
+    col = header.index("redcap_repeat_instance")
+    lines = [i for i, r in enumerate(rows, start=2) if r[col].strip() not in ("", "1")]
+    if lines:
+        raise ValidationFailed(
+            [
+                Problem(
+                    f"{what} line {i}",
+                    rows[i - 2][col],
+                    "repeating instrument instances are not supported yet: import one instance per record and event",
+                )
+                for i in lines[:20]
+            ],
+            context=f"{what}: nothing was written",
+        )
+
+
 def _records_flat(header: list[str], rows: list[list[str]]) -> dict[Key, dict[str, str]]:
     event_col = "redcap_event_name" in header
     out: dict[Key, dict[str, str]] = {}
@@ -135,6 +155,7 @@ def read_records(data: bytes, what: str = "records file") -> tuple[Literal["flat
     """Records of a REDCap CSV export, keyed by (record, event); the layout is recognised from the header."""
     text = decode(data, what)
     header, rows = read_rows(text, what)
+    _no_repeating_instances(header, rows, what)
     if set(EAV_COLUMNS) <= set(header) and set(header) <= {
         *EAV_COLUMNS,
         "redcap_event_name",

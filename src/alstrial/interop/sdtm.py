@@ -7,6 +7,7 @@ site roles are refused (a submission covers every site).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -31,10 +32,8 @@ def _spec(name: str) -> DomainSpec:
     return SPECS[name] if name in SPECS else supp_spec(name[4:])
 
 
-def _visible(spec: DomainSpec, frame: pd.DataFrame) -> DomainSpec:
+def _visible_spec(spec: DomainSpec, frame: pd.DataFrame) -> DomainSpec:
     """The spec restricted to the variables the frame holds (blinded exports drop some)."""
-    from dataclasses import replace
-
     return replace(spec, variables=tuple(v for v in spec.variables if v.name in frame.columns))
 
 
@@ -45,14 +44,20 @@ def build_sdtm(session: Session, protocol: Protocol, *, with_arms: bool) -> Pack
     datasets = []
     for name in ORDER:
         frame = domains[name]
-        spec = _visible(_spec(name), frame)
+        spec = _visible_spec(_spec(name), frame)
         datasets.append(Dataset(spec, frame[list(spec.names)]))
     codelists = {"QSTESTCD": {code: test for code, test in ALSFRS_TESTS.values()}}
-    notes = (
-        "AEDECOD holds the verbatim term in upper case: adverse events are not MedDRA-coded yet",
-        "RACE and ETHNIC are not collected by the protocol's screening form and are omitted from DM",
-    )
-    return Package("SDTM", protocol.id, protocol.title, tuple(datasets), with_arms, notes, codelists)
+    comments = {
+        "AE.AEDECOD": "The verbatim term in upper case: adverse events are not MedDRA-coded yet",
+        "DM": "RACE and ETHNIC are not collected by the protocol's screening form and are omitted",
+        "QS.QSTESTCD": "Sponsor-defined: SDTM CT 2025-03-25 has no ALSFRS-R codelist",
+    }
+    if not with_arms:
+        comments["DM"] += "; ARMCD, ARM, ACTARMCD and ACTARM are withheld until unblinding"
+        comments["EX"] = "Blinded export: EXTRT does not name the treatment given and EXDOSTXT is withheld"
+    notes = tuple(comments[k] for k in ("AE.AEDECOD", "DM"))
+    package = Package("SDTM", protocol.id, protocol.title, tuple(datasets), with_arms, notes, codelists)
+    return replace(package, comments=comments)
 
 
 def export_sdtm(db: CaptureDB, actor: Actor, out_dir: Path) -> ExportResult:

@@ -99,7 +99,6 @@ def read_subject_data(session: Session, *, with_arms: bool) -> SubjectData:
         participants["arm"] = None
     visit_cols = (VisitRecord.id, VisitRecord.participant_id, VisitRecord.visit_code, VisitRecord.visit_date)
     visits = _frame(session, select(*visit_cols))
-    alsfrs = _frame(session, select(AlsfrsAssessment))
     alsfrs = _frame(
         session,
         select(
