@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,25 @@ def _pg_url(worker_id: str) -> str:
     return admin.rsplit("/", 1)[0] + f"/{name}"
 
 
+def _discontinue_one(db: CaptureDB, sites: VirtualSites) -> None:
+    """The simulator never stops treatment early: stop one participant's, so DS has a treatment disposition."""
+    from sqlalchemy import select
+
+    from alstrial.services.disposition import discontinue_treatment
+    from alstrial.store.models import Participant, Site
+
+    with db.sessions() as s:
+        code, site, day0 = s.execute(
+            select(Participant.code, Site.code, Participant.day0)
+            .join(Site, Site.id == Participant.site_id)
+            .where(Participant.status == "randomized")
+            .order_by(Participant.code)
+        ).first()  # type: ignore[misc]
+    on = day0 + timedelta(days=60)
+    actor = sites.actors[f"inv_{site.lower()}"]
+    discontinue_treatment(db, actor, code, on=on, reason_code="ADVERSE EVENT", decided_by="investigator")
+
+
 def _run(url: str, out: Path, backend: str) -> ExportedTrial:
     from alstrial.services.users import add_user, authenticate
 
@@ -78,6 +98,7 @@ def _run(url: str, out: Path, backend: str) -> ExportedTrial:
         for username, (role, site) in USERS.items():
             add_user(db, admin, username=f"x_{username}", role=role, password=PASSWORD, site=site)
         sites.run(n_randomized=N_RANDOMIZED)
+        _discontinue_one(db, sites)
         export_sdtm(db, authenticate(db, "x_stat", PASSWORD), out / "blinded")
         export_sdtm(db, authenticate(db, "x_ustat", PASSWORD), out / "unblinded_role")
         sites.close()

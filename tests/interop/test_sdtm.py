@@ -16,7 +16,7 @@ from alstrial.interop.sdtm import ORDER
 from alstrial.interop.sdtm_spec import SPECS
 from alstrial.interop.xpt import read_xpt
 from alstrial.services.context import CaptureDB
-from alstrial.store.models import AlsfrsAssessment, Participant
+from alstrial.store.models import AlsfrsAssessment, Participant, TreatmentDiscontinuation
 
 PHUSE = Path(__file__).resolve().parents[1] / "data" / "sdtm_phuse"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2})?$")
@@ -116,6 +116,17 @@ def test_lb_uses_cdisc_terms_and_the_lloq_convention(exported: ExportedTrial) ->
     assert above["LBSTRESN"].notna().all()
     supp = _read(exported.sdtm, "SUPPLB")
     assert set(supp["QNAM"]) == {"LBASSAY"} and len(supp) == len(lb)
+
+
+def test_ds_keeps_treatment_and_study_disposition_apart(exported: ExportedTrial) -> None:
+    ds = _read(exported.sdtm, "DS")
+    treatment = ds[ds["DSSCAT"] == "STUDY TREATMENT"]
+    assert len(treatment) == _scalar(exported.url, select(func.count(TreatmentDiscontinuation.id))) == 1
+    assert treatment["DSDECOD"].tolist() == ["ADVERSE EVENT"] and treatment["EPOCH"].tolist() == ["TREATMENT"]
+    milestones = ds[ds["DSCAT"] == "PROTOCOL MILESTONE"]
+    assert set(milestones["DSDECOD"]) == {"INFORMED CONSENT OBTAINED", "RANDOMIZED"}
+    assert (milestones["DSSCAT"] == "").all()
+    assert (ds.loc[ds["DSDECOD"] == "SCREEN FAILURE", "DSSCAT"] == "STUDY PARTICIPATION").all()
 
 
 def test_dm_has_one_row_per_screened_participant(exported: ExportedTrial) -> None:

@@ -111,6 +111,7 @@ _add(
             _v("DSTERM", "Reported Term for the Disposition Event", core="Req"),
             _v("DSDECOD", "Standardized Disposition Term", core="Req"),
             _v("DSCAT", "Category for Disposition Event", core="Exp"),
+            _v("DSSCAT", "Subcategory for Disposition Event"),
             _EPOCH,
             _v("DSSTDTC", "Start Date/Time of Disposition Event", core="Exp"),
             _v("DSSTDY", "Study Day of Start of Disposition Event", "Num"),

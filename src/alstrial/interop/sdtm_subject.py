@@ -33,6 +33,7 @@ from alstrial.store.models import (
     ProductLot,
     Site,
     StudyWithdrawal,
+    TreatmentDiscontinuation,
     VisitRecord,
     VitalCapacity,
     WeightMeasurement,
@@ -66,6 +67,7 @@ class SubjectData:
     doses: pd.DataFrame
     adverse_events: pd.DataFrame
     withdrawals: pd.DataFrame
+    discontinuations: pd.DataFrame
     deaths: pd.DataFrame
     with_arms: bool
 
@@ -165,7 +167,18 @@ def read_subject_data(session: Session, *, with_arms: bool) -> SubjectData:
         session,
         select(IntercurrentEvent.participant_id, IntercurrentEvent.event_date).where(IntercurrentEvent.kind == _DEATH),
     )
-    return SubjectData(participants, visits, alsfrs, vc, weight, labs, doses, aes, withdrawals, deaths, with_arms)
+    discontinuations = _frame(
+        session,
+        select(
+            TreatmentDiscontinuation.participant_id,
+            TreatmentDiscontinuation.discontinued_on,
+            TreatmentDiscontinuation.reason_code,
+            TreatmentDiscontinuation.reason_text,
+        ),
+    )
+    return SubjectData(
+        participants, visits, alsfrs, vc, weight, labs, doses, aes, withdrawals, discontinuations, deaths, with_arms
+    )
 
 
 def ordered(frame: pd.DataFrame, domain: str, *, with_arms: bool) -> pd.DataFrame:
@@ -336,31 +349,38 @@ class SubjectDomains:
     # -- events --------------------------------------------------------------------------------------
     def ds(self) -> pd.DataFrame:
         d, p = self.data, self.data.participants
-        rows: list[tuple[int, str, str, str, Any]] = []
+        # (participant, DSTERM, DSDECOD, DSCAT, DSSCAT, date): treatment and study disposition kept apart (ICH E9(R1))
+        rows: list[tuple[int, str, str, str, str, Any]] = []
         for pid, status, consent, screened, rand_at in zip(
             p["id"], p["status"], p["consent_date"], p["screened_on"], p["randomized_at"], strict=True
         ):
-            rows.append((pid, "INFORMED CONSENT OBTAINED", "INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", consent))
+            consented = "INFORMED CONSENT OBTAINED"
+            rows.append((pid, consented, consented, "PROTOCOL MILESTONE", "", consent))
             if status == "screen_failed":
-                rows.append((pid, "SCREEN FAILURE", "SCREEN FAILURE", "DISPOSITION EVENT", screened))
+                rows.append(
+                    (pid, "SCREEN FAILURE", "SCREEN FAILURE", "DISPOSITION EVENT", "STUDY PARTICIPATION", screened)
+                )
             if rand_at is not None and not pd.isna(rand_at):
-                rows.append((pid, "RANDOMIZED", "RANDOMIZED", "PROTOCOL MILESTONE", rand_at))
+                rows.append((pid, "RANDOMIZED", "RANDOMIZED", "PROTOCOL MILESTONE", "", rand_at))
+        for pid, on, reason, text in d.discontinuations.itertuples(index=False):
+            rows.append((pid, text or reason, reason, "DISPOSITION EVENT", "STUDY TREATMENT", on))
         withdrawn = set()
         for pid, on, reason, text in d.withdrawals.itertuples(index=False):
             withdrawn.add(pid)
-            rows.append((pid, text or reason, reason, "DISPOSITION EVENT", on))
+            rows.append((pid, text or reason, reason, "DISPOSITION EVENT", "STUDY PARTICIPATION", on))
         last_visit_code = self.protocol.visits[-1].code
         completers = d.visits.loc[d.visits["visit_code"] == last_visit_code, ["participant_id", "visit_date"]]
         for pid, on in completers.itertuples(index=False):
             if pid not in withdrawn:
-                rows.append((pid, "COMPLETED", "COMPLETED", "DISPOSITION EVENT", on))
-        frame = pd.DataFrame(rows, columns=["_pid", "DSTERM", "DSDECOD", "DSCAT", "_dt"])
+                rows.append((pid, "COMPLETED", "COMPLETED", "DISPOSITION EVENT", "STUDY PARTICIPATION", on))
+        frame = pd.DataFrame(rows, columns=["_pid", "DSTERM", "DSDECOD", "DSCAT", "DSSCAT", "_dt"])
         out = pd.DataFrame(
             {
                 **self._base("DS", frame["_pid"]),
                 "DSTERM": frame["DSTERM"].str.upper(),
                 "DSDECOD": frame["DSDECOD"],
                 "DSCAT": frame["DSCAT"],
+                "DSSCAT": frame["DSSCAT"],
                 "EPOCH": [self._epoch(i, x) for i, x in zip(frame["_pid"], frame["_dt"], strict=True)],
                 "DSSTDTC": [iso(x) for x in frame["_dt"]],
                 "DSSTDY": [self._dy(i, x) for i, x in zip(frame["_pid"], frame["_dt"], strict=True)],
