@@ -9,7 +9,7 @@ from __future__ import annotations
 import typer
 
 from alstrial import __version__
-from alstrial.commands import alsfrs, audit, backup, capture, demo, protocol, randomize, simulate, stats
+from alstrial.commands import alsfrs, audit, backup, capture, demo, export, protocol, randomize, redcap, simulate, stats
 
 app = typer.Typer(
     name="alstrial",
@@ -31,6 +31,9 @@ app.add_typer(audit.app, name="audit")
 app.command(name="verify")(audit.verify_all)
 app.command(name="backup")(backup.backup)
 app.command(name="restore")(backup.restore)
+app.add_typer(export.app, name="export")
+app.add_typer(redcap.app, name="redcap")
+app.add_typer(redcap.odm_app, name="odm")
 
 
 @app.command()
