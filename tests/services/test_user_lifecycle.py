@@ -38,6 +38,8 @@ def test_own_password_change_needs_the_current_password(trial) -> None:
         sv.set_password(trial.db, stat, "statistician", new_password="brand-new-password")
     with no_trace(trial.db), pytest.raises(sv.AuthenticationFailed, match="current password"):
         sv.set_password(trial.db, stat, "statistician", new_password="brand-new-password", current_password="wrong-one")
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="user name"):
+        sv.set_password(trial.db, stat, "statistician", new_password="statistician-2026", current_password=PASSWORD)
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="at least 10"):
         sv.set_password(trial.db, stat, "statistician", new_password="short", current_password=PASSWORD)
     sv.set_password(trial.db, stat, "statistician", new_password="brand-new-password", current_password=PASSWORD)
