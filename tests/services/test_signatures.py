@@ -101,8 +101,21 @@ def test_tampering_with_the_data_or_the_signature_row_is_detected(trial) -> None
         conn.execute(text("UPDATE signature SET printed_name = 'Someone Else' WHERE id = :i"), {"i": view.id})
     [after] = sv.list_signatures(trial.db, trial["monitor"], participant=code)
     assert not after.valid and any("manifest" in p for p in after.problems)
+    # ... even when the forger recomputes the row's own hashes: the audit trail recorded the original
+    from alstrial.services.signatures import manifest_sha256
+
+    with trial.db.sessions.begin() as s:
+        row = s.get(Signature, view.id)
+        row.manifest_sha256 = manifest_sha256(row)
+    [after] = sv.list_signatures(trial.db, trial["monitor"], participant=code)
+    assert not after.valid and after.problems == (
+        "the signature does not match the manifest hash recorded in the audit trail when it was made",
+    )
     with trial.db.engine.begin() as conn:
-        conn.execute(text("UPDATE signature SET printed_name = 'investigator' WHERE id = :i"), {"i": view.id})
+        conn.execute(
+            text("UPDATE signature SET printed_name = 'investigator', manifest_sha256 = :m WHERE id = :i"),
+            {"i": view.id, "m": view.manifest_sha256},
+        )
         conn.execute(text("UPDATE weight_measurement SET weight_kg = 1"))  # no rows: nothing changes
         conn.execute(text("UPDATE participant SET consent_date = :d WHERE code = :c"), {"d": DAY0, "c": code})
     [after] = sv.list_signatures(trial.db, trial["monitor"], participant=code)

@@ -20,9 +20,11 @@ What is signed, per kind (see :func:`current_content`):
 * ``unblind_trial`` / ``emergency_unblind`` — the unblinding event (kind, participant, time,
   user, reason), the trial code and protocol hash; never the arm.
 
-A signature is *valid* while its manifestation still hashes to ``manifest_sha256``, its stored
-content still hashes to ``content_sha256`` and the content rebuilt from the current records is
-the same; otherwise it is *broken* and the reads say what changed. A wrong password is refused
+A signature is *valid* while its manifestation still hashes to ``manifest_sha256``, that hash is
+the one the hash-chained audit trail recorded at signing (so rewriting a signature row together
+with its hashes is caught too), its stored content still hashes to ``content_sha256`` and the
+content rebuilt from the current records is the same; otherwise it is *broken* and the reads say
+what changed. A wrong password is refused
 with :class:`AuthenticationFailed`; the refusal is audited in a transaction of its own and
 nothing else is written.
 """
@@ -387,8 +389,17 @@ class _Contents:
         self.session = session
         self._books: dict[tuple[int, str | None], dict[str, object] | None] = {}
         self._digests: dict[str, str] | None = None
+        self._audited: dict[int, str] = {}
+
+    def audited(self, row: Signature) -> str | None:
+        """The manifest hash the audit trail recorded when the signature was made."""
+        if row.id not in self._audited:
+            self._audited.update(audited_manifests(self.session, [row.id]))
+        return self._audited.get(row.id)
 
     def prefetch(self, rows: Iterable[Signature]) -> None:
+        rows = list(rows)
+        self._audited.update(audited_manifests(self.session, [r.id for r in rows]))
         wanted: dict[str | None, set[int]] = defaultdict(set)
         for r in rows:
             if r.kind == "casebook" and r.participant_id is not None:
@@ -419,6 +430,22 @@ class _Contents:
             return None if lock is None else lock_content(self.session, lock, digests=self.digests())
         event = self.session.get(UnblindingEvent, int(ident))
         return None if event is None else unblinding_content(self.session, event)
+
+
+def audited_manifests(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """Signature id → the manifest hash written to the hash-chained audit trail when it was signed."""
+    if not ids:
+        return {}
+    from alstrial.store.models import AuditRecord
+
+    found = session.execute(
+        select(AuditRecord.entity_id, AuditRecord.changes).where(
+            AuditRecord.action == "signature.sign",
+            AuditRecord.entity == "signature",
+            AuditRecord.entity_id.in_([str(i) for i in ids]),
+        )
+    )
+    return {int(entity_id): json.loads(changes)["manifest_sha256"]["new"] for entity_id, changes in found}
 
 
 def _differences(old: object, new: object, path: str = "") -> list[str]:
@@ -455,6 +482,8 @@ def _check(row: Signature, contents: _Contents) -> list[str]:
     problems = []
     if manifest_sha256(row) != row.manifest_sha256:
         problems.append("the signature record itself was altered (manifest hash differs)")
+    if contents.audited(row) != row.manifest_sha256:
+        problems.append("the signature does not match the manifest hash recorded in the audit trail when it was made")
     if sha256_text(row.content_json) != row.content_sha256:
         problems.append("the stored signed content was altered (content hash differs)")
     current = contents.of(row)
