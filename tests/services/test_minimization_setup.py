@@ -171,3 +171,31 @@ def test_concurrent_randomizations_by_minimization_stay_in_one_replayable_sequen
     in_order = sorted(log, key=lambda a: a.changes["allocation_sequence"]["new"])
     replayed = {a.participant: replay.decide(a.changes["minimization_factors"]["new"]).arm for a in in_order}
     assert replayed == {c: sv.participant_arm(mini.db, mini["pharmacist"], c) for c in codes}
+
+
+def test_verify_checks_minimized_allocations_against_the_audit_trail(mini: TrialFixture) -> None:
+    """`alstrial verify` on a minimization trial: clean, then a flipped arm is found, even in both tables."""
+    from sqlalchemy import text
+
+    from alstrial.services.audit import verify_database
+
+    codes = _randomize_mix(mini, 4)
+    clean = verify_database(mini.db.engine)
+    assert clean.ok, str(clean)
+    with mini.db.engine.begin() as conn:
+        slot_id, arm = conn.execute(text("SELECT id, arm FROM allocation_slot ORDER BY id LIMIT 1")).one()
+        other = next(a.code for a in mini.db.protocol().arms if a.code != arm)
+        conn.execute(text("UPDATE allocation_slot SET arm = :a WHERE id = :i"), {"a": other, "i": slot_id})
+    found = verify_database(mini.db.engine).data.differences
+    assert [(d.table, d.field) for d in found] == [("allocation_slot", "arm")]
+    with mini.db.engine.begin() as conn:  # the forger also rewrites the concealed decision
+        conn.execute(
+            text(
+                "UPDATE minimization_decision SET arm = :a WHERE participant_id = (SELECT participant_id "
+                "FROM allocation_slot WHERE id = :i)"
+            ),
+            {"a": other, "i": slot_id},
+        )
+    found = verify_database(mini.db.engine).data.differences
+    assert [(d.table, d.field) for d in found] == [("minimization_decision", "decision_sha256")]
+    assert len(codes) == 4
