@@ -9,7 +9,20 @@ from __future__ import annotations
 import typer
 
 from alstrial import __version__
-from alstrial.commands import alsfrs, audit, backup, capture, demo, export, protocol, randomize, redcap, simulate, stats
+from alstrial.commands import (
+    alsfrs,
+    audit,
+    backup,
+    capture,
+    demo,
+    export,
+    lifecycle,
+    protocol,
+    randomize,
+    redcap,
+    simulate,
+    stats,
+)
 
 app = typer.Typer(
     name="alstrial",
@@ -25,6 +38,8 @@ app.command(name="demo")(demo.demo)
 app.command(name="simulate")(simulate.simulate)
 app.command(name="init")(capture.init)
 app.command(name="import")(capture.import_table)
+capture.user_app.command("deactivate")(lifecycle.user_deactivate)
+capture.user_app.command("password")(lifecycle.user_password)
 app.add_typer(capture.user_app, name="user")
 app.add_typer(capture.site_app, name="site")
 app.add_typer(audit.app, name="audit")
@@ -34,6 +49,11 @@ app.command(name="restore")(backup.restore)
 app.add_typer(export.app, name="export")
 app.add_typer(redcap.app, name="redcap")
 app.add_typer(redcap.odm_app, name="odm")
+app.command(name="lock")(lifecycle.lock)
+app.command(name="unlock")(lifecycle.unlock)
+app.command(name="unblind")(lifecycle.unblind)
+app.command(name="sign")(lifecycle.sign)
+app.command(name="signatures")(lifecycle.signatures)
 
 
 @app.command()

@@ -183,7 +183,7 @@ def test_deriving_before_lock_and_unblinding_is_refused(tmp_path: Path) -> None:
     with db.sessions() as s, pytest.raises(TrialStillBlinded, match="lock and unblind"):
         datasets_from_store(s, protocol)
     admin = bootstrap_actor(db, "admin")
-    lock.lock_database(db, admin, reason="interim look")
+    lock.lock_database(db, admin, reason="interim look", password="a-long-password")
     with db.sessions() as s, pytest.raises(TrialStillBlinded):  # locked, still blinded
         datasets_from_store(s, protocol)
     db.dispose()

@@ -101,7 +101,7 @@ def _run(url: str, out: Path, backend: str) -> ExportedTrial:
         _discontinue_one(db, sites)
         export_sdtm(db, authenticate(db, "x_stat", PASSWORD), out / "blinded")
         export_sdtm(db, authenticate(db, "x_ustat", PASSWORD), out / "unblinded_role")
-        sites.close()
+        sites.close(PASSWORD)
         export_sdtm(db, authenticate(db, "x_stat", PASSWORD), out / "sdtm")
         export_adam(db, authenticate(db, "x_stat", PASSWORD), out / "adam")
     finally:

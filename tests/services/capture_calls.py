@@ -11,7 +11,7 @@ from typing import Any
 from alstrial import services as sv
 from alstrial.services.actor import Actor
 from alstrial.services.policy import Permission
-from conftest import ELIGIBLE, SCREEN_DAY, Trial, alsfrs_items
+from conftest import ELIGIBLE, PASSWORD, SCREEN_DAY, Trial, alsfrs_items
 
 DAY0 = SCREEN_DAY + timedelta(days=90)
 AT0 = datetime(DAY0.year, DAY0.month, DAY0.day, 10, 0, tzinfo=UTC)
@@ -264,20 +264,34 @@ WRITE_CALLS: list[WriteCall] = [
             decided_by="participant",
         ),
     ),
+    WriteCall(
+        "sign_casebook",
+        Permission.SIGN_CASEBOOK,
+        "investigator",
+        lambda t, a, c: sv.sign_casebook(t.db, a, c["rand"], password=PASSWORD, meaning="approval"),
+    ),
 ]
 
 ADMIN_CALLS: list[WriteCall] = [
     WriteCall(
-        "lock_database", Permission.LOCK, "data_manager", lambda t, a, c: sv.lock_database(t.db, a, reason="LPLV")
+        "lock_database",
+        Permission.LOCK,
+        "admin",
+        lambda t, a, c: sv.lock_database(
+            t.db, a, reason="LPLV", password=PASSWORD, override_reason="a query on the adverse event stays open"
+        ),
     ),
     WriteCall(
-        "unlock_database", Permission.UNLOCK, "admin", lambda t, a, c: sv.unlock_database(t.db, a, reason="late query")
+        "unlock_database",
+        Permission.UNLOCK,
+        "admin",
+        lambda t, a, c: sv.unlock_database(t.db, a, reason="late query", password=PASSWORD),
     ),
     WriteCall(
         "unblind_trial",
         Permission.UNBLIND_TRIAL,
         "unblinded_statistician",
-        lambda t, a, c: sv.unblind_trial(t.db, a, reason="final analysis"),
+        lambda t, a, c: sv.unblind_trial(t.db, a, reason="final analysis", password=PASSWORD),
     ),
     WriteCall(
         "unlock_account",
@@ -289,7 +303,19 @@ ADMIN_CALLS: list[WriteCall] = [
         "emergency_unblind",
         Permission.UNBLIND_EMERGENCY,
         "investigator",
-        lambda t, a, c: sv.emergency_unblind(t.db, a, c["rand"], reason="SAE management"),
+        lambda t, a, c: sv.emergency_unblind(t.db, a, c["rand"], reason="SAE management", password=PASSWORD),
+    ),
+    WriteCall(
+        "deactivate_user",
+        Permission.MANAGE_USERS,
+        "admin",
+        lambda t, a, c: sv.deactivate_user(t.db, a, "investigator2", reason="left the site"),
+    ),
+    WriteCall(
+        "set_password",
+        Permission.MANAGE_USERS,
+        "admin",
+        lambda t, a, c: sv.set_password(t.db, a, "investigator2", new_password="a-new-long-password"),
     ),
 ]
 
@@ -312,6 +338,8 @@ READ_CALLS: dict[str, Callable[[Trial, Actor, dict[str, Any]], object]] = {
     "list_product_lots": lambda t, a, c: sv.list_product_lots(t.db, a),
     "list_users": lambda t, a, c: sv.list_users(t.db, a),
     "list_sites": lambda t, a, c: sv.list_sites(t.db, a),
+    "list_signatures": lambda t, a, c: sv.list_signatures(t.db, a),
+    "signature_status": lambda t, a, c: sv.signature_status(t.db, a, c["rand"]),
 }
 
 #: Public names of ``alstrial.services`` that are neither a write nor a read service.

@@ -10,6 +10,7 @@ from capture_calls import READ_CALLS, prepare
 
 from alstrial import services as sv
 from alstrial.services.policy import BLINDED_ROLES, UNBLINDED_ROLES
+from conftest import PASSWORD
 
 ARMS = {"MSC", "PBO"}
 
@@ -47,7 +48,9 @@ def _run_all(trial, role: str, ctx: dict[str, Any]) -> dict[str, object]:
 def test_blinded_roles_never_see_an_arm(trial) -> None:
     ctx = prepare(trial)
     # an emergency unblinding happened: its listing must still not carry the arm
-    sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="SAE: treating physician needs it")
+    sv.emergency_unblind(
+        trial.db, trial["investigator"], ctx["rand"], reason="SAE: treating physician needs it", password=PASSWORD
+    )
     assert set(BLINDED_ROLES) | set(UNBLINDED_ROLES) == set(trial.actors)
     for role in BLINDED_ROLES:
         results = _run_all(trial, role, ctx)
@@ -72,14 +75,16 @@ def test_full_unblinding_needs_the_lock_then_opens_arms_to_all(trial) -> None:
 
     ctx = prepare(trial)
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="locked database"):
-        sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis")
-    sv.lock_database(trial.db, trial["admin"], reason="database lock")
+        sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis", password=PASSWORD)
+    sv.lock_database(
+        trial.db, trial["admin"], reason="database lock", password=PASSWORD, override_reason="test: query still open"
+    )
     with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
-        sv.unblind_trial(trial.db, trial["statistician"], reason="final analysis")
-    sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis")
+        sv.unblind_trial(trial.db, trial["statistician"], reason="final analysis", password=PASSWORD)
+    sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis", password=PASSWORD)
     assert sv.participant_arm(trial.db, trial["statistician"], ctx["rand"]) in ARMS
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="cannot be unlocked"):
-        sv.unlock_database(trial.db, trial["admin"], reason="oops")
+        sv.unlock_database(trial.db, trial["admin"], reason="oops", password=PASSWORD)
 
 
 def test_emergency_unblinding_is_audited_listed_and_site_bound(trial) -> None:
@@ -87,17 +92,22 @@ def test_emergency_unblinding_is_audited_listed_and_site_bound(trial) -> None:
 
     ctx = prepare(trial)
     with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="reason"):
-        sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="")
+        sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="", password=PASSWORD)
     with no_trace(trial.db), pytest.raises(sv.NotFound):
-        sv.emergency_unblind(trial.db, trial.other_site, ctx["rand"], reason="not my patient")
+        sv.emergency_unblind(trial.db, trial.other_site, ctx["rand"], reason="not my patient", password=PASSWORD)
     with no_trace(trial.db), pytest.raises(sv.InvalidState, match="not randomized"):
-        sv.emergency_unblind(trial.db, trial["investigator"], ctx["enrolled"], reason="SAE")
-    sv.lock_database(trial.db, trial["admin"], reason="interim lock")  # allowed at any time, even locked
-    result = sv.emergency_unblind(trial.db, trial["investigator"], ctx["rand"], reason="SAE management")
+        sv.emergency_unblind(trial.db, trial["investigator"], ctx["enrolled"], reason="SAE", password=PASSWORD)
+    # allowed at any time, even locked
+    sv.lock_database(trial.db, trial["admin"], reason="interim lock", password=PASSWORD, override_reason="interim")
+    result = sv.emergency_unblind(
+        trial.db, trial["investigator"], ctx["rand"], reason="SAE management", password=PASSWORD
+    )
     assert result.arm in ARMS
     listing = sv.list_unblindings(trial.db, trial["monitor"])
     assert [(u.kind, u.participant, u.by, u.reason) for u in listing] == [
         ("emergency", ctx["rand"], "investigator", "SAE management")
     ]
     log = sv.audit_log(trial.db, trial["monitor"], participant=ctx["rand"])
-    assert log[-1].action == "participant.emergency_unblind" and log[-1].reason == "SAE management"
+    assert log[-2].action == "participant.emergency_unblind" and log[-2].reason == "SAE management"
+    assert log[-1].action == "signature.sign" and log[-1].changes["meaning"]["new"] == "responsibility"
+    assert result.signature.valid and result.signature.kind == "emergency_unblind"

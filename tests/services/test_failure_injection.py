@@ -80,6 +80,8 @@ def test_write_services_leak_no_driver_error_and_write_nothing_on_failure(trial)
     # an order in which each call's precondition holds: unblinding needs the lock
     order = [
         "unlock_account",
+        "deactivate_user",
+        "set_password",
         "emergency_unblind",
         "lock_database",
         "unlock_database",

@@ -7,7 +7,7 @@ from capture_calls import AT0, prepare
 
 from alstrial import services as sv
 from alstrial.services.imports import import_rows
-from conftest import no_trace, snapshot
+from conftest import PASSWORD, no_trace, snapshot
 
 
 def test_labs_doses_and_withdrawals_import(trial) -> None:
@@ -56,7 +56,7 @@ def test_import_checks_the_role_and_the_lock(trial) -> None:
     rows = [{"screened_on": "2025-01-06", "consent_date": "2025-01-06", "age_years": "40"}]
     with no_trace(trial.db), pytest.raises(sv.PermissionDenied):
         import_rows(trial.db, trial["monitor"], "screening", rows)
-    sv.lock_database(trial.db, trial["admin"], reason="lock")
+    sv.lock_database(trial.db, trial["admin"], reason="lock", password=PASSWORD)
     with no_trace(trial.db), pytest.raises(sv.DatabaseLocked):
         import_rows(trial.db, trial["site_coordinator"], "screening", rows)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from alstrial import services as sv
 from alstrial.services import LabResultInput as R
 from alstrial.store.models import CsfSample, LabResult
-from conftest import no_trace
+from conftest import PASSWORD, no_trace
 
 
 def _sample(trial, sample_id: str) -> str:
@@ -151,10 +151,10 @@ def test_batch_refuses_wrong_roles_other_sites_and_a_locked_database(trial) -> N
             sv.record_lab_results(trial.db, trial[role], sample_id="CSF-B4", results=one, assay="Simoa")
     with no_trace(trial.db), pytest.raises(sv.NotFound, match="no participant"):
         sv.record_lab_results(trial.db, trial.other_site, sample_id="CSF-B4", results=one, assay="Simoa")
-    sv.lock_database(trial.db, trial["data_manager"], reason="LPLV")
+    sv.lock_database(trial.db, trial["admin"], reason="LPLV", password=PASSWORD, override_reason="test")
     with no_trace(trial.db), pytest.raises(sv.DatabaseLocked, match="locked"):
         sv.record_lab_results(trial.db, trial["lab_technician"], sample_id="CSF-B4", results=one, assay="Simoa")
-    sv.unlock_database(trial.db, trial["admin"], reason="late lab report")
+    sv.unlock_database(trial.db, trial["admin"], reason="late lab report", password=PASSWORD)
     assert (
         len(sv.record_lab_results(trial.db, trial["lab_technician"], sample_id="CSF-B4", results=one, assay="S")) == 1
     )

@@ -15,7 +15,7 @@ from alstrial.services import (
     unlock_database,
 )
 from alstrial.services.policy import DATA_WRITES, ROLES, can
-from conftest import no_trace
+from conftest import PASSWORD, no_trace
 
 
 def test_every_write_call_is_enumerated() -> None:
@@ -49,21 +49,29 @@ def test_wrong_roles_are_refused_everywhere_and_leave_no_trace(trial) -> None:
 
 def test_lock_blocks_every_data_write_then_unlock_allows_them(trial) -> None:
     ctx = prepare(trial)
-    lock_database(trial.db, trial["data_manager"], reason="last participant last visit")
+    with no_trace(trial.db), pytest.raises(InvalidState, match="cannot be locked yet"):
+        lock_database(trial.db, trial["data_manager"], reason="last participant last visit", password=PASSWORD)
+    lock_database(
+        trial.db,
+        trial["admin"],
+        reason="last participant last visit",
+        password=PASSWORD,
+        override_reason="test of the lock itself: a query stays open",
+    )
     for call in WRITE_CALLS:
         if call.permission not in DATA_WRITES:
             continue
         with no_trace(trial.db), pytest.raises(DatabaseLocked, match="locked"):
             call.run(trial, trial[call.role], ctx)
     with no_trace(trial.db), pytest.raises(InvalidState, match="already locked"):
-        lock_database(trial.db, trial["admin"], reason="again")
+        lock_database(trial.db, trial["admin"], reason="again", password=PASSWORD)
     with no_trace(trial.db), pytest.raises(PermissionDenied):
-        unlock_database(trial.db, trial["data_manager"], reason="not an admin")
+        unlock_database(trial.db, trial["data_manager"], reason="not an admin", password=PASSWORD)
     from alstrial.services import ValidationFailed
 
     with no_trace(trial.db), pytest.raises(ValidationFailed, match="reason"):
-        unlock_database(trial.db, trial["admin"], reason="  ")
-    unlock_database(trial.db, trial["admin"], reason="late query on AE")
+        unlock_database(trial.db, trial["admin"], reason="  ", password=PASSWORD)
+    unlock_database(trial.db, trial["admin"], reason="late query on AE", password=PASSWORD)
     # every call is valid: after unlocking each one succeeds, in order
     for call in WRITE_CALLS:
         call.run(trial, trial[call.role], ctx)

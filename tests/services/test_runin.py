@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from alstrial import services as sv
 from alstrial.store.models import AlsfrsAssessment, EligibilityOutcome, Participant, VisitRecord
-from conftest import ELIGIBLE, SCREEN_DAY, Trial, alsfrs_items, no_trace
+from conftest import ELIGIBLE, PASSWORD, SCREEN_DAY, Trial, alsfrs_items, no_trace
 
 
 def outcome(t: Trial, code: str, criterion: str = "IN6") -> tuple[str, bool | None, object]:
@@ -116,8 +116,9 @@ def test_a_failed_runin_is_a_screen_failure_with_its_reason(trial) -> None:
     # screening failure does not list the never-judged IN6 among its reasons
     failed_at_screening = trial.screen(eligible=False)
     randomized = trial.randomized()
-    sv.lock_database(trial.db, trial["data_manager"], reason="end of study")
-    sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis")
+    sv.sign_casebook(trial.db, trial["investigator"], randomized, password=PASSWORD, meaning="approval")
+    sv.lock_database(trial.db, trial["data_manager"], reason="end of study", password=PASSWORD)
+    sv.unblind_trial(trial.db, trial["unblinded_statistician"], reason="final analysis", password=PASSWORD)
     with trial.db.sessions() as s:
         adsl = datasets_from_store(s, trial.db.protocol(s)).adsl.set_index("USUBJID")
     assert not adsl.loc[code, "ELIGFL"] and adsl.loc[code, "FAILCRIT"] == "IN6"
@@ -198,10 +199,10 @@ def test_complete_runin_checks_role_site_and_lock(trial) -> None:
             sv.complete_runin(trial.db, trial[role], code)
     with no_trace(trial.db), pytest.raises(sv.NotFound, match="no participant"):
         sv.complete_runin(trial.db, trial.other_site, code)
-    sv.lock_database(trial.db, trial["data_manager"], reason="interim freeze")
+    sv.lock_database(trial.db, trial["data_manager"], reason="interim freeze", password=PASSWORD)
     with no_trace(trial.db), pytest.raises(sv.DatabaseLocked, match="locked"):
         sv.complete_runin(trial.db, trial["investigator"], code)
-    sv.unlock_database(trial.db, trial["admin"], reason="freeze over")
+    sv.unlock_database(trial.db, trial["admin"], reason="freeze over", password=PASSWORD)
     assert sv.complete_runin(trial.db, trial["investigator"], code).eligible
     assert outcome(trial, code) == ("met", True, 4)
 

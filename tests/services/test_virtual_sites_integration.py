@@ -47,7 +47,7 @@ def simulate(url: str) -> dict[str, Any]:
         sites = VirtualSites(db, load_protocol(None), seed=SEED)
         sites.create_users()
         log = sites.run(n_randomized=N_RANDOMIZED)
-        sites.close()
+        sites.close(PASSWORD)
         with db.sessions() as s:
             chain = verify_chain(s)
             participants = s.execute(

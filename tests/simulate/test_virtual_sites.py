@@ -46,7 +46,7 @@ def trial(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CaptureDB,
     )
     sites = VirtualSites(db, load_protocol(), seed=11, out_of_window_rate=0.2, correction_rate=0.25)
     log = sites.run(n_randomized=N)
-    sites.close()
+    sites.close(PASSWORD)
     yield db, log
     db.dispose()
 

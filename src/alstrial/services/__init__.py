@@ -56,7 +56,17 @@ from alstrial.services.runin import RunInResult, complete_runin
 from alstrial.services.safety import record_adverse_event, record_intercurrent_event
 from alstrial.services.screening import enrol_participant, screen_participant
 from alstrial.services.setup import setup_trial
-from alstrial.services.users import add_site, add_user, authenticate, list_sites, list_users, unlock_account
+from alstrial.services.signatures import list_signatures, sign_casebook, signature_status
+from alstrial.services.users import (
+    add_site,
+    add_user,
+    authenticate,
+    deactivate_user,
+    list_sites,
+    list_users,
+    set_password,
+    unlock_account,
+)
 from alstrial.services.visits import record_alsfrs, record_visit, record_vital_capacity, record_weight
 
 __all__ = [
@@ -92,6 +102,7 @@ __all__ = [
     "close_query",
     "complete_runin",
     "correct_value",
+    "deactivate_user",
     "discontinue_treatment",
     "emergency_unblind",
     "enrol_participant",
@@ -102,6 +113,7 @@ __all__ = [
     "list_participants",
     "list_product_lots",
     "list_queries",
+    "list_signatures",
     "list_sites",
     "list_unblindings",
     "list_users",
@@ -123,7 +135,10 @@ __all__ = [
     "record_weight",
     "release_lot",
     "screen_participant",
+    "set_password",
     "setup_trial",
+    "sign_casebook",
+    "signature_status",
     "transaction",
     "unblind_trial",
     "unit_of_work",

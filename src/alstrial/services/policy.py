@@ -2,7 +2,8 @@
 
 Blinding: only ``UNBLINDED_ROLES`` ever see an arm before full unblinding (after the database is
 locked and unblinded, every role may). Site roles see only their own site's participants.
-``monitor`` is read-only. Permissions in ``DATA_WRITES`` are refused while the database is locked.
+``monitor`` is read-only. Permissions in ``DATA_WRITES`` are refused while the database is locked
+(signing a casebook among them: the casebooks are signed before the lock).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Permission(StrEnum):
     OPEN_QUERY = "open_query"
     ANSWER_QUERY = "answer_query"
     CLOSE_QUERY = "close_query"
+    SIGN_CASEBOOK = "sign_casebook"
     LOCK = "lock"
     UNLOCK = "unlock"
     UNBLIND_TRIAL = "unblind_trial"
@@ -78,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.CORRECT,
             P.ANSWER_QUERY,
             P.UNBLIND_EMERGENCY,
+            P.SIGN_CASEBOOK,
             P.READ,
         }
     ),
@@ -108,6 +111,7 @@ DATA_WRITES = frozenset(
         P.OPEN_QUERY,
         P.ANSWER_QUERY,
         P.CLOSE_QUERY,
+        P.SIGN_CASEBOOK,
     }
 )
 

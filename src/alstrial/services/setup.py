@@ -1,5 +1,6 @@
 """Trial set-up from a protocol: stores the TOML and its hash, sites, schedule, strata, the concealed
-allocation list, and the first admin user. Runs once per database."""
+allocation list (permuted blocks; minimization allocates at randomization from the stored seed),
+and the first admin user. Runs once per database."""
 
 from __future__ import annotations
 
@@ -31,12 +32,17 @@ class TrialSetup:
     strata: int
     allocation_entries: int
     admin: str
+    method: str = "permuted_block"
 
     def __str__(self) -> str:
+        allocation = (
+            f"{self.allocation_entries} concealed allocations"
+            if self.method == "permuted_block"
+            else "allocation by Pocock–Simon minimization (seeded, concealed)"
+        )
         return (
             f"trial {self.trial_code} set up: {self.sites} sites, {self.visits} visits, {self.strata} strata, "
-            f"{self.allocation_entries} concealed allocations; protocol sha256 {self.protocol_sha256[:12]}…; "
-            f"admin user {self.admin!r}"
+            f"{allocation}; protocol sha256 {self.protocol_sha256[:12]}…; admin user {self.admin!r}"
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -62,11 +68,9 @@ def setup_trial(
     """Create the trial from protocol text. Bootstraps the first admin, so it takes no actor."""
     protocol = parse_protocol(protocol_text, source="protocol")
     check_password(admin_password, username=admin_username)
-    if protocol.randomization.method != "permuted_block":
-        raise InvalidState(
-            f"randomization method {protocol.randomization.method!r} is not supported by the capture layer yet; "
-            "use 'permuted_block'"
-        )
+    minimization = protocol.randomization.method == "minimization"
+    if minimization:
+        _check_minimization(protocol, seed)
     digest = sha256_text(protocol_text)
     with db.sessions.begin() as session:
         if session.execute(select(func.count()).select_from(Trial)).scalar_one():
@@ -107,7 +111,10 @@ def setup_trial(
             created_at=now,
         )
         session.add(admin)
-        strata, n_entries, list_digest = _store_allocation_list(session, protocol, seed)
+        if minimization:
+            strata, n_entries = _store_strata(session, protocol), 0
+        else:
+            strata, n_entries, list_digest = _store_allocation_list(session, protocol, seed)
         session.flush()
         entries = [
             AuditEntry(
@@ -117,15 +124,72 @@ def setup_trial(
                 {"protocol_sha256": (None, digest), "title": (None, protocol.title), "seed_recorded": (None, True)},
             ),
             AuditEntry("user.create", "user", admin.id, {"username": (None, admin_username), "role": (None, "admin")}),
-            AuditEntry(
-                "allocation_list.generate",
-                "allocation_slot",
-                "all",
-                {"strata": (None, strata), "entries": (None, n_entries), "list_sha256": (None, list_digest)},
-            ),
         ]
+        if minimization:
+            entries.append(
+                AuditEntry(
+                    "randomization.minimization",
+                    "trial",
+                    protocol.id,
+                    {
+                        "factors": (None, protocol.strata_levels()),
+                        "arms": (None, [(a.code, a.ratio) for a in protocol.arms]),
+                        "p": (None, protocol.randomization.minimization_probability),
+                        "measure": (None, "range"),
+                        "seed_recorded": (None, True),
+                    },
+                )
+            )
+        else:
+            entries.append(
+                AuditEntry(
+                    "allocation_list.generate",
+                    "allocation_slot",
+                    "all",
+                    {"strata": (None, strata), "entries": (None, n_entries), "list_sha256": (None, list_digest)},
+                )
+            )
         audit_chain.append(session, username=admin_username, role="admin", entries=entries)
-    return TrialSetup(protocol.id, digest, len(protocol.sites), len(protocol.visits), strata, n_entries, admin_username)
+    return TrialSetup(
+        protocol.id,
+        digest,
+        len(protocol.sites),
+        len(protocol.visits),
+        strata,
+        n_entries,
+        admin_username,
+        protocol.randomization.method,
+    )
+
+
+def _check_minimization(protocol: Protocol, seed: int) -> None:
+    """Refuse a minimization design the minimizer would reject, before anything is written."""
+    from alstrial.domain.randomization.errors import InvalidRandomizationSpec
+    from alstrial.domain.randomization.minimization import Minimizer
+
+    try:
+        Minimizer(
+            [(a.code, a.ratio) for a in protocol.arms],
+            protocol.strata_levels(),
+            p=protocol.randomization.minimization_probability,
+            seed=seed,
+        )
+    except InvalidRandomizationSpec as exc:
+        raise ValidationFailed([Problem("randomization", "minimization", str(exc))], context="protocol") from None
+
+
+def _store_strata(session: object, protocol: Protocol) -> int:
+    """The strata (factor level combinations) for reference; minimization draws no list in advance."""
+    from sqlalchemy.orm import Session
+
+    assert isinstance(session, Session)
+    factors = protocol.strata_levels()
+    keys = all_strata(factors)
+    session.execute(
+        insert(Stratum),
+        [{"key": k, "levels_json": json.dumps(parse_stratum_key(k, factors), sort_keys=True)} for k in keys],
+    )
+    return len(keys)
 
 
 def _store_allocation_list(session: object, protocol: Protocol, seed: int) -> tuple[int, int, str]:

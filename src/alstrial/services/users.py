@@ -244,3 +244,67 @@ def _user_problems(*, username: str, role: str, site: str | None) -> list[Proble
     ):
         problems.append(Problem("username", username, "expected 1-64 letters, digits, '.', '_' or '-'"))
     return problems
+
+
+# ---------------------------------------------------------------- account lifecycle (deactivate, password)
+def deactivate_user(db: CaptureDB, actor: Actor, username: str, *, reason: str) -> UserView:
+    """Deactivate an account (admin): it can no longer sign in or sign; its records and signatures stay."""
+    from alstrial.services.context import require_text
+    from alstrial.services.exceptions import InvalidState
+
+    policy.require(actor, policy.Permission.MANAGE_USERS)
+    reason = require_text(reason, "reason")
+    with transaction(db, actor, policy.Permission.MANAGE_USERS) as tx:
+        user = tx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        if user.id == actor.user_id:
+            raise InvalidState("you cannot deactivate your own account; ask another admin")
+        if not user.active:
+            raise InvalidState(f"user {username!r} is already inactive")
+        user.active = False
+        tx.audit("user.deactivate", "user", user.id, {"active": (True, False)}, reason=reason)
+        return _user_view(tx, user)
+
+
+def set_password(
+    db: CaptureDB,
+    actor: Actor,
+    username: str,
+    *,
+    new_password: str,
+    current_password: str | None = None,
+) -> UserView:
+    """Change a password: your own with ``current_password`` re-entered, anyone's as an admin (a reset).
+
+    Both hashing and verifying run outside the write transaction; the write re-checks that the
+    stored hash did not change meanwhile.
+    """
+    own = username == actor.username
+    permission = policy.Permission.READ if own else policy.Permission.MANAGE_USERS
+    policy.require(actor, permission)
+    check_password(new_password, username=username)
+    with database_errors(), db.read_sessions() as session:
+        stored = session.execute(select(User.password_hash).where(User.username == username)).scalar_one_or_none()
+    if own:
+        if not current_password:
+            raise ValidationFailed(
+                [Problem("current_password", "(hidden)", "required: re-enter your current password")], context="user"
+            )
+        if stored is None or not verify_password(stored, current_password):
+            raise AuthenticationFailed(f"password not changed: the current password of {username!r} is wrong")
+    new_hash = hash_password(new_password)
+    with transaction(db, actor, permission, write=True) as tx:
+        user = tx.session.execute(select(User).where(User.username == username).with_for_update()).scalar_one_or_none()
+        if user is None:
+            raise NotFound(f"no user {username!r}")
+        if user.password_hash != stored:
+            raise Conflict(f"the password of {username!r} was changed by someone else meanwhile; nothing was written")
+        user.password_hash = new_hash
+        tx.audit(
+            "user.password_change" if own else "user.password_reset",
+            "user",
+            user.id,
+            {"password": ("(hidden)", "(changed)")},
+        )
+        return _user_view(tx, user)

@@ -142,11 +142,24 @@ class VirtualSites:
                 progress(self.log.randomized, target)
         return self.log
 
-    def close(self, *, reason: str = "end of study: all participants completed or withdrawn") -> None:
-        """Resolve open queries, lock the database and unblind the trial."""
-        dm = self.actors["dm"]
-        lock.lock_database(self.db, dm, reason=reason)
-        lock.unblind_trial(self.db, self.actors["ustat"], reason="database locked; final analysis")
+    def close(
+        self, admin_password: str, *, reason: str = "end of study: all participants completed or withdrawn"
+    ) -> None:
+        """Lock the database and unblind the trial, both signed by the admin with ``admin_password``.
+
+        Virtual investigators hold no usable password, so they cannot sign casebooks electronically:
+        the admin locks with a signed override that says so, and the audit trail lists the casebooks
+        left unsigned.
+        """
+        admin = self.actors["admin"]
+        lock.lock_database(
+            self.db,
+            admin,
+            reason=reason,
+            password=admin_password,
+            override_reason="simulated trial: the virtual investigators cannot sign casebooks electronically",
+        )
+        lock.unblind_trial(self.db, admin, reason="database locked; final analysis", password=admin_password)
 
     def _one_candidate(self, screen_day: date) -> None:
         child = np.random.default_rng(self.rng.integers(0, 2**63))

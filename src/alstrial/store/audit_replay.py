@@ -118,6 +118,8 @@ def replay(conn: Connection | Session) -> ReplayResult:
     """Compare every clinical table with the state the audit trail describes (see the module docstring)."""
     expected: dict[tuple[str, str], dict[str, object]] = {}
     list_digest: str | None = None
+    minimization = False
+    decision_digests: dict[str, str] = {}
     records = 0
     for entity, entity_id, action, changes in conn.execute(
         select(AuditRecord.entity, AuditRecord.entity_id, AuditRecord.action, AuditRecord.changes).order_by(
@@ -128,6 +130,10 @@ def replay(conn: Connection | Session) -> ReplayResult:
         parsed = json.loads(changes)
         if action == "allocation_list.generate":
             list_digest = parsed.get("list_sha256", {}).get("new")
+        elif action == "randomization.minimization":
+            minimization = True
+        elif action == "participant.randomize" and "decision_sha256" in parsed:
+            decision_digests[str(entity_id)] = parsed["decision_sha256"]["new"]
         if entity not in CLINICAL or action.endswith("refused_chain_of_identity"):
             continue
         state = expected.setdefault((entity, str(entity_id)), {})
@@ -151,7 +157,7 @@ def replay(conn: Connection | Session) -> ReplayResult:
                     differences.append(Difference(name, key[1], column, value, _shown(row[column])))
     for key in sorted(set(expected) - seen):
         differences.append(Difference(key[0], key[1], "(row)", "a row created in the audit trail", "missing"))
-    differences += _allocation_differences(conn, list_digest)
+    differences += _allocation_differences(conn, list_digest, decision_digests if minimization else None)
     return ReplayResult(records, rows, tuple(differences))
 
 
@@ -160,13 +166,17 @@ def allocation_digest(rows: list[dict[str, object]]) -> str:
     return hashlib.sha256(canonical_json(rows).encode("utf-8")).hexdigest()
 
 
-def _allocation_differences(conn: Connection | Session, recorded: str | None) -> list[Difference]:
+def _allocation_differences(
+    conn: Connection | Session, recorded: str | None, decision_digests: Mapping[str, str] | None = None
+) -> list[Difference]:
     slots = conn.execute(select(AllocationSlot.__table__).order_by(AllocationSlot.id)).mappings().all()
     out: list[Difference] = []
     if not slots:
         return out
     rows = [{k: s[k] for k in ("stratum_key", "sequence", "block", "block_size", "arm", "kit_code")} for s in slots]
-    if recorded is None or allocation_digest(rows) != recorded:
+    if decision_digests is not None:  # minimization: each slot is made at randomization from its decision
+        out += _minimization_differences(conn, slots, decision_digests)
+    elif recorded is None or allocation_digest(rows) != recorded:
         out.append(
             Difference("allocation_slot", "all", "(list)", recorded or "a digest recorded at set-up", "another list")
         )
@@ -180,4 +190,40 @@ def _allocation_differences(conn: Connection | Session, recorded: str | None) ->
     assigned = {s["participant_id"] for s in slots if s["participant_id"] is not None}
     for pid in sorted(set(kits) - assigned):
         out.append(Difference("participant", str(pid), "kit_code", "an allocation slot with this kit", "none"))
+    return out
+
+
+def _minimization_differences(
+    conn: Connection | Session, slots: Any, decision_digests: Mapping[str, str]
+) -> list[Difference]:
+    """Each slot's arm must be its minimization decision's, and each decision must hash to the digest
+    the audit trail recorded when the participant was randomized (the decision row carries its nonce)."""
+    from alstrial.store.models import MinimizationDecision
+
+    decisions = {
+        d["participant_id"]: d
+        for d in conn.execute(select(MinimizationDecision.__table__, Participant.code).join(Participant)).mappings()
+    }
+    out: list[Difference] = []
+    for s in slots:
+        d = decisions.get(s["participant_id"])
+        if d is None:
+            out.append(Difference("allocation_slot", str(s["id"]), "(row)", "a minimization decision", "none"))
+            continue
+        if d["arm"] != s["arm"]:
+            out.append(Difference("allocation_slot", str(s["id"]), "arm", d["arm"], s["arm"]))
+        record = {
+            "sequence": d["sequence"],
+            "participant": d["code"],
+            "factors": json.loads(d["factors_json"]),
+            "scores": json.loads(d["scores_json"]),
+            "probabilities": json.loads(d["probabilities_json"]),
+            "draw": d["draw"],
+            "arm": d["arm"],
+            "nonce": d["nonce"],
+        }
+        found = hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+        audited = decision_digests.get(str(d["participant_id"]))
+        if found != audited:
+            out.append(Difference("minimization_decision", str(d["id"]), "decision_sha256", audited, found))
     return out

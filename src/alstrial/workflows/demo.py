@@ -86,7 +86,7 @@ def run_demo(
     log = sites.run(n_randomized=n_randomized, progress=progress)
 
     say("locking and unblinding the database")
-    sites.close()
+    sites.close(admin_password)
 
     say("deriving the analysis datasets from the locked database")
     with db.sessions() as session:

@@ -8,6 +8,7 @@ from alstrial.store.models.participant import EligibilityOutcome, Participant
 from alstrial.store.models.product import Administration, BoneMarrowAspiration, ProductLot
 from alstrial.store.models.query import DataQuery
 from alstrial.store.models.safety import AdverseEvent, IntercurrentEvent
+from alstrial.store.models.signature import MinimizationDecision, Signature
 from alstrial.store.models.trial import (
     LockEvent,
     RequestKey,
@@ -34,10 +35,12 @@ __all__ = [
     "IntercurrentEvent",
     "LabResult",
     "LockEvent",
+    "MinimizationDecision",
     "Participant",
     "ProductLot",
     "RequestKey",
     "ScheduledVisit",
+    "Signature",
     "Site",
     "Stratum",
     "StudyWithdrawal",

@@ -108,6 +108,8 @@ class LockEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     reason: Mapped[str] = mapped_column(Text)
+    #: an admin's reason for locking while queries were open or casebooks unsigned (signed with the lock)
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class UnblindingEvent(Base):
