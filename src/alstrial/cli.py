@@ -9,7 +9,20 @@ from __future__ import annotations
 import typer
 
 from alstrial import __version__
-from alstrial.commands import alsfrs, audit, backup, capture, demo, export, protocol, randomize, redcap, simulate, stats
+from alstrial.commands import (
+    alsfrs,
+    analyze,
+    audit,
+    backup,
+    capture,
+    demo,
+    export,
+    protocol,
+    randomize,
+    redcap,
+    simulate,
+    stats,
+)
 
 app = typer.Typer(
     name="alstrial",
@@ -34,6 +47,8 @@ app.command(name="restore")(backup.restore)
 app.add_typer(export.app, name="export")
 app.add_typer(redcap.app, name="redcap")
 app.add_typer(redcap.odm_app, name="odm")
+app.command(name="analyze")(analyze.analyze)
+app.command(name="report")(analyze.report)
 
 
 @app.command()
