@@ -33,7 +33,9 @@ def test_each_strategy_uses_the_values_it_should() -> None:
     kept, log = apply_strategies(
         ADQS,
         ADICE,
-        _estimand(("treatment_discontinuation", "while_on_treatment"), ("permanent_assisted_ventilation", "hypothetical")),
+        _estimand(
+            ("treatment_discontinuation", "while_on_treatment"), ("permanent_assisted_ventilation", "hypothetical")
+        ),
     )
     # a: values after day 30 go (56, 84); b: after day 60 (84)
     assert kept.groupby("USUBJID")["ADY"].max().to_dict() == {"a": 28, "b": 56}

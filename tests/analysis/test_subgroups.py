@@ -72,7 +72,12 @@ def test_levels_and_thresholds() -> None:
     cut = Subgroup(id="B", label="Baseline", variable="baseline_alsfrs_r", cutpoint=35)
     assert subgroup_levels(adsl, cut).tolist()[:2] == ["< 35", "≥ 35"]
     assert pd.isna(subgroup_levels(adsl, cut)["c"])
-    assert subgroup_levels(adsl, Subgroup(id="R", label="R", variable="riluzole")).tolist() == ["yes", "no", "yes", "no"]
+    assert subgroup_levels(adsl, Subgroup(id="R", label="R", variable="riluzole")).tolist() == [
+        "yes",
+        "no",
+        "yes",
+        "no",
+    ]
     assert [s.cutpoint for s in threshold_subgroups([26, 28])] == [26, 28]
 
     def analysis(ids: pd.Index) -> dict[str, object]:

@@ -58,10 +58,13 @@ def test_an_event_handled_twice_is_reported_by_protocol_check(tmp_path: Path) ->
     text = _replace(
         _seed_text(),
         '{ event = "gastrostomy", strategy = "treatment_policy", rationale = "part of usual care" },',
-        '{ event = "gastrostomy", strategy = "treatment_policy" },\n    { event = "gastrostomy", strategy = "hypothetical" },',
+        '{ event = "gastrostomy", strategy = "treatment_policy" },\n'
+        '    { event = "gastrostomy", strategy = "hypothetical" },',
     )
     path = tmp_path / "p.toml"
     path.write_text(text, encoding="utf-8")
     result = CliRunner().invoke(app, ["protocol", "check", str(path)])
     assert result.exit_code == 2
-    assert "estimands[1].intercurrent_events[1].event" in result.output and "each event is handled once" in result.output
+    assert (
+        "estimands[1].intercurrent_events[1].event" in result.output and "each event is handled once" in result.output
+    )

@@ -219,3 +219,32 @@ def lock_and_unblind(capture: CaptureDB) -> None:
     admin = bootstrap_actor(capture, "admin")
     sv.lock_database(capture, admin, reason="final analysis")
     sv.unblind_trial(capture, admin, reason="final analysis")
+
+
+def build_early_trial(folder: Path, *, n: int = 6, randomized: int = 4) -> str:
+    """An open trial at its start: screened and run in through imports, some randomized, nobody dosed."""
+    url = str(folder / "early.db")
+    cli("init", "--db", url, "--seed", "1")
+    for name, role, site in USERS:
+        cli("user", "add", name, "--role", role, "--db", url, "--user", "admin", *(["--site", site] if site else []))
+    rows = [
+        {"site": "S01", "screened_on": SCR.isoformat(), "consent_date": SCR.isoformat(), **ELIGIBLE}
+        | {"alsfrs_r_runin_decline": ""}
+        for _ in range(n)
+    ]
+    cli("import", "screening", str(write_csv(folder / "s.csv", rows)), "--db", url, "--user", "coord")
+    codes = [f"S01-{i + 1:04d}" for i in range(n)]
+    pre = [
+        {"participant": c, "visit": v, "visit_date": d.isoformat(), **alsfrs_items(t)}
+        for c in codes
+        for v, d, t in (("SCR", SCR, 38), ("RUNIN", SCR + timedelta(days=55), 34))
+    ]
+    cli("import", "alsfrs", str(write_csv(folder / "a.csv", pre)), "--db", url, "--user", "coord")
+    runin = [{"participant": c, "enrolled_on": SCR.isoformat()} for c in codes]
+    cli("import", "runin", str(write_csv(folder / "r.csv", runin)), "--db", url, "--user", "coord")
+    capture = CaptureDB.from_url(url)
+    inv = bootstrap_actor(capture, "inv")
+    for c in codes[:randomized]:
+        sv.randomize_participant(capture, inv, c)
+    capture.dispose()
+    return url

@@ -12,7 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from imported_trial import ENV, ImportedTrial, build_imported_trial, lock_and_unblind
+from imported_trial import ENV, ImportedTrial, build_early_trial, build_imported_trial, lock_and_unblind
 from typer.testing import CliRunner
 
 from alstrial.cli import app
@@ -103,6 +103,8 @@ def test_results_json_is_keyed_by_estimand_with_provenance(trials, final: Path) 
     # hypothetical strategy for ventilation: the two visits after it (W24, W28) are set aside
     pav = next(e for e in chg["estimand"]["intercurrent_events"] if e["event"] == "permanent_assisted_ventilation")
     assert pav == {**pav, "strategy": "hypothetical", "participants": 1, "values_set_aside": 2}
+    # ... and for the responder estimand ventilation is composite: that participant is a non-responder
+    assert results["estimands"]["E_PRIMARY"]["estimand"] == {"composite_failures": 1}
     with (final / "tables" / "estimates.csv").open() as f:
         rows = list(csv.DictReader(f))
     mmrm = next(r for r in rows if r["estimand"] == "E_ALSFRS_CHG" and r["analysis"] == "MMRM")
@@ -251,3 +253,18 @@ def test_report_renders_in_headless_chromium(trials, final: Path, tmp_path: Path
     assert any("Subgroups (exploratory)" in h for h in headings) and any("Estimands" in h for h in headings)
     assert svgs >= 8 and width > 300
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def test_dsmb_reports_and_interim_analysis_at_the_start_of_a_trial(tmp_path: Path) -> None:
+    """Randomized but nobody dosed yet: every endpoint says why it is not analysed, nothing crashes."""
+    url = build_early_trial(tmp_path)
+    for audience in ("dsmb-open", "dsmb-closed"):
+        code, output = run("report", "--db", url, "--user", "dsmb", "--out", str(tmp_path / f"{audience}.html"),
+                           "--audience", audience)  # fmt: skip
+        assert code == 0, output
+    assert "No participant in the full analysis set yet" in (tmp_path / "dsmb-closed.html").read_text()
+    code, output = run("analyze", "--db", url, "--user", "dsmb", "--out", str(tmp_path / "an"), "--interim")
+    assert code == 0, output
+    results = json.loads((tmp_path / "an" / "results.json").read_text())
+    assert results["consort"]["randomized"] == 4
+    assert "error" in results["estimands"]["E_ALSFRS_CHG"]

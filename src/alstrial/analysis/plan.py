@@ -34,6 +34,7 @@ from alstrial.stats.result import plain
 from alstrial.stats.slope_model import random_slope_model
 from alstrial.stats.survival import survival_analysis
 
+SUBGROUP_DF = "satterthwaite"
 RESPONDER_COVARIATES = {
     "baseline_alsfrs_r": "BASEALS",
     "months_since_onset": "MOSONSET",
@@ -147,6 +148,13 @@ class AnalysisPlan:
         df = ds.fas.drop(columns=["PRESLOPE"]).merge(slopes, left_on="USUBJID", right_index=True, how="left")
         df = df.rename(columns={"pre_slope": "PRESLOPE"})
         df["RILUZFL"] = df["RILUZFL"].astype(int)
+        df["SLOPECHG"] = df["post_slope"] - df["PRESLOPE"]
+        # composite strategy: an event before the primary visit is a failure (never a response)
+        estimand = self.protocol.estimand_for(endpoint.id)
+        day = self._visit_day(endpoint.visit or self.primary_visit)
+        events = [h.event for h in estimand.intercurrent_events if h.strategy == "composite"] if estimand else []
+        failed = self.adice[self.adice["EVENT"].isin(events) & (self.adice["ADY"] <= day)]["USUBJID"]
+        df.loc[df["USUBJID"].isin(failed), "SLOPECHG"] = -np.inf
         return df, covariates
 
     def _responder(self, endpoint: Endpoint, ds: AnalysisDatasets) -> EndpointOutcome:
@@ -155,17 +163,21 @@ class AnalysisPlan:
         result = responder_analysis(
             df,
             arm="ARM",
-            pre_slope="PRESLOPE",
-            post_slope="post_slope",
+            slope_change="SLOPECHG",
             covariates=covariates,
             threshold=threshold,
             reference=self.reference,
         )
-        return EndpointOutcome(endpoint, result, extra={"rates_by_threshold": self._rates_by_threshold(df, threshold)})
+        composite = int(np.isneginf(df["SLOPECHG"]).sum())
+        extra = {
+            "rates_by_threshold": self._rates_by_threshold(df, threshold),
+            "estimand": {"composite_failures": composite},
+        }
+        return EndpointOutcome(endpoint, result, extra=extra)
 
     def _rates_by_threshold(self, df: pd.DataFrame, primary: float) -> list[dict[str, Any]]:
         """Responder proportion by arm over a range of slope-improvement thresholds (points/month)."""
-        change = df["post_slope"] - df["PRESLOPE"]
+        change = df["SLOPECHG"]
         ok = change.notna()
         out = []
         for t in sorted({0.25, 0.5, 0.75, 1.0, primary, 1.5, 2.0}):
@@ -317,9 +329,12 @@ class AnalysisPlan:
         mmrm = next((e for e in self.protocol.endpoints if e.method == "mmrm_change"), None)
         if mmrm is not None:
             adqs, _ = self._adqs_for(mmrm, ds)
+            # Satterthwaite df: about 4x faster than Kenward-Roger over ~20 exploratory fits, and
+            # the same estimates; the CIs differ in the second decimal at this sample size
+            per_level = mmrm.model_copy(update={"parameters": {**mmrm.parameters, "df": SUBGROUP_DF}})
 
             def change(ids: pd.Index) -> dict[str, Any]:
-                r = self.mmrm_change(mmrm, adqs[adqs["USUBJID"].isin(ids)], ds, strata=())
+                r = self.mmrm_change(per_level, adqs[adqs["USUBJID"].isin(ids)], ds, strata=())
                 return {
                     "n": r.n_subjects,
                     "estimate": r.difference,
@@ -341,8 +356,7 @@ class AnalysisPlan:
                 r = responder_analysis(
                     sub,
                     arm="ARM",
-                    pre_slope="PRESLOPE",
-                    post_slope="post_slope",
+                    slope_change="SLOPECHG",
                     covariates=usable,
                     threshold=threshold,
                     reference=self.reference,
@@ -360,7 +374,13 @@ class AnalysisPlan:
             analyses["responder"] = odds
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-level fits of small subgroups warn; their errors are recorded
-            return run_subgroups(ds.adsl[ds.adsl["FASFL"]], subgroups, analyses, log_scale=("responder",))
+            return run_subgroups(
+                ds.adsl[ds.adsl["FASFL"]],
+                subgroups,
+                analyses,
+                log_scale=("responder",),
+                settings={"mmrm_df": SUBGROUP_DF} if mmrm is not None else {},
+            )
 
 
 def engine_notes(result: Any) -> list[str]:

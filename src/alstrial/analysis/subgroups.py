@@ -12,7 +12,7 @@ the published trial's ≥ 35 subgroup finding came after a missed primary endpoi
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -70,12 +70,14 @@ class SubgroupResult:
     rows: pd.DataFrame  # analysis, subgroup, label, level, n, estimate, ci_lower, ci_upper, p_value, error
     interactions: pd.DataFrame  # analysis, subgroup, label, z, p_value, error
     exploratory: bool = True
+    settings: dict[str, Any] = field(default_factory=dict)  # e.g. the df method of the per-level MMRMs
 
     def to_dict(self) -> dict[str, Any]:
         return plain(
             {
                 "exploratory": self.exploratory,
                 "interaction_test": "Altman-Bland z-test of the difference between the level estimates",
+                **self.settings,
                 "rows": self.rows,
                 "interactions": self.interactions,
             }
@@ -104,6 +106,7 @@ def run_subgroups(
     analyses: dict[str, SubsetAnalysis],
     *,
     log_scale: Sequence[str] = (),
+    settings: dict[str, Any] | None = None,
 ) -> SubgroupResult:
     """Run every analysis within every level of every subgroup (two-level subgroups are tested)."""
     rows: list[dict[str, Any]] = []
@@ -137,4 +140,4 @@ def run_subgroups(
                 z = (b[key] - a[key]) / float(np.hypot(a["std_error"], b["std_error"]))
                 entry.update(z=z, p_value=float(2 * sps.norm.sf(abs(z))), error=None)
             inter.append(entry)
-    return SubgroupResult(rows=pd.DataFrame(rows), interactions=pd.DataFrame(inter))
+    return SubgroupResult(rows=pd.DataFrame(rows), interactions=pd.DataFrame(inter), settings=dict(settings or {}))

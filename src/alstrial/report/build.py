@@ -52,6 +52,9 @@ def _responder(o: EndpointOutcome) -> Section:
         f"(post-treatment minus pre-treatment slope). Logistic regression adjusted for "
         f"{', '.join(r['covariates'])}: odds ratio {_f(r['odds_ratio'])} (95% CI {_ci(r)}), p = {_f(r['p_value'], 3)}."
     )
+    composite = (d.get("estimand") or {}).get("composite_failures")
+    if composite:
+        lead += f" {composite} participant(s) with a composite intercurrent event count as non-responders."
     figs = []
     rates = d.get("rates_by_threshold")
     if rates:
@@ -315,9 +318,13 @@ def estimand_section(protocol: Protocol) -> Section | None:
     )
 
 
-def trajectories_section(ds: AnalysisDatasets, domains: pd.DataFrame | None, *, group_label: str) -> Section:
+def trajectories_section(
+    ds: AnalysisDatasets, domains: pd.DataFrame | None, protocol: Protocol, *, group_label: str
+) -> Section:
     """Individual ALSFRS-R trajectories and the mean of each ALSFRS-R domain over time."""
     fas = ds.adqs[ds.adqs["USUBJID"].isin(ds.fas["USUBJID"])]
+    if fas.empty:
+        return Section("ALSFRS-R trajectories and domains", "No ALSFRS-R value after the first dose yet.")
     figs = [
         Figure(
             figures.spaghetti(
@@ -333,10 +340,13 @@ def trajectories_section(ds: AnalysisDatasets, domains: pd.DataFrame | None, *, 
             "Thin lines: one participant each; bold lines: the observed mean by visit.",
         )
     ]
+    d = pd.DataFrame()
     if domains is not None and not domains.empty:
         arm = ds.adsl.set_index("USUBJID")["ARM"]
         d = domains[domains["USUBJID"].isin(ds.fas["USUBJID"]) & domains["TOTAL"].notna() & (domains["ADY"] >= 0)]
-        d = d.assign(ARM=d["USUBJID"].map(arm), WEEK=(d["ADY"] / 7).round())
+        week = {v.code: v.day / 7 for v in protocol.visits}  # the scheduled week, not the day it happened
+        d = d.assign(ARM=d["USUBJID"].map(arm), WEEK=d["AVISIT"].map(week))
+    if not d.empty:
         names = {
             "BULBAR": "Bulbar",
             "FINE_MOTOR": "Fine motor",
@@ -373,6 +383,8 @@ def missing_section(ds: AnalysisDatasets, protocol: Protocol) -> Section:
     for v in visits:
         after = pd.Series(grid.index, index=grid.index).map(events).to_numpy(dtype=float) < v.day
         grid.loc[after & (grid[v.code] == 0).to_numpy(), v.code] = np.nan
+    if grid.empty:
+        return Section("Missing data", "No participant in the full analysis set yet.")
     order = grid.fillna(0).to_numpy().sum(axis=1).argsort(kind="stable")[::-1]
     grid = grid.iloc[order]
     total = int(grid.notna().to_numpy().sum())
@@ -389,6 +401,8 @@ def subgroup_section(result: Mapping[str, Any], arm_label: str) -> Section:
     """Forest plots of the prespecified subgroups and baseline thresholds (exploratory)."""
     rows = pd.DataFrame(result["rows"])
     inter = pd.DataFrame(result["interactions"])
+    if rows.empty:
+        return Section("Subgroups (exploratory)", "No participant in the full analysis set yet.")
     figs, tables = [], []
     spec = {
         "mmrm_change": ("Difference in ALSFRS-R change at the primary visit (points)", 0.0, False),
@@ -523,7 +537,7 @@ def build_report(
             sections.append(_biomarkers(o, datasets, slopes))
         elif method == "safety":
             sections.append(_safety(o, {a.code: a.name for a in protocol.arms}))
-    sections.append(trajectories_section(datasets, domains, group_label=arm_label))
+    sections.append(trajectories_section(datasets, domains, protocol, group_label=arm_label))
     sections.append(missing_section(datasets, protocol))
     if results.get("subgroups"):
         sections.append(subgroup_section(results["subgroups"], arm_label))
