@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from alstrial import services as sv
 from alstrial.cli import app
+from alstrial.protocol import default_protocol_path
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import bootstrap_actor
 from alstrial.store.models import AdverseEvent
@@ -59,11 +60,25 @@ class ImportedTrial:
     pav: str  # the participant with permanent assisted ventilation (hypothetical strategy)
 
 
+def light_protocol(folder: Path) -> Path:
+    """The seed protocol with fewer imputations and cut points: the same analyses, less test time."""
+    text = default_protocol_path().read_text(encoding="utf-8")
+    for old, new in (
+        ("imputations = 20", "imputations = 5"),
+        ("baseline_thresholds = [26.0, 28.0, 30.0, 32.0, 34.0]", "baseline_thresholds = [30.0, 34.0]"),
+    ):
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = folder / "protocol.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def build_imported_trial(folder: Path, *, n: int = 36, seed: int = 11, lock: bool = True) -> ImportedTrial:
     """Screen, run in, randomize, dose and follow ``n`` participants; lock and unblind when ``lock``."""
     url = str(folder / "imported.db")
     rng = np.random.default_rng(seed)
-    cli("init", "--db", url, "--seed", "42")
+    cli("init", "--db", url, "--seed", "42", "--protocol", str(light_protocol(folder)))
     for name, role, site in USERS:
         cli("user", "add", name, "--role", role, "--db", url, "--user", "admin", *(["--site", site] if site else []))
 
@@ -248,3 +263,30 @@ def build_early_trial(folder: Path, *, n: int = 6, randomized: int = 4) -> str:
         sv.randomize_participant(capture, inv, c)
     capture.dispose()
     return url
+
+
+def shared_trials(root: Path, dest: Path) -> tuple[ImportedTrial, ImportedTrial]:
+    """The imported trial open and locked, built once per test session (under a file lock, so the
+    pytest-xdist workers share it) and copied into ``dest`` for the calling worker."""
+    import fcntl
+    import json
+    import shutil
+
+    folder = root / "imported-trial"
+    with (root / "imported-trial.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "trial.json").exists():
+            folder.mkdir(exist_ok=True)
+            built = build_imported_trial(folder, lock=False)
+            shutil.copy(built.url, folder / "locked.db")
+            capture = CaptureDB.from_url(str(folder / "locked.db"))
+            lock_and_unblind(capture)
+            capture.dispose()
+            meta = {"codes": built.codes, "arms": built.arms, "pav": built.pav}
+            (folder / "trial.json").write_text(json.dumps(meta), encoding="utf-8")
+    meta = json.loads((folder / "trial.json").read_text(encoding="utf-8"))
+    out = []
+    for name in ("imported.db", "locked.db"):
+        shutil.copy(folder / name, dest / name)
+        out.append(ImportedTrial(str(dest / name), meta["codes"], meta["arms"], meta["pav"]))
+    return out[0], out[1]

@@ -6,13 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from imported_trial import ENV, ImportedTrial, build_early_trial, build_imported_trial, lock_and_unblind
+from imported_trial import ENV, ImportedTrial, build_early_trial, shared_trials
 from typer.testing import CliRunner
 
 from alstrial.cli import app
@@ -29,16 +28,11 @@ def run(*args: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def trials(tmp_path_factory: pytest.TempPathFactory) -> tuple[ImportedTrial, ImportedTrial]:
+def trials(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> tuple[ImportedTrial, ImportedTrial]:
     """The same imported trial twice: still open (interim) and locked + unblinded (final)."""
-    folder = tmp_path_factory.mktemp("imported")
-    open_trial = build_imported_trial(folder, lock=False)
-    locked_path = folder / "locked.db"
-    shutil.copy(open_trial.url, locked_path)
-    capture = CaptureDB.from_url(str(locked_path))
-    lock_and_unblind(capture)
-    capture.dispose()
-    return open_trial, ImportedTrial(str(locked_path), open_trial.codes, open_trial.arms, open_trial.pav)
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if worker_id != "master" else base  # shared by the xdist workers of this session
+    return shared_trials(root, tmp_path_factory.mktemp("imported"))
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +113,9 @@ def _pdf_pages(pdf: Path, out: Path) -> list[Path]:
     return sorted(out.glob("page-*.png"))
 
 
-def test_sponsor_report_has_the_sections_and_a_paginated_pdf(trials, tmp_path: Path) -> None:
+def test_sponsor_report_sections_pdf_pages_and_chromium(trials, tmp_path: Path) -> None:
+    """One sponsor report (HTML + PDF): its sections, the PDF as PNG pages (pdftoppm) with running
+    headers, and the HTML in a real browser (Playwright driving /usr/bin/chromium) with a screenshot."""
     out = tmp_path / "sponsor.html"
     code, output = run("report", "--db", trials[1].url, "--user", "stat", "--out", str(out), "--pdf")
     assert code == 0, output
@@ -148,6 +144,40 @@ def test_sponsor_report_has_the_sections_and_a_paginated_pdf(trials, tmp_path: P
     text = subprocess.run(["pdftotext", str(out.with_suffix(".pdf")), "-"], capture_output=True, text=True, check=True)
     assert f"page 1 of {n}" in text.stdout and f"page {n} of {n}" in text.stdout  # running footer
     assert "MSC-ALS-P3 · Study report" in text.stdout  # running header
+    _chromium_check(out, tmp_path)
+
+
+def _chromium_check(out: Path, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    shot = tmp_path / "report.png"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        page.goto(out.resolve().as_uri())
+        headings = page.locator("h2").all_inner_texts()
+        svgs = page.locator("figure svg").count()
+        width = page.evaluate("document.querySelector('figure svg').getBoundingClientRect().width")
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert any("Subgroups (exploratory)" in h for h in headings) and any("Estimands" in h for h in headings)
+    assert svgs >= 8 and width > 300
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
+
+
+def test_dsmb_reports_and_interim_analysis_at_the_start_of_a_trial(tmp_path: Path) -> None:
+    """Randomized but nobody dosed yet: every endpoint says why it is not analysed, nothing crashes."""
+    url = build_early_trial(tmp_path)
+    for audience in ("dsmb-open", "dsmb-closed"):
+        code, output = run("report", "--db", url, "--user", "dsmb", "--out", str(tmp_path / f"{audience}.html"),
+                           "--audience", audience)  # fmt: skip
+        assert code == 0, output
+    assert "No participant in the full analysis set yet" in (tmp_path / "dsmb-closed.html").read_text()
+    code, output = run("analyze", "--db", url, "--user", "dsmb", "--out", str(tmp_path / "an"), "--interim")
+    assert code == 0, output
+    results = json.loads((tmp_path / "an" / "results.json").read_text())
+    assert results["consort"]["randomized"] == 4
+    assert "error" in results["estimands"]["E_ALSFRS_CHG"]
 
 
 def test_sponsor_report_is_refused_before_unblinding(trials, tmp_path: Path) -> None:
@@ -231,40 +261,3 @@ def test_closed_dsmb_report_codes_the_arms_and_keeps_the_key_apart(trials, tmp_p
     assert "Arm A" in body and "Arm B" in body and "CONFIDENTIAL" in body
     for word in ("MSC", "PBO", "Placebo", "Autologous"):
         assert word not in body, word
-
-
-def test_report_renders_in_headless_chromium(trials, final: Path, tmp_path: Path) -> None:
-    """The HTML report in a real browser (Playwright driving /usr/bin/chromium), with a screenshot."""
-    from playwright.sync_api import sync_playwright
-
-    out = tmp_path / "report.html"
-    code, output = run("report", "--db", trials[1].url, "--user", "stat", "--out", str(out))
-    assert code == 0, output
-    shot = tmp_path / "report.png"
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.goto(out.resolve().as_uri())
-        headings = page.locator("h2").all_inner_texts()
-        svgs = page.locator("figure svg").count()
-        width = page.evaluate("document.querySelector('figure svg').getBoundingClientRect().width")
-        page.screenshot(path=str(shot), full_page=True)
-        browser.close()
-    assert any("Subgroups (exploratory)" in h for h in headings) and any("Estimands" in h for h in headings)
-    assert svgs >= 8 and width > 300
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 50_000
-
-
-def test_dsmb_reports_and_interim_analysis_at_the_start_of_a_trial(tmp_path: Path) -> None:
-    """Randomized but nobody dosed yet: every endpoint says why it is not analysed, nothing crashes."""
-    url = build_early_trial(tmp_path)
-    for audience in ("dsmb-open", "dsmb-closed"):
-        code, output = run("report", "--db", url, "--user", "dsmb", "--out", str(tmp_path / f"{audience}.html"),
-                           "--audience", audience)  # fmt: skip
-        assert code == 0, output
-    assert "No participant in the full analysis set yet" in (tmp_path / "dsmb-closed.html").read_text()
-    code, output = run("analyze", "--db", url, "--user", "dsmb", "--out", str(tmp_path / "an"), "--interim")
-    assert code == 0, output
-    results = json.loads((tmp_path / "an" / "results.json").read_text())
-    assert results["consort"]["randomized"] == 4
-    assert "error" in results["estimands"]["E_ALSFRS_CHG"]
