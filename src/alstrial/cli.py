@@ -11,6 +11,7 @@ import typer
 from alstrial import __version__
 from alstrial.commands import (
     alsfrs,
+    analyze,
     audit,
     backup,
     capture,
@@ -54,6 +55,8 @@ app.command(name="unlock")(lifecycle.unlock)
 app.command(name="unblind")(lifecycle.unblind)
 app.command(name="sign")(lifecycle.sign)
 app.command(name="signatures")(lifecycle.signatures)
+app.command(name="analyze")(analyze.analyze)
+app.command(name="report")(analyze.report)
 
 
 @app.command()

@@ -16,7 +16,11 @@ from alstrial.stats.imputation import (
     tipping_point,
 )
 from alstrial.stats.imputation.mvn_em import conditional_draw, mvn_em
-from alstrial.stats.imputation.reference_based import jump_to_reference_params
+from alstrial.stats.imputation.reference_based import (
+    copy_increments_params,
+    copy_reference_params,
+    jump_to_reference_params,
+)
 from alstrial.stats.imputation.rubin import barnard_rubin_df
 
 VISITS = [f"M{v}" for v in range(1, 7)]
@@ -183,3 +187,35 @@ def test_input_errors() -> None:
         impute_mvn(wide.assign(BASE=np.nan), arm="ARM", baseline="BASE", visits=VISITS)
     with pytest.raises(EndpointDataError, match="not 'j2r'"):
         impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, method="j2r")  # type: ignore[arg-type]
+
+
+def test_copy_reference_and_copy_increments_parameters() -> None:
+    mu_own, mu_ref = np.array([30.0, 29.0, 28.0, 27.0]), np.array([30.0, 28.0, 26.0, 24.0])
+    own = 4 * (0.5 + 0.5 * np.eye(4))
+    ref = 5 * (0.7 + 0.3 * np.eye(4))
+    on = np.array([True, True, False, False])
+    cr_mu, cr_sigma = copy_reference_params(mu_own, own, mu_ref, ref, on)
+    np.testing.assert_array_equal(cr_mu, mu_ref)  # the whole distribution is the reference arm's
+    np.testing.assert_array_equal(cr_sigma, ref)
+    cir_mu, cir_sigma = copy_increments_params(mu_own, own, mu_ref, ref, on)
+    # own mean at the last on-treatment visit (29) plus the reference arm's changes from there (−2, −4)
+    np.testing.assert_allclose(cir_mu, [30.0, 29.0, 27.0, 25.0])
+    _, j2r_sigma = jump_to_reference_params(mu_own, own, mu_ref, ref, on)
+    np.testing.assert_allclose(cir_sigma, j2r_sigma)  # CIR and J2R share the covariance (rbmi)
+    for f in (copy_reference_params, copy_increments_params):
+        same_mu, same_sigma = f(mu_own, own, mu_ref, ref, np.ones(4, bool))
+        assert same_mu is mu_own and same_sigma is own
+
+
+def test_reference_based_methods_order_as_expected_for_an_accruing_benefit() -> None:
+    """Benefit grows with time: J2R loses it all at dropout, CIR keeps what was accrued, MAR keeps growing it."""
+    wide = _trial(400, 5, 0.5)
+
+    def pooled(method: str) -> float:
+        imp = impute_mvn(wide, arm="ARM", baseline="BASE", visits=VISITS, m=20, seed=2, method=method, reference="PBO")  # type: ignore[arg-type]
+        return float(analyse_imputed(imp, ANALYSIS).pooled.estimate)
+
+    mar, j2r = pooled("mar"), pooled("jump_to_reference")
+    cr, cir = pooled("copy_reference"), pooled("copy_increments_in_reference")
+    assert j2r < cir < mar
+    assert j2r < cr < mar

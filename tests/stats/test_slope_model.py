@@ -49,3 +49,27 @@ def test_simulated_slope_difference_is_within_ci_with_dropout_and_days() -> None
     d = res.to_dict()
     assert d["slope_difference"] == res.slope_difference and len(d["random_effects_cov"]) == 2
     assert "slope difference" in str(res)
+
+
+def test_convergence_is_reported_from_how_the_fit_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first optimiser that fails and is retried leaves notes, not converged=False (issue 11, item 8)."""
+    import warnings
+
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    real_fit = sm.MixedLM.fit
+    calls: list[object] = []
+
+    def fit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs.get("method"))
+        if len(calls) == 1:  # what statsmodels says when L-BFGS fails and Powell takes over
+            warnings.warn("Retrying MixedLM optimization with powell", ConvergenceWarning, stacklevel=2)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(sm.MixedLM, "fit", fit)
+    res = random_slope_model(_trial(60, 3, 0.3), subject="id", time="month", score="score", arm="arm", reference="PBO")
+    assert res.converged
+    assert res.notes == ("Retrying MixedLM optimization with powell",)
+    assert res.optimizer.startswith("powell (after lbfgs failed)")
+    assert res.to_dict()["optimizer"] == res.optimizer

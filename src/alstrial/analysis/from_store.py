@@ -46,10 +46,14 @@ def _frame(session: Session, stmt: object) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def datasets_from_store(session: Session, protocol: Protocol) -> AnalysisDatasets:
-    """Derive ADSL, ADQS, ADLB and ADTTE from the capture database."""
+def datasets_from_store(session: Session, protocol: Protocol, *, interim: bool = False) -> AnalysisDatasets:
+    """Derive ADSL, ADQS, ADLB and ADTTE from the capture database.
+
+    ``interim=True`` builds them from an unlocked or still-blinded database for an interim look; the
+    caller must have checked that its user may see arms (``workflows.analyze`` does).
+    """
     trial = session.execute(select(Trial)).scalar_one()
-    if not trial.locked or trial.unblinded_at is None:
+    if not interim and (not trial.locked or trial.unblinded_at is None):
         raise TrialStillBlinded("lock and unblind the database before deriving analysis datasets with arms")
     part = _frame(
         session,

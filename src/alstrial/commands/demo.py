@@ -58,7 +58,7 @@ def demo(
             f"  {arm}: randomized {a['randomized']}, treated {a['treated']}, completed {a['completed']}, "
             f"discontinued {a['discontinued']}"
         )
-    for endpoint_id, e in r["endpoints"].items():
+    for endpoint_id, e in r["estimands"].items():
         if "error" in e:
             out_console.print(f"  {endpoint_id}: [red]not analysed[/red] — {e['error']}")
             continue
@@ -76,7 +76,7 @@ def demo(
     audit = r["audit"]
     out_console.print(f"audit trail: {audit['records']} records, {'verified' if audit['verified'] else 'BROKEN'}")
     out_console.print(f"report:   {run.report_path.resolve()}   (open it in a browser)")
-    out_console.print(f"results:  {run.results_path.resolve()}")
+    out_console.print(f"results:  {run.results_path.resolve()}   (tables/*.csv next to it)")
     out_console.print(f"database: {run.database.resolve()}   (alstrial audit verify --db {run.database})")
     out_console.print(
         f"sign in:  user [bold]{run.admin_username}[/bold], password [bold]{run.admin_password}[/bold]   "

@@ -46,6 +46,8 @@ def check_references(data: Mapping[str, Any]) -> list[Problem]:
         ("endpoints", "id"),
         ("screening_fields", "name"),
         ("strata", "name"),
+        ("estimands", "id"),
+        ("subgroups", "id"),
     ]:
         problems += _duplicates(_items(data, section), key, section)
 
@@ -97,6 +99,56 @@ def check_references(data: Mapping[str, Any]) -> list[Problem]:
             problems.append(Problem(f"endpoints[{i}].visit", e.get("visit"), f"unknown visit; defined: {visit_codes}"))
     if sum(1 for _, e in _items(data, "endpoints") if e.get("kind") == "primary") > 1:
         problems.append(Problem("endpoints", "kind = primary", "at most one primary endpoint"))
+    problems += _check_analysis_plan(data)
+    return problems
+
+
+_NUMERIC_SUBGROUPS = {"baseline_alsfrs_r", "age"}
+_MI_METHODS = {"mmrm_change"}
+
+
+def _check_analysis_plan(data: Mapping[str, Any]) -> list[Problem]:
+    """Estimands name a defined endpoint, handle each event once; subgroups split where they can."""
+    problems: list[Problem] = []
+    endpoints = {e.get("id"): e for _, e in _items(data, "endpoints")}
+    for i, est in _items(data, "estimands"):
+        where = f"estimands[{i}]"
+        endpoint = endpoints.get(est.get("endpoint"))
+        if endpoint is None:
+            problems.append(
+                Problem(
+                    f"{where}.endpoint",
+                    est.get("endpoint"),
+                    f"unknown endpoint; defined: {sorted(map(str, endpoints))}",
+                )
+            )
+        events = [e for e in est.get("intercurrent_events") or [] if isinstance(e, dict)]
+        counts = Counter(e.get("event") for e in events)
+        for j, e in enumerate(events):
+            if counts[e.get("event")] > 1:
+                problems.append(
+                    Problem(f"{where}.intercurrent_events[{j}].event", e.get("event"), "each event is handled once")
+                )
+        sensitivity = est.get("sensitivity") or []
+        if sensitivity and endpoint is not None and endpoint.get("method") not in _MI_METHODS:
+            problems.append(
+                Problem(
+                    f"{where}.sensitivity",
+                    sensitivity,
+                    f"missing-data sensitivity analyses apply to a continuous change endpoint (method mmrm_change); "
+                    f"{est.get('endpoint')!r} uses {endpoint.get('method')!r}",
+                )
+            )
+    for i, sg in _items(data, "subgroups"):
+        numeric = sg.get("variable") in _NUMERIC_SUBGROUPS
+        if numeric and not isinstance(sg.get("cutpoint"), int | float):
+            problems.append(
+                Problem(f"subgroups[{i}].cutpoint", sg.get("cutpoint"), f"{sg.get('variable')!r} needs a cut point")
+            )
+        if not numeric and sg.get("cutpoint") is not None:
+            problems.append(
+                Problem(f"subgroups[{i}].cutpoint", sg.get("cutpoint"), "cut points apply to numeric variables only")
+            )
     return problems
 
 

@@ -184,6 +184,65 @@ class Endpoint(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
+#: Intercurrent events the capture services record (``rescue_medication`` is accepted in a plan
+#: but not captured yet, so a strategy for it changes no data).
+IntercurrentEventKind = Literal[
+    "treatment_discontinuation",
+    "death",
+    "permanent_assisted_ventilation",
+    "tracheostomy",
+    "gastrostomy",
+    "niv_start",
+    "rescue_medication",
+]
+#: ICH E9(R1) strategies for intercurrent events.
+Strategy = Literal["treatment_policy", "hypothetical", "composite", "while_on_treatment", "principal_stratum"]
+#: Missing-data sensitivity analyses of a continuous estimand (multiple imputation, tipping point).
+SensitivityMethod = Literal[
+    "mi_mar", "mi_jump_to_reference", "mi_copy_reference", "mi_copy_increments_in_reference", "tipping_point"
+]
+
+
+class IntercurrentEventHandling(_Model):
+    """How one intercurrent event is handled: the ICH E9(R1) strategy and why."""
+
+    event: IntercurrentEventKind
+    strategy: Strategy
+    rationale: str = ""
+
+
+class Estimand(_Model):
+    """An estimand in ICH E9(R1) terms, attached to the endpoint whose analysis estimates it."""
+
+    id: str = Field(pattern=_CODE_PATTERN)
+    endpoint: str
+    label: str = Field(min_length=1)
+    population: str = Field(min_length=1)
+    variable: str = Field(min_length=1)
+    treatment: str = "randomized treatment versus control"
+    intercurrent_events: list[IntercurrentEventHandling] = Field(default_factory=list)
+    summary: str = Field(min_length=1, description="population-level summary, e.g. difference in means")
+    sensitivity: list[SensitivityMethod] = Field(default_factory=list)
+
+
+class Subgroup(_Model):
+    """A prespecified subgroup: a baseline variable, split at ``cutpoint`` when numeric."""
+
+    id: str = Field(pattern=_CODE_PATTERN)
+    label: str = Field(min_length=1)
+    variable: Literal["baseline_alsfrs_r", "onset_region", "sex", "age", "riluzole"]
+    cutpoint: float | None = None
+
+
+class AnalysisOptions(_Model):
+    """Settings of the analysis plan shared by several analyses."""
+
+    imputations: int = Field(default=20, ge=2, le=1000)
+    tipping_deltas: list[float] = Field(default_factory=lambda: [0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -8.0])
+    baseline_thresholds: list[float] = Field(default_factory=lambda: [26.0, 28.0, 30.0, 32.0, 34.0])
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+
+
 class Protocol(_Model):
     """A complete trial design."""
 
@@ -203,6 +262,9 @@ class Protocol(_Model):
     dosing: Dosing
     analytes: list[Analyte] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(default_factory=list)
+    estimands: list[Estimand] = Field(default_factory=list)
+    subgroups: list[Subgroup] = Field(default_factory=list)
+    analysis: AnalysisOptions = Field(default_factory=AnalysisOptions)
     simulation: SimulationParams = Field(default_factory=SimulationParams)
 
     # -- convenience lookups used by the layers above ------------------------------------
@@ -233,6 +295,16 @@ class Protocol(_Model):
 
     def primary_endpoint(self) -> Endpoint | None:
         return next((e for e in self.endpoints if e.kind == "primary"), None)
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        for e in self.endpoints:
+            if e.id == endpoint_id:
+                return e
+        raise KeyError(f"unknown endpoint {endpoint_id!r}; expected one of {[e.id for e in self.endpoints]}")
+
+    def estimand_for(self, endpoint_id: str) -> Estimand | None:
+        """The (first) estimand the endpoint's analysis estimates, if the plan names one."""
+        return next((e for e in self.estimands if e.endpoint == endpoint_id), None)
 
 
 def _lookup(items: list[Any], code: str, what: str) -> Any:

@@ -29,6 +29,7 @@ class Table:
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
     caption: str = ""
+    css: str = ""  # "text": left-aligned cells for tables of words (e.g. the estimand table)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class SlopeModelResult:
     converged: bool
     notes: tuple[str, ...] = ()
     reml_log_likelihood: float = float("nan")  # same constant as R logLik(lme(..., method = "REML"))
+    optimizer: str = ""  # how the fit ended, e.g. "lbfgs, polished by bfgs" or "powell (after lbfgs failed)"
 
     def to_dict(self) -> dict[str, Any]:
         return plain(
@@ -72,6 +73,7 @@ class SlopeModelResult:
                 "random_effects_cov": self.random_effects_cov.to_numpy(),
                 "residual_variance": self.residual_variance,
                 "converged": self.converged,
+                "optimizer": self.optimizer,
                 "reml_log_likelihood": self.reml_log_likelihood,
                 "notes": list(self.notes),
             }
@@ -104,7 +106,9 @@ def random_slope_model(
 
     ``time`` is in months from baseline, or in days (``time_unit="days"``, converted with
     30.4375 days/month). Rows with a missing score are dropped (likelihood-based, valid under
-    MAR). Optimizer warnings are kept in ``notes`` and ``converged``, not raised.
+    MAR). ``converged`` says how the fit *ended* (the optimiser that produced the estimates, or
+    the BFGS polish of them); warnings of an earlier optimiser that was retried are kept in
+    ``notes`` (and reach the analysis plan's warnings) but do not make a converged fit "failed".
     """
     what = "random-slope model"
     if time_unit not in ("months", "days"):
@@ -135,7 +139,9 @@ def random_slope_model(
         warnings.simplefilter("always")
         fit = model.fit(reml=True, method=["lbfgs", "powell"])
     notes = tuple(sorted({str(w.message) for w in caught}))
-    fit = _polish(model, fit)
+    first = "lbfgs" if not any("Retrying MixedLM optimization" in n for n in notes) else "powell (after lbfgs failed)"
+    fit, polished = _polish(model, fit)
+    optimizer = f"{first}, polished by bfgs" if polished else first
     k = x.shape[1]
     beta = np.asarray(fit.fe_params)
     cov = _model_based_cov(x.to_numpy(dtype=float), z_re, groups, np.asarray(fit.cov_re), float(fit.scale))
@@ -168,24 +174,25 @@ def random_slope_model(
         summary=summary,
         random_effects_cov=re_cov,
         residual_variance=float(fit.scale),
-        converged=bool(fit.converged) and not notes,
+        converged=bool(fit.converged),
         notes=notes,
         reml_log_likelihood=float(fit.llf),
+        optimizer=optimizer,
     )
 
 
-def _polish(model: sm.MixedLM, fit: Any) -> Any:
+def _polish(model: sm.MixedLM, fit: Any) -> tuple[Any, bool]:
     """Refine an L-BFGS REML optimum with BFGS (gtol 1e-8); keep the first fit unless the polish
-    converges cleanly to a REML log-likelihood at least as high."""
+    converges cleanly to a REML log-likelihood at least as high. Returns (fit, polished?)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             polished = model.fit(reml=True, start_params=fit.params_object, method=["bfgs"], gtol=1e-8, maxiter=200)
         except (np.linalg.LinAlgError, ValueError):
-            return fit
+            return fit, False
     if caught or not polished.converged or not polished.llf >= fit.llf - 1e-9:
-        return fit
-    return polished
+        return fit, False
+    return polished, True
 
 
 def _model_based_cov(x: np.ndarray, z: np.ndarray, groups: np.ndarray, g: np.ndarray, sigma2: float) -> np.ndarray:

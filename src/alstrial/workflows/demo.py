@@ -1,8 +1,11 @@
 """The seed trial end to end: set up, simulate through the virtual sites, lock, unblind, analyse, report.
 
-``run_demo`` writes ``trial.db`` (SQLite), ``results.json`` and ``report.html`` into one folder.
-``results.json`` is byte-identical for the same seed and protocol: it holds no timestamps and
-its numbers are rounded to a fixed number of significant digits.
+``run_demo`` writes ``trial.db`` (SQLite), ``results.json`` (with ``tables/*.csv``), ``run.json``
+and ``report.html`` into one folder, through the same ``workflows.analyze`` and ``workflows.report``
+code as ``alstrial analyze`` and ``alstrial report``. ``results.json`` is byte-identical for the same
+seed and protocol: it holds no timestamps and its numbers are rounded to a fixed number of
+significant digits; the analysis time and the audit head hash (which covers the audit records'
+wall-clock times) are written to ``run.json`` instead.
 """
 
 from __future__ import annotations
@@ -11,21 +14,20 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alstrial import __version__
-from alstrial.analysis import summaries
-from alstrial.analysis.from_store import datasets_from_store
-from alstrial.analysis.plan import AnalysisPlan, EndpointOutcome, clean_json
+from alstrial.analysis.plan import EndpointOutcome, clean_json
 from alstrial.protocol import load_protocol
 from alstrial.protocol.models import Protocol
-from alstrial.report.build import build_report
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
 from alstrial.simulate.virtual_sites import ADMIN, VirtualSites, VirtualTrialLog
-from alstrial.store.audit_chain import verify_chain
 from alstrial.store.migrate import init_db
+from alstrial.workflows.analyze import analyse_database, write_analysis
+from alstrial.workflows.report import report_database
 
 Step = Callable[[str], None]
 Progress = Callable[[int, int], None]
@@ -88,47 +90,31 @@ def run_demo(
     say("locking and unblinding the database")
     sites.close(admin_password)
 
-    say("deriving the analysis datasets from the locked database")
-    with db.sessions() as session:
-        datasets = datasets_from_store(session, protocol)
-        chain = verify_chain(session)
-
-    say("running the analysis plan")
-    outcomes = tuple(AnalysisPlan(protocol, seed=seed).run(datasets))
-
-    arms = [a.code for a in protocol.arms]
-    results: dict[str, Any] = {
-        "trial": {"id": protocol.id, "title": protocol.title, "seed": seed, "simulated": True, "alstrial": __version__},
-        "consort": summaries.consort(datasets.adsl, arms, {c.id: c.text for c in protocol.eligibility}),
-        "baseline": summaries.baseline(datasets.adsl, arms),
-        "dropouts": summaries.dropouts(datasets.adsl),
-        "endpoints": {o.endpoint.id: o.to_dict() for o in outcomes},
-        "virtual_sites": asdict(log),
-        "audit": {"records": chain.records, "verified": chain.ok},
-    }
-    results = clean_json(results)
+    say("running the analysis plan on the locked database")
+    when = datetime.now(UTC)
+    extra = {"simulated": True, "seed": seed, "source": f"simulated trial, seed {seed}"}
+    analysis = analyse_database(db, None, seed=seed, trial_extra=extra, provenance=False)
+    results = dict(analysis.results)
+    results["virtual_sites"] = clean_json(asdict(log))
+    # results.json stays byte-identical for a seed: the analysis time and the audit head hash (which
+    # covers the wall-clock times of the audit records) go to run.json instead
+    write_analysis(results, out_dir)
     results_path = out_dir / "results.json"
-    results_path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    run_info = {
+        "analysis_time": when.isoformat(),
+        "audit_head_hash": analysis.state.audit.head_hash,
+        "alstrial": __version__,
+        "seed": seed,
+    }
+    (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     say("writing the report")
-    primary = protocol.primary_endpoint()
-    trial_info = {
-        "id": protocol.id,
-        "title": protocol.title,
-        "registry_id": protocol.registry_id,
-        "phase": protocol.phase,
-        "arms": [a.name for a in protocol.arms],
-        "ratio": ":".join(str(a.ratio) for a in protocol.arms),
-        "n_sites": len(protocol.sites),
-        "source": f"simulated trial, seed {seed}",
-        "simulated": True,
-        "seed": seed,
-        "primary_week": protocol.visit(primary.visit).day // 7 if primary and primary.visit else "–",
-        "version": __version__,
-        "database": db_path.name,
-    }
-    html = build_report(protocol=protocol, datasets=datasets, outcomes=outcomes, results=results, trial_info=trial_info)
+    report = report_database(
+        db, None, audience="sponsor", seed=seed, database_label=db_path.name, analysis=analysis,
+        trial_extra=extra, when=when,
+    )  # fmt: skip
     report_path = out_dir / "report.html"
-    report_path.write_text(html, encoding="utf-8")
+    report_path.write_text(report.html, encoding="utf-8")
+    outcomes = analysis.outcomes
     db.dispose()
     return DemoRun(out_dir, db_path, results_path, report_path, results, outcomes, log, ADMIN, admin_password)

@@ -6,9 +6,10 @@ resample the arm's participants with replacement, fit mean and covariance by EM 
 missingness), then draw each participant's missing visits from the conditional normal given
 their observed ones. This is proper MI (parameter uncertainty propagated) without MCMC.
 
-``method="jump_to_reference"`` imputes the active arm's visits after its last observed one
-with the J2R joint parameters (see ``reference_based``); visits missing *before* a
-participant's last observation are imputed under MAR in both methods. Everything is driven by
+``method="jump_to_reference"``, ``"copy_reference"`` and ``"copy_increments_in_reference"``
+impute the active arm's visits after its last observed one with the reference-based joint
+parameters (see ``reference_based``); visits missing *before* a participant's last
+observation are imputed under MAR in every method. Everything is driven by
 one ``seed``: same data, same seed, same imputations.
 """
 
@@ -24,11 +25,21 @@ import pandas as pd
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns, two_arm_levels
 from alstrial.stats.imputation.analysis import Analysis, AnalysisEstimate
 from alstrial.stats.imputation.mvn_em import conditional_draw, mvn_em
-from alstrial.stats.imputation.reference_based import jump_to_reference_params
+from alstrial.stats.imputation.reference_based import (
+    copy_increments_params,
+    copy_reference_params,
+    jump_to_reference_params,
+)
 from alstrial.stats.imputation.rubin import RubinResult, rubin_combine
 from alstrial.stats.result import format_block, plain
 
-ImputationMethod = Literal["mar", "jump_to_reference"]
+ImputationMethod = Literal["mar", "jump_to_reference", "copy_reference", "copy_increments_in_reference"]
+IMPUTATION_METHODS: tuple[str, ...] = ("mar", "jump_to_reference", "copy_reference", "copy_increments_in_reference")
+_REFERENCE_BASED = {
+    "jump_to_reference": jump_to_reference_params,
+    "copy_reference": copy_reference_params,
+    "copy_increments_in_reference": copy_increments_params,
+}
 _MAX_BOOTSTRAP_TRIES = 50
 
 
@@ -114,9 +125,9 @@ def impute_mvn(
     J2R participants jump to.
     """
     what = "imputation"
-    if method not in ("mar", "jump_to_reference"):
+    if method not in IMPUTATION_METHODS:
         raise EndpointDataError(
-            f"invalid value for method, expected one of 'mar', 'jump_to_reference' (not {method!r})"
+            f"invalid value for method, expected one of {', '.join(map(repr, IMPUTATION_METHODS))} (not {method!r})"
         )
     if m < 2:
         raise EndpointDataError(f"{what}: m must be at least 2 (not {m!r})")
@@ -141,7 +152,7 @@ def impute_mvn(
         groups: dict[tuple[Any, bytes, int], list[int]] = {}
         for i in needs:
             a = arm_values[i]
-            cut = int(last_obs[i]) if (method == "jump_to_reference" and a == trt) else p
+            cut = int(last_obs[i]) if (method != "mar" and a == trt) else p
             groups.setdefault((a, missing[i].tobytes(), cut), []).append(int(i))
         for (a, _, cut), idx_list in groups.items():
             idx = np.asarray(idx_list)
@@ -149,7 +160,7 @@ def impute_mvn(
             mu, sigma = params[a]
             if cut < p:
                 on_treatment = np.arange(p) <= cut
-                mu, sigma = jump_to_reference_params(mu, sigma, *params[ref], on_treatment)
+                mu, sigma = _REFERENCE_BASED[method](mu, sigma, *params[ref], on_treatment)
             draws[k][np.ix_(idx, ~obs)] = conditional_draw(x[np.ix_(idx, obs)], obs, mu, sigma, rng)
     return ImputedData(
         wide=wide.copy(),

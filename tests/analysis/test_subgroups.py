@@ -1,0 +1,94 @@
+"""Prespecified subgroups: a subgroup-specific effect set in the simulator is found in that subgroup
+only, and the treatment-by-subgroup interaction test picks it up."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from alstrial.analysis.plan import AnalysisPlan
+from alstrial.analysis.subgroups import run_subgroups, subgroup_levels, threshold_subgroups
+from alstrial.design.cohort_datasets import datasets_from_cohort
+from alstrial.protocol import load_protocol
+from alstrial.protocol.models import Protocol, Subgroup
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.cohort import simulate_cohort
+
+HIGH_EFFECT = 1.2  # points/month slowing, only when baseline ALSFRS-R >= 35
+
+
+@pytest.fixture(scope="module")
+def result() -> pd.DataFrame:
+    full = load_protocol()
+    protocol: Protocol = full.model_copy(
+        update={
+            "endpoints": [e for e in full.endpoints if e.method == "mmrm_change"],
+            "subgroups": [s for s in full.subgroups if s.id in ("BASEALS35", "SEX")],
+            "analysis": full.analysis.model_copy(update={"baseline_thresholds": []}),
+        }
+    )
+    base = SimulationParams()
+    params = base.model_copy(
+        update={
+            "treatment": base.treatment.model_copy(
+                update={
+                    "effect_slope_points_per_month": 0.0,
+                    "effect_slope_high_points_per_month": HIGH_EFFECT,
+                    "severity_threshold_total": 35,
+                }
+            ),
+            "dropout": base.dropout.model_copy(update={"base_per_month": 0.0}),
+        }
+    )
+    cohort = simulate_cohort(params, n=400, seed=21, arms=("PBO", "MSC"), control_arm="PBO")
+    ds = datasets_from_cohort(cohort, protocol)
+    sub = AnalysisPlan(protocol, imputations=2).subgroups(ds)
+    assert sub is not None
+    return sub
+
+
+def test_the_effect_is_found_in_its_subgroup_only(result) -> None:
+    rows = result.rows.set_index(["subgroup", "level"])
+    high, low = rows.loc[("BASEALS35", "≥ 35")], rows.loc[("BASEALS35", "< 35")]
+    assert high["error"] is None and low["error"] is None
+    # ~1.2 points/month over 28 weeks ≈ 7.7 points, diluted by the decline's floor and noise
+    assert high["estimate"] > 3 and high["ci_lower"] > 0 and high["p_value"] < 0.001
+    assert low["ci_lower"] < 0 < low["ci_upper"]
+    inter = result.interactions.set_index("subgroup")
+    assert inter.loc["BASEALS35", "p_value"] < 0.001
+    assert inter.loc["SEX", "p_value"] > 0.01  # no effect modification by sex was simulated
+    assert "exploratory" in str(result).lower()
+
+
+def test_levels_and_thresholds() -> None:
+    adsl = pd.DataFrame(
+        {
+            "USUBJID": ["a", "b", "c", "d"],
+            "BASEALS": [34.0, 35.0, None, 40.0],
+            "RILUZFL": [True, False, True, False],
+            "SEX": ["F", "M", "M", None],
+        }
+    )
+    cut = Subgroup(id="B", label="Baseline", variable="baseline_alsfrs_r", cutpoint=35)
+    assert subgroup_levels(adsl, cut).tolist()[:2] == ["< 35", "≥ 35"]
+    assert pd.isna(subgroup_levels(adsl, cut)["c"])
+    assert subgroup_levels(adsl, Subgroup(id="R", label="R", variable="riluzole")).tolist() == [
+        "yes",
+        "no",
+        "yes",
+        "no",
+    ]
+    assert [s.cutpoint for s in threshold_subgroups([26, 28])] == [26, 28]
+
+    def analysis(ids: pd.Index) -> dict[str, object]:
+        if "d" in ids:
+            raise ValueError("too few")
+        return {"n": len(ids), "estimate": 1.0, "std_error": 0.5, "ci_lower": 0.0, "ci_upper": 2.0, "p_value": 0.05}
+
+    res = run_subgroups(adsl, [cut, Subgroup(id="S", label="Sex", variable="sex")], {"x": analysis})
+    # a failing level is recorded with its error, and its interaction is then not tested
+    base = res.rows[res.rows["subgroup"] == "B"].set_index("level")
+    assert base.loc["≥ 35", "error"] == "ValueError: too few" and pd.isna(base.loc["≥ 35", "estimate"])
+    inter = res.interactions.set_index("subgroup")
+    assert inter.loc["B", "error"] == "a level could not be analysed"
+    assert inter.loc["S", "p_value"] == pytest.approx(1.0) and inter.loc["S", "z"] == 0  # equal level estimates
