@@ -258,7 +258,7 @@ class Trial:
         return code
 
 
-def make_trial(db: CaptureDB, protocol_text: str | None = None, seed: int = 20250101) -> Trial:
+def make_trial(db: CaptureDB, protocol_text: str | None = None, seed: int | None = 20250101) -> Trial:
     from alstrial.services import add_user, setup_trial
     from alstrial.services.policy import ROLES, SITE_ROLES
     from alstrial.services.setup import bootstrap_actor

@@ -47,7 +47,7 @@ def test_setup_describes_minimization_and_draws_no_list(capture_db: CaptureDB) -
     assert "Pocock–Simon minimization" in str(result) and result.strata == 12  # 6 sites × 2 bands
     with capture_db.sessions() as s:
         assert s.execute(select(AllocationSlot)).first() is None
-        assert s.execute(select(Trial.randomization_seed)).scalar_one() == SEED
+        assert int(s.execute(select(Trial.randomization_seed)).scalar_one()) == SEED
     from alstrial.services.setup import bootstrap_actor
 
     [entry] = [a for a in sv.audit_log(capture_db, bootstrap_actor(capture_db, "admin")) if "minimization" in a.action]
@@ -62,7 +62,7 @@ def test_allocations_replay_from_the_audit_trail_and_the_seed(mini: TrialFixture
     assert arm_values(log) == [] and not any("draw" in json.dumps(a.changes) for a in log)
     protocol = mini.db.protocol()
     with mini.db.sessions() as s:
-        seed = s.execute(select(Trial.randomization_seed)).scalar_one()
+        seed = int(s.execute(select(Trial.randomization_seed)).scalar_one())
         stored = {
             code: row
             for row, code in s.execute(

@@ -46,7 +46,7 @@ def test_timestamps_are_aware_utc_and_naive_ones_are_refused(db_url: str) -> Non
                 title="t",
                 protocol_toml="",
                 protocol_sha256="0" * 64,
-                randomization_seed=1,
+                randomization_seed="1",
                 created_at=local,
                 locked=False,
             )
@@ -61,7 +61,7 @@ def test_timestamps_are_aware_utc_and_naive_ones_are_refused(db_url: str) -> Non
                 title="t",
                 protocol_toml="",
                 protocol_sha256="0" * 64,
-                randomization_seed=1,
+                randomization_seed="1",
                 created_at=datetime(2025, 1, 1),
                 locked=False,
             )

@@ -13,7 +13,6 @@ Mount in ``cli.py``::
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -87,7 +86,12 @@ def run_as(db_url: str, username: str, action: Callable[[CaptureDB, Actor], T]) 
 def init(
     db: DbOption,
     protocol: Annotated[Path | None, typer.Option(help="Protocol TOML (default: the shipped seed trial).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the concealed allocation list (default: random).")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            help="Seed of the concealed list, for reproducible TEST databases only (default: a 128-bit secret)."
+        ),
+    ] = None,
     admin: Annotated[str, typer.Option(help="User name of the first admin.")] = "admin",
     full_name: Annotated[str, typer.Option(help="Full name of the first admin.")] = "Administrator",
 ) -> None:
@@ -114,7 +118,7 @@ def init(
             result = setup_trial(
                 capture,
                 text,
-                seed=seed if seed is not None else secrets.randbelow(2**31),
+                seed=seed,
                 admin_username=admin,
                 admin_password=password,
                 admin_full_name=full_name,

@@ -100,7 +100,6 @@ def randomize_step(tx: Tx, code: str) -> RandomizationResult:
             "status": ("enrolled", "randomized"),
             "stratum": (None, key),
             "kit_code": (None, slot.kit_code),
-            "allocation_sequence": (None, slot.sequence),
             "runin_decline": (None, decline),
         }
         | minimized,
@@ -140,7 +139,7 @@ def _minimize(
     the audit trail gets the factor levels, the assignment number and the SHA-256 of the
     decision with a random nonce, so it proves the decision without revealing it.
     """
-    seed = tx.session.execute(select(Trial.randomization_seed).with_for_update()).scalar_one()  # one at a time
+    seed = int(tx.session.execute(select(Trial.randomization_seed).with_for_update()).scalar_one())  # one at a time
     history = [
         (json.loads(f), arm)
         for f, arm in tx.session.execute(
@@ -186,7 +185,13 @@ def _minimize(
     )
     tx.session.add(slot)
     tx.session.flush()
-    return slot, {"minimization_factors": (None, record["factors"]), "decision_sha256": (None, digest)}
+    # the assignment number is the trial-wide order of randomization (public anyway through the
+    # randomization times); it is what a replay from the audit trail needs
+    return slot, {
+        "allocation_sequence": (None, decision.index),
+        "minimization_factors": (None, record["factors"]),
+        "decision_sha256": (None, digest),
+    }
 
 
 def _new_kit_code(tx: Tx) -> str:

@@ -5,6 +5,7 @@ and the first admin user. Runs once per database."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import func, insert, select
@@ -49,6 +50,10 @@ class TrialSetup:
         return asdict(self)
 
 
+#: Bits of the default allocation secret: beyond any search, whatever a blinded user can see.
+ALLOCATION_SECRET_BITS = 128
+
+
 def check_password(password: str, *, username: str | None = None) -> str:
     """The password itself, or :class:`ValidationFailed` saying why the policy refuses it (never showing it)."""
     if problems := password_problems(password, username=username):
@@ -60,12 +65,19 @@ def setup_trial(
     db: CaptureDB,
     protocol_text: str,
     *,
-    seed: int,
+    seed: int | None = None,
     admin_username: str,
     admin_password: str,
     admin_full_name: str = "Administrator",
 ) -> TrialSetup:
-    """Create the trial from protocol text. Bootstraps the first admin, so it takes no actor."""
+    """Create the trial from protocol text. Bootstraps the first admin, so it takes no actor.
+
+    ``seed`` is the secret the concealed list derives from. By default it is 128 random bits that
+    no service ever reads out, so nobody can regenerate the list from what blinded users see (kit
+    codes, strata, order). Give a seed only for reproducible test or demonstration databases.
+    """
+    if seed is None:
+        seed = secrets.randbits(ALLOCATION_SECRET_BITS)
     protocol = parse_protocol(protocol_text, source="protocol")
     check_password(admin_password, username=admin_username)
     minimization = protocol.randomization.method == "minimization"
@@ -82,7 +94,7 @@ def setup_trial(
                 title=protocol.title,
                 protocol_toml=protocol_text,
                 protocol_sha256=digest,
-                randomization_seed=seed,
+                randomization_seed=str(seed),
                 created_at=now,
                 locked=False,
             )

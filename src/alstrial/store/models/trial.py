@@ -21,7 +21,8 @@ class Trial(Base):
     title: Mapped[str] = mapped_column(Text)
     protocol_toml: Mapped[str] = mapped_column(Text)
     protocol_sha256: Mapped[str] = mapped_column(String(64))
-    randomization_seed: Mapped[int] = mapped_column(Integer)
+    #: the secret behind the concealed list (128 bits by default, as decimal text); no service reads it out
+    randomization_seed: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
