@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -50,6 +51,9 @@ def test_sign_lock_unblind_unlock_happy_path(cli_trial: tuple[str, Trial]) -> No
     assert listed.count("[valid]") == 2
     out = ok(run(url, "data_manager", "lock", "--reason", "last participant last visit"))
     assert "database locked" in out and "database_lock" in out and "[valid]" in out
+    head = re.search(r"audit head ([0-9a-f]{64})", out).group(1)  # type: ignore[union-attr]
+    anchored = CliRunner().invoke(app, ["verify", "--db", url, "--expect-head", head])
+    assert anchored.exit_code == 0 and "found in the chain" in anchored.output
     out = ok(run(url, "investigator", "unblind", "--participant", code, "--reason", "SAE management"))
     assert f"participant {code}: arm " in out and "emergency_unblind" in out
     out = ok(run(url, "admin", "unlock", "--reason", "late query", "--meaning", "responsibility"))

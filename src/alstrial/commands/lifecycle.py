@@ -59,6 +59,20 @@ def _print(result: object, as_json: bool) -> None:
         typer.echo(str(result))
 
 
+def _print_anchor(db_url: str) -> None:
+    """The audit head right after the lock: kept outside the database, it anchors `verify --expect-head`."""
+    from alstrial.services.audit import verify_audit_trail
+    from alstrial.store import make_engine
+
+    with cli_errors():
+        engine = make_engine(db_url, must_exist=True)
+        try:
+            head = verify_audit_trail(engine).head_hash
+        finally:
+            engine.dispose()
+    typer.echo(f"audit head {head} — keep it outside the database; `alstrial verify --expect-head` checks it later")
+
+
 def lock(
     db: DbOption,
     user: UserOption,
@@ -87,6 +101,8 @@ def lock(
         ),
     )
     _print(result, as_json)
+    if not as_json:
+        _print_anchor(db)
 
 
 def unlock(
