@@ -111,7 +111,7 @@ def test_dropout_mechanisms_mnar_and_mar_select_fast_progressors() -> None:
         d = SimulationParams().model_dump()
         d["dropout"].update(mechanism=mech, mar_per_point_per_month=1.0, mnar_per_point_per_month=1.0)
         p = simulate_cohort(SimulationParams.model_validate(d), n=1500, seed=4, arms=("placebo",)).participants
-        fast = p["latent_rate"] > p["latent_rate"].median()
+        fast = p["latent_decline"] > p["latent_decline"].median()
         left = p["dropout_day"].notna() & (p["dropout_reason"] != "death")
         return float(fast[left].mean())
 

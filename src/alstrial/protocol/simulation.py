@@ -68,16 +68,30 @@ class PopulationParams(_Section):
     diagnostic_delay_sigma_log: float = Field(0.45, ge=0)
     n_sites: int = Field(6, ge=1)
     referral_min_total: float = Field(
-        26.5, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
+        29.0, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
     )
     referral_min_svc_pct: float = Field(64.0, ge=0, description="... and last clinic SVC at least this")
     referral_min_dfs_per_month: float = Field(
         0.5, ge=0, description="... and (48 - clinic ALSFRS-R) / months since onset at least this"
     )
     referral_min_recent_decline_points: float = Field(
-        4.4, description="... and clinic ALSFRS-R fell at least this much over the lookback window"
+        5.0,
+        description=(
+            "... and clinic ALSFRS-R fell at least this much over the lookback window (sites refer the"
+            " 'rapid progressors' the protocol asks for, judged on clinic history before screening)"
+        ),
     )
-    referral_lookback_days: float = Field(82.0, gt=0, description="clinic visit before screening")
+    referral_lookback_days: float = Field(
+        120.0, gt=0, description="the earlier clinic visit is this long before the referral visit"
+    )
+    referral_visit_days_before_screening: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "the clinic visit behind the referral is this long before the screening visit, so referral"
+            " uses clinic history outside the pre-treatment slope window (screening .. first dose)"
+        ),
+    )
     referral_max_months_since_onset: float = Field(24.0, gt=0)
     referral_total_sd: float = Field(1.4, ge=0, description="noise of the clinic ALSFRS-R behind referral")
     referral_svc_sd_pct: float = Field(7.0, ge=0, description="noise of the clinic SVC behind referral")
@@ -123,15 +137,15 @@ class ProgressionParams(_Section):
     depends on the onset region, so bulbar onset hits items 1-3 first and limb onset items 4-9.
     """
 
-    rate_median_per_month: float = Field(0.38, gt=0, description="median disease-clock speed")
+    rate_median_per_month: float = Field(0.35, gt=0, description="median disease-clock speed")
     rate_sigma_log: float = Field(0.8, ge=0, description="SD of log rate between participants")
     speed_fluctuation_sd_log: float = Field(
-        1.05,
+        0.75,
         ge=0,
         description="SD of the log of a short-term multiplier on the clock speed (stationary AR(1)/OU process)",
     )
     speed_fluctuation_months: float = Field(
-        5.0, gt=0, description="correlation time of that multiplier: spells of fast progression last this long"
+        12.0, gt=0, description="correlation time of that multiplier: spells of fast progression last this long"
     )
     speed_fluctuation_step_days: float = Field(
         14.0, gt=0, le=92, description="the multiplier is constant over steps of this length (then jumps)"
@@ -151,12 +165,13 @@ class ProgressionParams(_Section):
         0.32, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
     )
     screening_item_bias_points: float = Field(
-        0.35,
+        0.0,
         ge=0,
         le=1,
         description=(
             "mean shift of each item's rating at the screening visit (first trial rating by a new rater):"
-            " the screening total is transiently higher, items at 4 cannot rise"
+            " the screening total is transiently higher, items at 4 cannot rise. Off by default: it has no"
+            " published source and it inflates the pre-treatment slope (issue 10)"
         ),
     )
     vc_premorbid_mean_pct: float = Field(84.5, gt=0, description="% predicted before onset")
