@@ -22,6 +22,7 @@ def test_calibration_table_exit_zero() -> None:
     assert "placebo responder rate" in out and "Cudkowicz 2022" in out
     assert "pass" in out and "targets within tolerance" in out
     assert "NO PUBLISHED SOURCE" in out  # rows without a source say so
+    assert "Placebo by baseline ALSFRS-R" in out and ">= 35" in out and "<= 25" in out
 
 
 def _natural_history_file(path: Path, *, months: bool = False) -> Path:

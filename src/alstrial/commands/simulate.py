@@ -73,6 +73,21 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
     reported = result.summary[result.summary["kind"] == "reported"]
     if len(reported):
         console.print(f"{len(reported)} quantities shown without a published target (no source found)")
+    sub = Table(title="Placebo by baseline ALSFRS-R (as Cudkowicz 2022 Table 4; change to the last visit)")
+    for col in ("baseline", "n", "responders %", "published %", "change", "published change"):
+        sub.add_column(col, justify="right")
+    for r in result.subgroups.to_dict(orient="records"):
+        pc = r["published_change"]
+        pub = "–" if pc is None or pc != pc else f"{pc:.2f}"
+        sub.add_row(
+            r["baseline"],
+            str(r["n"]),
+            f"{r['responders_pct']:.1f}",
+            f"{r['published_responders_pct']:.1f}",
+            f"{r['change_to_end']:.2f}",
+            pub,
+        )
+    console.print(sub)
 
 
 def _print_against(console: Console, params: Any, path: Path, size: int, seed: int) -> None:

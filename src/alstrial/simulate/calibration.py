@@ -207,7 +207,13 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "PRO-ACT §4.1; Thakore 2018",
         lambda t, p: _mean(_placebo_slopes(t, p)),
     ),
-    CalibrationTarget("SD of individual slopes", 0.75, 0.25, "brief: 0.5-1", lambda t, p: _sd(_placebo_slopes(t, p))),
+    CalibrationTarget(
+        "SD of individual slopes",
+        0.75,
+        0.25,
+        "UNSOURCED: the developer brief's 0.5-1 range (no published SD for this population found)",
+        lambda t, p: _sd(_placebo_slopes(t, p)),
+    ),
     CalibrationTarget(
         "baseline ALSFRS-R (mean)",
         30.85,
@@ -435,6 +441,7 @@ class CalibrationResult:
     summary: pd.DataFrame
     n: int
     seed: int | None
+    subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def calibrated(self) -> pd.DataFrame:
@@ -451,6 +458,7 @@ class CalibrationResult:
             "seed": self.seed,
             "all_within": self.all_within,
             "targets": self.summary.to_dict(orient="records"),
+            "placebo_subgroups": self.subgroups.to_dict(orient="records"),
         }
 
     def __str__(self) -> str:
@@ -494,4 +502,44 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
                 "source": t.source,
             }
         )
-    return CalibrationResult(summary=pd.DataFrame(rows), n=n, seed=seed)
+    return CalibrationResult(summary=pd.DataFrame(rows), n=n, seed=seed, subgroups=placebo_subgroups(placebo))
+
+
+#: Cudkowicz 2022 Table 4 (placebo): responder % and MMRM LS-mean change to week 28 by baseline
+#: threshold; >= 35 from the abstract and the erratum (-3.65); <= 25 derived from Tables 1 and 4.
+PUBLISHED_SUBGROUPS: dict[str, tuple[float, float | None]] = {
+    ">= 26": (20.5, -5.81),
+    ">= 28": (19.1, -5.58),
+    ">= 30": (16.9, -5.53),
+    ">= 32": (16.0, -4.32),
+    ">= 34": (15.4, -4.32),
+    ">= 35": (15.6, -3.65),
+    "<= 25": (52.4, None),
+}
+
+
+def placebo_subgroups(placebo: Cohort) -> pd.DataFrame:
+    """Placebo responder rate and change to the last visit by baseline threshold, beside Table 4."""
+    s = responder_slopes(placebo)
+    v = placebo.visits
+    end = placebo.params.visits.alsfrs_days[-1]
+    last = v[v["day"] == end].set_index("id")["total"]
+    change = (last - s["baseline_total"]).reindex(s.index)
+    rows = []
+    for label, (pub_resp, pub_change) in PUBLISHED_SUBGROUPS.items():
+        cut = float(label.split()[1])
+        keep = s["baseline_total"] >= cut if label.startswith(">=") else s["baseline_total"] <= cut
+        sub = s[keep & s["slope_change"].notna()]
+        resp = _prop(sub["slope_change"].to_numpy() >= RESPONDER_THRESHOLD_POINTS_PER_MONTH)
+        chg = _mean(change[keep].dropna().to_numpy())
+        rows.append(
+            {
+                "baseline": label,
+                "n": int(keep.sum()),
+                "responders_pct": 100 * resp.value,
+                "published_responders_pct": pub_resp,
+                "change_to_end": chg.value,
+                "published_change": pub_change,
+            }
+        )
+    return pd.DataFrame(rows)
