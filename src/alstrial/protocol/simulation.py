@@ -263,14 +263,14 @@ class TreatmentParams(_Section):
     more slowly than the effect cannot gain all of it, so the realised mean effect is smaller
     than the nominal one, most of all among slow progressors.
 
-    Defaults make the demo resemble the seed trial's published result (Cudkowicz 2022, Table 4):
-    a small, non-significant overall difference (MMRM +0.36 points at week 28) that is larger
-    with less advanced disease (about +2 points at week 28, i.e. ~0.3 points/month, at baseline
-    >= 35).
+    Defaults make the demo resemble the seed trial's published result (Cudkowicz 2022, Table 4 and
+    erratum): a small, non-significant overall difference (MMRM +0.36 points at week 28) that is
+    larger with less advanced disease (+2.09 points at week 28 at baseline >= 35, i.e. ~0.33
+    points/month): 0.35 points/month at >= 35 and 0.05 below (nominal, before the cap).
     """
 
     effect_slope_points_per_month: float = Field(
-        0.1, description="slowing of ALSFRS-R decline (points/month) when baseline total < threshold"
+        0.05, description="slowing of ALSFRS-R decline (points/month) when baseline total < threshold"
     )
     effect_slope_high_points_per_month: float = Field(
         0.35, description="same, when baseline total >= severity_threshold (seed trial's >=35 subgroup)"
