@@ -187,3 +187,23 @@ def test_deriving_before_lock_and_unblinding_is_refused(tmp_path: Path) -> None:
     with db.sessions() as s, pytest.raises(TrialStillBlinded):  # locked, still blinded
         datasets_from_store(s, protocol)
     db.dispose()
+
+
+def test_preslope_is_the_protocol_rule_on_the_stored_totals(
+    ds: AnalysisDatasets, stored: dict[str, pd.DataFrame]
+) -> None:
+    # the store path and the plan use one pre-treatment slope: least squares over SCR, RUNIN, W0
+    import numpy as np
+
+    from alstrial.analysis.plan import AnalysisPlan
+
+    adsl = ds.adsl.set_index("USUBJID")["PRESLOPE"]
+    plan = AnalysisPlan(load_protocol()).slopes(ds)["pre_slope"]
+    np.testing.assert_allclose(adsl.reindex(plan.index).to_numpy(), plan.to_numpy())
+    a = stored["alsfrs"]
+    for code, g in a[a["study_day"] <= 0].groupby("code"):
+        if g["study_day"].nunique() >= 2:
+            expect = np.polyfit(g["study_day"] / (365.25 / 12), g["total"].astype(float), 1)[0]
+            assert adsl[code] == pytest.approx(expect, abs=1e-9)
+        else:
+            assert np.isnan(adsl[code])

@@ -26,26 +26,47 @@ def result():  # type: ignore[no-untyped-def]
     return run_calibration(n=1500, seed=3)
 
 
+#: the target the model does not reach yet (issue 10, see SOURCES.md): the protocol's 3-point
+#: decline over a 55-day run-in (SCR day -90 to RUNIN day -35) fails most referred candidates once
+#: the unsourced screening devices are off. Listed so that any *other* failure breaks the test.
+KNOWN_MISSES = {"screen failures, %"}
+NO_SOURCE = {
+    "mean pre-treatment slope (least squares, SCR..W0), points/month",
+    "unchanged consecutive monthly totals, %",
+    "skewness of individual placebo slopes",
+}
+
+
 def test_every_target_within_tolerance_plus_mc_error(result) -> None:  # type: ignore[no-untyped-def]
     s = result.summary
     assert list(s["quantity"]) == [t.name for t in TARGETS]  # every target is checked, none skipped
     assert s["simulated"].notna().all() and s["mc_se"].notna().all()
     calibrated = s[s["kind"] != "reported"]
-    bad = calibrated[~calibrated["within"].astype(bool)]
-    assert bad.empty, bad.to_string()
-    assert result.all_within
-    # only the placebo responder rate is reported without being calibrated (see its source text)
-    assert list(s.loc[s["kind"] == "reported", "quantity"]) == [RESPONDERS]
+    bad = set(calibrated.loc[~calibrated["within"].astype(bool), "quantity"])
+    assert bad == KNOWN_MISSES, calibrated.to_string()
+    assert not result.all_within
+    assert set(s.loc[s["kind"] == "reported", "quantity"]) == NO_SOURCE
+    assert s.loc[s["kind"] == "reported", "source"].str.contains("NO PUBLISHED SOURCE").all()
+
+
+def test_placebo_responder_rate_is_a_calibrated_target_within_the_published_interval(result) -> None:  # type: ignore[no-untyped-def]
+    row = result.summary.set_index("quantity").loc[RESPONDERS]
+    assert row["kind"] == "interval" and bool(row["within"])
+    lo, hi = row["interval"]
+    assert lo == pytest.approx(18.93, abs=0.01) and hi == pytest.approx(37.85, abs=0.01)  # 26/94, Clopper-Pearson
+    assert lo <= row["simulated"] <= hi
+    # the published subgroup direction: more placebo "responders" among the advanced (floor effect)
+    s = result.summary.set_index("quantity")["simulated"]
+    assert s["placebo responder rate, baseline <= 25, %"] > s["placebo responder rate, baseline >= 26, %"]
+    assert s["placebo responder rate, baseline >= 26, %"] > s["placebo responder rate, baseline >= 35, %"]
 
 
 def test_a_wrong_model_is_caught() -> None:
-    # the check is not vacuous: without short-term speed fluctuation and the transiently higher
-    # screening rating, the run-in criterion fails most referred candidates (screen failures missed)
-    d = SimulationParams().model_dump()
-    d["progression"].update(speed_fluctuation_sd_log=0.0, screening_item_bias_points=0.0)
-    r = run_calibration(SimulationParams.model_validate(d), n=400, seed=3)
+    # the check is not vacuous: the old unsourced screening-rating shift inflates the pre-treatment
+    # slope, and the placebo responder rate leaves the published interval
+    r = run_calibration(_with("progression", screening_item_bias_points=0.6), n=400, seed=3)
     s = r.summary.set_index("quantity")
-    assert not s.loc["screen failures, %", "within"]
+    assert not s.loc[RESPONDERS, "within"]
     assert not r.all_within
 
 
@@ -59,7 +80,7 @@ def test_runin_selection_regresses_to_the_mean() -> None:
     assert (p["screening_total"] >= c.params.eligibility.min_alsfrs_r_at_screening).all()
     late = c.visits[c.visits["day"] == 196].set_index("id")["total"]
     trial_rate = (p.set_index("id")["baseline_total"] - late).dropna() / (196 / (365.25 / 12))
-    assert runin_rate.mean() > 1.4 * trial_rate.mean()
+    assert runin_rate.mean() > 1.2 * trial_rate.mean()
     # the baseline (first dose, day 0) comes after the run-in and may fall below the screening minimum
     assert (p["baseline_total"] < c.params.eligibility.min_alsfrs_r_at_screening).any()
 
@@ -97,9 +118,8 @@ def test_responder_slopes_are_least_squares_over_the_pre_and_post_periods() -> N
 
 def test_responder_rate_rises_when_the_run_in_overstates_the_pre_treatment_slope() -> None:
     # a transiently higher screening rating inflates the run-in decline (pre slope), so more
-    # placebo participants "respond" by regression to the mean; the reported row must show it
+    # placebo participants "respond" by regression to the mean
     low = run_calibration(_with("progression", screening_item_bias_points=0.0), n=400, seed=3)
     high = run_calibration(_with("progression", screening_item_bias_points=0.6), n=400, seed=3)
     rate = [r.summary.set_index("quantity").loc[RESPONDERS, "simulated"] for r in (low, high)]
     assert rate[1] > rate[0] + 10
-    assert high.summary.set_index("quantity").loc[RESPONDERS, "within"] is None

@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alstrial.analysis.datasets import AnalysisDatasets, add_change_from_baseline, primary_visit_code
+from alstrial.analysis.slope_rule import slope_rule
 from alstrial.errors import AlstrialError
-from alstrial.instruments.progression import MONTH_DAYS, slope_least_squares
+from alstrial.instruments.progression import MONTH_DAYS
 from alstrial.protocol.models import Protocol
+from alstrial.stats.responder_slopes import pre_treatment_slopes
 from alstrial.store.models import (
     Administration,
     AdverseEvent,
@@ -105,12 +107,17 @@ def datasets_from_store(session: Session, protocol: Protocol, *, interim: bool =
     scr = v[v["visit_code"] == first_visit].set_index("participant_id")
     completed_ids = set(v.loc[v["visit_code"] == primary_visit, "participant_id"])
     randomized = part["arm"].notna().to_numpy()
+    # months from onset to first dose = at screening + the planned screening-to-dose gap
+    months_at_dose = screening["months_since_onset"] - protocol.visits[0].day / MONTH_DAYS
     pre_treatment = v[(v["study_day"] <= 0) & v["total"].notna()]
-    pre_slope_of = {
-        pid: slope_least_squares(g["study_day"].to_numpy(float), g["total"].to_numpy(float))
-        for pid, g in pre_treatment.groupby("participant_id")
-        if g["study_day"].nunique() >= 2
-    }
+    pre_slope_of = pre_treatment_slopes(
+        pre_treatment,
+        slope_rule(protocol),
+        subject="participant_id",
+        day="study_day",
+        score="total",
+        months_since_onset=pd.Series(months_at_dose.to_numpy(), index=part["id"].to_numpy()),
+    )
     pre_slope = part["id"].map(pre_slope_of).astype(float)
     reasons = withdrawals.set_index("participant_id")["reason_code"]
     adsl = pd.DataFrame(
@@ -122,8 +129,7 @@ def datasets_from_store(session: Session, protocol: Protocol, *, interim: bool =
             "SEX": screening["sex"],
             "ONSETREG": screening["onset_region"],
             "RILUZFL": screening["riluzole"].astype(bool),
-            # months from onset to first dose = at screening + the planned screening-to-dose gap
-            "MOSONSET": screening["months_since_onset"] - protocol.visits[0].day / MONTH_DAYS,
+            "MOSONSET": months_at_dose,
             "ELIGFL": part["status"] != "screen_failed",
             "FAILCRIT": part["id"].map(failcrit).fillna(""),
             "RANDFL": randomized,

@@ -19,6 +19,7 @@ import pandas as pd
 from alstrial.analysis.datasets import AnalysisDatasets, primary_visit_code
 from alstrial.analysis.estimands import apply_strategies, empty_adice
 from alstrial.analysis.safety import safety_summary
+from alstrial.analysis.slope_rule import slope_rule
 from alstrial.analysis.subgroups import SubgroupResult, run_subgroups, threshold_subgroups
 from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Endpoint, Protocol
@@ -127,8 +128,9 @@ class AnalysisPlan:
         return self.protocol.visit(code or self.primary_visit).day
 
     def slopes(self, ds: AnalysisDatasets) -> pd.DataFrame:
-        """Per participant pre-treatment (run-in) and post-treatment least-squares slopes."""
+        """Per participant pre-treatment (run-in) and post-treatment slopes, by the protocol's rule."""
         long = ds.adqs_runin[ds.adqs_runin["USUBJID"].isin(ds.fas["USUBJID"])]
+        rule = slope_rule(self.protocol)
         slopes = derive_pre_post_slopes(
             long,
             subject="USUBJID",
@@ -136,7 +138,9 @@ class AnalysisPlan:
             score="AVAL",
             baseline_day=0.0,
             endpoint_day=float(self._visit_day(self.primary_visit)),
-            method="least_squares",
+            method=rule.post_method,
+            pre_method=rule.pre_method,
+            months_since_onset=ds.fas.set_index("USUBJID")["MOSONSET"],
         )
         return slopes.set_index("USUBJID")
 
@@ -167,6 +171,7 @@ class AnalysisPlan:
             covariates=covariates,
             threshold=threshold,
             reference=self.reference,
+            missing=slope_rule(self.protocol).missing_post,
         )
         composite = int(np.isneginf(df["SLOPECHG"]).sum())
         extra = {

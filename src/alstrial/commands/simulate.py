@@ -44,6 +44,70 @@ def _params(effect_slope: float | None, effect_slope_high: float | None, dropout
         raise _fail(str(exc)) from None
 
 
+def _print_calibration(console: Console, result: Any, size: int, seed: int) -> None:
+    table = Table(title=f"Simulator calibration (n = {size} randomized per cohort, seed {seed})")
+    for col in ("quantity", "target", "source", "simulated", "MC interval (±2 SE)", "tolerance", "pass"):
+        table.add_column(col, justify="left" if col in ("quantity", "source") else "right")
+    verdict = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]reported[/yellow]"}
+    for r in result.summary.to_dict(orient="records"):
+        if r["kind"] == "interval":
+            tol = f"in {r['interval'][0]:.1f}–{r['interval'][1]:.1f}"
+        else:
+            tol = {"at_least": "≥ target", "at_most": f"≤ target + {r['tolerance']:.2f}", "reported": "–"}.get(
+                r["kind"], f"±{r['tolerance']:.2f}"
+            )
+        target = "–" if r["target"] != r["target"] else f"{r['target']:.2f}"
+        table.add_row(
+            r["quantity"],
+            target,
+            r["source"],
+            f"{r['simulated']:.2f}",
+            f"{r['mc_low']:.2f} to {r['mc_high']:.2f}",
+            tol,
+            verdict[r["within"]],
+        )
+    console.print(table)
+    calibrated = result.calibrated
+    n_ok = int(calibrated["within"].astype(bool).sum())
+    console.print(f"{n_ok} of {len(calibrated)} targets within tolerance + 2 MC SE")
+    reported = result.summary[result.summary["kind"] == "reported"]
+    if len(reported):
+        console.print(f"{len(reported)} quantities shown without a published target (no source found)")
+    sub = Table(title="Placebo by baseline ALSFRS-R (as Cudkowicz 2022 Table 4; change to the last visit)")
+    for col in ("baseline", "n", "responders %", "published %", "change", "published change"):
+        sub.add_column(col, justify="right")
+    for r in result.subgroups.to_dict(orient="records"):
+        pc = r["published_change"]
+        pub = "–" if pc is None or pc != pc else f"{pc:.2f}"
+        sub.add_row(
+            r["baseline"],
+            str(r["n"]),
+            f"{r['responders_pct']:.1f}",
+            f"{r['published_responders_pct']:.1f}",
+            f"{r['change_to_end']:.2f}",
+            pub,
+        )
+    console.print(sub)
+
+
+def _print_against(console: Console, params: Any, path: Path, size: int, seed: int) -> None:
+    from alstrial.simulate.against import compare_with_file
+
+    result = compare_with_file(path, params, n=size, seed=seed)
+    table = Table(
+        title=f"Simulated placebo (n = {size}, seed {seed}) against {path.name} ({result.n_subjects} subjects)"
+    )
+    for col in ("statistic", "your data", "SE", "simulated", "MC SE", "z"):
+        table.add_column(col, justify="left" if col == "statistic" else "right")
+    for r in result.table.to_dict(orient="records"):
+        z = "–" if r["z"] != r["z"] else f"{r['z']:+.1f}"
+        table.add_row(
+            r["statistic"], f"{r['data']:.3f}", f"{r['data_se']:.3f}", f"{r['simulated']:.3f}", f"{r['sim_se']:.3f}", z
+        )
+    console.print(table)
+    console.print("z = (simulated - data) / combined SE; |z| > 2 flags a statistic the model does not reproduce")
+
+
 def simulate(
     calibration: bool = typer.Option(False, "--calibration", help="Print calibration targets beside simulated values."),
     n: int = typer.Option(None, "--n", help="Participants to randomize (default 189; 2000 with --calibration)."),
@@ -52,41 +116,29 @@ def simulate(
     effect_slope_high: float = typer.Option(None, "--effect-slope-high", help="Slope effect when baseline >= 35."),
     dropout_mechanism: str = typer.Option(None, "--dropout-mechanism", help="mcar, mar or mnar."),
     out: Path = typer.Option(None, "--out", help="Write participants.csv, visits.csv, screening.csv here."),
+    against: Path = typer.Option(
+        None,
+        "--against",
+        help="Compare the simulated placebo arm with your own long ALSFRS-R file "
+        "(columns subject, day or month, total; optional bulbar, fine_motor, gross_motor, respiratory).",
+    ),
 ) -> None:
     """Simulate virtual ALS participants (a whole trial cohort) or check the calibration."""
     from alstrial.simulate.calibration import run_calibration
     from alstrial.simulate.cohort import simulate_cohort
 
-    size = n if n is not None else (2000 if calibration else 189)
+    size = n if n is not None else (1500 if calibration else 189)
     if size < 1:
         raise _fail(f"invalid value for --n, expected a positive integer (not {size!r})")
     params = _params(effect_slope, effect_slope_high, dropout_mechanism)
     console = Console() if sys.stdout.isatty() else Console(width=170)
     try:
+        if against is not None:
+            _print_against(console, params, against, size if n is not None else 1500, seed)
+            return
         if calibration:
             result = run_calibration(params, n=size, seed=seed)
-            table = Table(title=f"Simulator calibration (n = {size} randomized per cohort, seed {seed})")
-            for col in ("quantity", "target", "simulated", "MC SE", "tolerance", "within", "source"):
-                table.add_column(col, justify="left" if col in ("quantity", "source") else "right")
-            for r in result.summary.to_dict(orient="records"):
-                tol = {"at_least": "≥ target", "reported": "–"}.get(r["kind"], f"±{r['tolerance']:.2f}")
-                verdict = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "[yellow]reported[/yellow]"}
-                table.add_row(
-                    r["quantity"],
-                    f"{r['target']:.2f}",
-                    f"{r['simulated']:.2f}",
-                    f"{r['mc_se']:.2f}",
-                    tol,
-                    verdict[r["within"]],
-                    r["source"],
-                )
-            console.print(table)
-            calibrated = result.calibrated
-            n_ok = int(calibrated["within"].astype(bool).sum())
-            console.print(f"{n_ok} of {len(calibrated)} targets within tolerance + 2 MC SE")
-            reported = result.summary[result.summary["kind"] == "reported"]
-            if len(reported):
-                console.print(f"{len(reported)} quantity reported beside its published value but not calibrated")
+            _print_calibration(console, result, size, seed)
             return
         cohort = simulate_cohort(params, size, seed=seed)
     except AlstrialError as exc:

@@ -12,8 +12,10 @@ from alstrial.analysis.datasets import (
     add_change_from_baseline,
     primary_visit_code,
 )
+from alstrial.analysis.slope_rule import slope_rule
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.cohort import Cohort
+from alstrial.stats.responder_slopes import pre_treatment_slopes
 
 
 def _visit_code(protocol: Protocol, day: int) -> str:
@@ -37,6 +39,16 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
         )
     primary_day = protocol.visit(primary_visit_code(protocol)).day
     completed = p["dropout_day"].isna() | (p["dropout_day"] > primary_day)
+    v = cohort.visits
+    pre = v.loc[(v["day"] <= 0) & v["total"].notna(), ["id", "day", "total"]]
+    pre_slope = pre_treatment_slopes(
+        pre,
+        slope_rule(protocol),
+        subject="id",
+        day="day",
+        score="total",
+        months_since_onset=pd.Series(p["months_since_onset"].to_numpy(float), index=p["id"].to_numpy()),
+    )
     adsl = pd.DataFrame(
         {
             "USUBJID": p["id"],
@@ -56,14 +68,13 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
             "DCSREAS": np.where(completed, "", p["dropout_reason"].fillna("").astype(str)),
             "SCRALS": p["screening_total"].astype(float),
             "BASEALS": p["baseline_total"].astype(float),
-            "PRESLOPE": p["pre_slope"].astype(float),
+            "PRESLOPE": p["id"].map(pre_slope).astype(float).to_numpy(),
             "SVCBL": p["baseline_svc"].astype(float),
         }
     )
     adsl["ALSBAND"] = np.where(adsl["BASEALS"] >= 35, "ge35", "lt35")
     arm_of = dict(zip(adsl["USUBJID"], adsl["ARM"], strict=True))
 
-    v = cohort.visits
     on_study = v[v["day"] >= 0]
     adqs = pd.DataFrame(
         {

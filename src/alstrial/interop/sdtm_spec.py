@@ -419,7 +419,7 @@ ALSFRS_TESTS: dict[str, tuple[str, str]] = {
     "q3": ("ALSR03", "ALSFRS-R 3 Swallowing"),
     "q4": ("ALSR04", "ALSFRS-R 4 Handwriting"),
     "q5a": ("ALSR05A", "ALSFRS-R 5a Cutting Food w/o Gastrostomy"),
-    "q5b": ("ALSR05B", "ALSFRS-R 5b Cutting Food with Gastrostomy"),
+    "q5b": ("ALSR05B", "ALSFRS-R 5b Cutting Food w/ Gastrostomy"),  # SDTM: QSTEST <= 40 characters
     "q6": ("ALSR06", "ALSFRS-R 6 Dressing and Hygiene"),
     "q7": ("ALSR07", "ALSFRS-R 7 Turning in Bed"),
     "q8": ("ALSR08", "ALSFRS-R 8 Walking"),

@@ -60,7 +60,7 @@ class PopulationParams(_Section):
             "definite": 0.445,
         }
     )
-    onset_to_screening_mean_months: float = Field(19.25, gt=0)
+    onset_to_screening_mean_months: float = Field(20.5, gt=0)
     onset_to_screening_sd_months: float = Field(5.5, gt=0)
     onset_to_screening_min_months: float = Field(3.0, gt=0)
     onset_to_screening_max_months: float = Field(30.0, gt=0)
@@ -68,16 +68,30 @@ class PopulationParams(_Section):
     diagnostic_delay_sigma_log: float = Field(0.45, ge=0)
     n_sites: int = Field(6, ge=1)
     referral_min_total: float = Field(
-        26.5, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
+        27.5, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
     )
     referral_min_svc_pct: float = Field(64.0, ge=0, description="... and last clinic SVC at least this")
     referral_min_dfs_per_month: float = Field(
         0.5, ge=0, description="... and (48 - clinic ALSFRS-R) / months since onset at least this"
     )
     referral_min_recent_decline_points: float = Field(
-        4.4, description="... and clinic ALSFRS-R fell at least this much over the lookback window"
+        5.0,
+        description=(
+            "... and clinic ALSFRS-R fell at least this much over the lookback window (sites refer the"
+            " 'rapid progressors' the protocol asks for, judged on clinic history before screening)"
+        ),
     )
-    referral_lookback_days: float = Field(82.0, gt=0, description="clinic visit before screening")
+    referral_lookback_days: float = Field(
+        120.0, gt=0, description="the earlier clinic visit is this long before the referral visit"
+    )
+    referral_visit_days_before_screening: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "the clinic visit behind the referral is this long before the screening visit, so referral"
+            " uses clinic history outside the pre-treatment slope window (screening .. first dose)"
+        ),
+    )
     referral_max_months_since_onset: float = Field(24.0, gt=0)
     referral_total_sd: float = Field(1.4, ge=0, description="noise of the clinic ALSFRS-R behind referral")
     referral_svc_sd_pct: float = Field(7.0, ge=0, description="noise of the clinic SVC behind referral")
@@ -123,15 +137,19 @@ class ProgressionParams(_Section):
     depends on the onset region, so bulbar onset hits items 1-3 first and limb onset items 4-9.
     """
 
-    rate_median_per_month: float = Field(0.38, gt=0, description="median disease-clock speed")
+    rate_median_per_month: float = Field(0.35, gt=0, description="median disease-clock speed")
     rate_sigma_log: float = Field(0.8, ge=0, description="SD of log rate between participants")
     speed_fluctuation_sd_log: float = Field(
-        1.05,
+        0.0,
         ge=0,
-        description="SD of the log of a short-term multiplier on the clock speed (stationary AR(1)/OU process)",
+        description=(
+            "SD of the log of a short-term multiplier on the clock speed (stationary AR(1)/OU process)."
+            " Off by default: with selection on it the placebo curve bends upwards (decelerates) after the"
+            " run-in, against the slightly accelerating trajectories of Thakore 2018"
+        ),
     )
     speed_fluctuation_months: float = Field(
-        5.0, gt=0, description="correlation time of that multiplier: spells of fast progression last this long"
+        12.0, gt=0, description="correlation time of that multiplier: spells of fast progression last this long"
     )
     speed_fluctuation_step_days: float = Field(
         14.0, gt=0, le=92, description="the multiplier is constant over steps of this length (then jumps)"
@@ -144,31 +162,49 @@ class ProgressionParams(_Section):
     respiratory_item_rate_points: float = Field(0.1, gt=0, description="items 10-11 (least steep)")
     item_rate_sigma_log: float = Field(0.25, ge=0, description="within-participant item rate spread")
     item_delay_sd_months: float = Field(1.5, ge=0, description="within-participant item delay spread")
+    domain_delay_sigma_log: float = Field(
+        1.2,
+        ge=0,
+        description=(
+            "SD of the log of a per-participant factor on each domain's onset delay (spread order and"
+            " timing vary between participants; the onset region always starts at 0)"
+        ),
+    )
+    domain_rate_sigma_log: float = Field(
+        0.7, ge=0, description="SD of the log of a per-participant speed factor shared by a domain's items"
+    )
     delays_bulbar_onset: DomainDelays = DomainDelays(bulbar=0, fine_motor=6, gross_motor=8, respiratory=6)
     delays_upper_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=0, gross_motor=2, respiratory=12)
     delays_lower_limb_onset: DomainDelays = DomainDelays(bulbar=16, fine_motor=2, gross_motor=0, respiratory=12)
     rater_noise_sd_points: float = Field(
-        0.32, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
+        0.15, ge=0, description="SD added to each latent item before rounding (occasional +-1)"
     )
+    visit_noise_sd_points: float = Field(
+        0.12,
+        ge=0,
+        description="scale of a visit-level shock shared by all items (rater, day, fatigue), Student-t distributed",
+    )
+    visit_noise_df: float = Field(2.5, gt=2, description="degrees of freedom of that shock (small = heavy tails)")
     screening_item_bias_points: float = Field(
-        0.35,
+        0.0,
         ge=0,
         le=1,
         description=(
             "mean shift of each item's rating at the screening visit (first trial rating by a new rater):"
-            " the screening total is transiently higher, items at 4 cannot rise"
+            " the screening total is transiently higher, items at 4 cannot rise. Off by default: it has no"
+            " published source and it inflates the pre-treatment slope (issue 10)"
         ),
     )
-    vc_premorbid_mean_pct: float = Field(84.5, gt=0, description="% predicted before onset")
-    vc_premorbid_sd_pct: float = Field(20.0, ge=0)
+    vc_premorbid_mean_pct: float = Field(80.0, gt=0, description="% predicted before onset")
+    vc_premorbid_sd_pct: float = Field(23.0, ge=0)
     vc_decline_per_rate_month_pct: float = Field(
-        3.0, ge=0, description="median VC loss per rate-month (PRO-ACT: 2.24 %/month)"
+        5.5, ge=0, description="median VC loss per rate-month (PRO-ACT: 2.24 %/month)"
     )
     vc_delay_rate_months: float = Field(
         3.0, ge=0, description="disease time before VC starts to fall (respiratory involvement is late)"
     )
     vc_decline_sigma_log: float = Field(0.6, ge=0)
-    vc_measurement_sd_pct: float = Field(7.0, ge=0)
+    vc_measurement_sd_pct: float = Field(9.0, ge=0)
 
 
 class EventParams(_Section):
@@ -217,13 +253,27 @@ class BiomarkerParams(_Section):
 
 
 class TreatmentParams(_Section):
-    """Effect of the active arm; every value 0 (HR 1) means no effect at all, exactly."""
+    """Effect of the active arm; every value 0 (HR 1) means no effect at all, exactly.
+
+    The slope effect depends on baseline severity through two explicit parameters: participants
+    whose baseline ALSFRS-R is at least ``severity_threshold_total`` gain
+    ``effect_slope_high_points_per_month``, the others ``effect_slope_points_per_month``. The
+    effect is applied as a fraction of each participant's own latent progression removed after
+    the first dose, capped at 1 (a treatment halts, it does not reverse): a participant declining
+    more slowly than the effect cannot gain all of it, so the realised mean effect is smaller
+    than the nominal one, most of all among slow progressors.
+
+    Defaults make the demo resemble the seed trial's published result (Cudkowicz 2022, Table 4 and
+    erratum): a small, non-significant overall difference (MMRM +0.36 points at week 28) that is
+    larger with less advanced disease (+2.09 points at week 28 at baseline >= 35, i.e. ~0.33
+    points/month): 0.35 points/month at >= 35 and 0.05 below (nominal, before the cap).
+    """
 
     effect_slope_points_per_month: float = Field(
-        0.0, description="slowing of ALSFRS-R decline (points/month) when baseline total < threshold"
+        0.05, description="slowing of ALSFRS-R decline (points/month) when baseline total < threshold"
     )
     effect_slope_high_points_per_month: float = Field(
-        0.3, description="same, when baseline total >= severity_threshold (seed trial's >=35 subgroup)"
+        0.35, description="same, when baseline total >= severity_threshold (seed trial's >=35 subgroup)"
     )
     severity_threshold_total: int = Field(35, ge=0, le=48)
     nfl_fraction: float = Field(-0.2, gt=-1, description="fractional change at full effect (-0.2 = -20 %)")
@@ -231,6 +281,16 @@ class TreatmentParams(_Section):
     mcp1_fraction: float = Field(-0.3, gt=-1)
     biomarker_ramp_days: float = Field(14.0, ge=0, description="each dose's share ramps in over this")
     survival_hazard_ratio: float = Field(1.0, gt=0, description="death hazard ratio after first dose")
+
+    def describe(self) -> str:
+        """One sentence saying which effect is simulated (for reports and results files)."""
+        return (
+            f"simulated slope effect {self.effect_slope_high_points_per_month:+.2f} points/month at baseline "
+            f"ALSFRS-R >= {self.severity_threshold_total} and {self.effect_slope_points_per_month:+.2f} below "
+            "(a fraction of each participant's progression removed, capped at 1); biomarkers "
+            f"NfL {self.nfl_fraction:+.0%}, VEGF {self.vegf_fraction:+.0%}, MCP-1 {self.mcp1_fraction:+.0%}; "
+            f"survival hazard ratio {self.survival_hazard_ratio:.2f}"
+        )
 
 
 class DropoutParams(_Section):

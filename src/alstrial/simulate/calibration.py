@@ -1,8 +1,11 @@
 """Calibration: does the eligible simulated population look like the seed trial and PRO-ACT?
 
-Each target names its source (CLINICAL.md §1.3 baseline table, §1.2 disposition, §4 natural
-history), a tolerance for model adequacy, and is compared with the simulated value and its Monte
-Carlo standard error. A value passes when |simulated - target| <= tolerance + 2 MC SE.
+Each target names its source (see ``SOURCES.md`` beside this module: Cudkowicz 2022 Tables 1 and
+4, the CT.gov record, PRO-ACT papers), a tolerance for model adequacy, and is compared with the
+simulated value and its Monte Carlo standard error. A value passes when |simulated - target| <=
+tolerance + 2 MC SE; a published proportion with its exact binomial interval passes when the
+simulated value lies within that interval widened by 2 MC SE. Rows of kind ``reported`` have no
+published source yet: they are shown (with the reason) and do not count as calibrated.
 """
 
 from __future__ import annotations
@@ -13,11 +16,22 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.stats import beta as beta_dist
 
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.cohort import Cohort, simulate_cohort
 from alstrial.simulate.latent import DAYS_PER_MONTH
-from alstrial.stats.responder_slopes import derive_pre_post_slopes
+from alstrial.simulate.trajectory_stats import (
+    Estimate,
+    domain_zero_share,
+    mean_estimate,
+    proportion_estimate,
+    sd_estimate,
+    skew_estimate,
+    trajectory_statistics,
+    unchanged_share,
+)
+from alstrial.stats.responder_slopes import SlopeRule, derive_pre_post_slopes
 
 #: the seed trial's responder threshold: post-treatment minus pre-treatment slope, points/month
 RESPONDER_THRESHOLD_POINTS_PER_MONTH = 1.25
@@ -38,27 +52,8 @@ def participant_slopes(visits: pd.DataFrame, column: str = "total", min_visits: 
     return sxy / sxx
 
 
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    se: float
-
-
-def _mean(x: np.ndarray) -> Estimate:
-    x = np.asarray(x, dtype=float)
-    return Estimate(float(np.mean(x)), float(np.std(x, ddof=1) / np.sqrt(x.size)))
-
-
-def _sd(x: np.ndarray) -> Estimate:
-    x = np.asarray(x, dtype=float)
-    s = float(np.std(x, ddof=1))
-    return Estimate(s, s / np.sqrt(2 * (x.size - 1)))
-
-
-def _prop(x: np.ndarray) -> Estimate:
-    x = np.asarray(x, dtype=bool)
-    p = float(x.mean())
-    return Estimate(p, float(np.sqrt(max(p * (1 - p), 1e-12) / x.size)))
+_mean, _sd, _prop, _skew = mean_estimate, sd_estimate, proportion_estimate, skew_estimate
+_unchanged = unchanged_share
 
 
 def _risk_ratio(event: np.ndarray, group: np.ndarray) -> Estimate:
@@ -82,21 +77,40 @@ class CalibrationTarget:
     measure: Callable[[Cohort, Cohort], Estimate] = field(repr=False, compare=False)
     # "reported": shown beside its published value but not (yet) calibrated, so it does not count
     # toward ``all_within``; see the placebo responder rate below for why.
-    kind: Literal["close", "at_least", "reported"] = "close"
+    kind: Literal["close", "at_least", "at_most", "interval", "reported"] = "close"
     scale: float = 1.0  # display multiplier (100 for percentages)
+    interval: tuple[float, float] | None = None  # for kind "interval": the published 95 % interval
+
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial interval for k of n (the published proportion's sampling uncertainty)."""
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta_dist.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta_dist.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def _binomial_target(
+    name: str, k: int, n: int, source: str, measure: Callable[[Cohort, Cohort], Estimate]
+) -> CalibrationTarget:
+    return CalibrationTarget(
+        name, k / n, 0.0, source, measure, kind="interval", scale=100, interval=clopper_pearson(k, n)
+    )
 
 
 def _placebo_slopes(_: Cohort, placebo: Cohort) -> np.ndarray:
     return participant_slopes(placebo.visits).to_numpy()
 
 
-def placebo_slope_change(c: Cohort) -> np.ndarray:
-    """Per-participant post - pre least-squares ALSFRS-R slope (points/month), as the analysis derives it.
+def responder_slopes(c: Cohort, rule: SlopeRule | None = None) -> pd.DataFrame:
+    """Per-participant pre/post slopes and change, by the shared definition the analysis uses.
 
-    Same definition as ``AnalysisPlan.slopes``: pre = all totals on days <= 0 (screening, run-in,
-    baseline), post = days 0 .. last scheduled visit; participants without a change are excluded.
+    pre = totals on days <= 0 (screening, run-in, baseline) by ``rule.pre_method``, post = days
+    0 .. last scheduled visit; indexed by participant with ``baseline_total``.
     """
+    rule = rule or SlopeRule()
     v = c.visits.loc[c.visits["total"].notna(), ["id", "day", "total"]]
+    p = c.participants.set_index("id")
     s = derive_pre_post_slopes(
         v,
         subject="id",
@@ -104,14 +118,70 @@ def placebo_slope_change(c: Cohort) -> np.ndarray:
         score="total",
         baseline_day=0.0,
         endpoint_day=float(c.params.visits.alsfrs_days[-1]),
-        method="least_squares",
-    )
-    change = s["slope_change"].to_numpy(dtype=float)
+        method=rule.post_method,
+        pre_method=rule.pre_method,
+        months_since_onset=p["months_since_onset"],
+    ).set_index("id")
+    s["baseline_total"] = p["baseline_total"].reindex(s.index)
+    return s
+
+
+def placebo_slope_change(c: Cohort, rule: SlopeRule | None = None) -> np.ndarray:
+    """Post - pre slope (points/month) of participants who have one (the rule's ``exclude``)."""
+    change = responder_slopes(c, rule)["slope_change"].to_numpy(dtype=float)
     return change[~np.isnan(change)]
 
 
-def _placebo_responders(_: Cohort, placebo: Cohort) -> Estimate:
-    return _prop(placebo_slope_change(placebo) >= RESPONDER_THRESHOLD_POINTS_PER_MONTH)
+def _responders_in(lo: float = -np.inf, hi: float = np.inf) -> Callable[[Cohort, Cohort], Estimate]:
+    def measure(_: Cohort, placebo: Cohort) -> Estimate:
+        s = responder_slopes(placebo)
+        s = s[s["slope_change"].notna() & (s["baseline_total"] >= lo) & (s["baseline_total"] <= hi)]
+        return _prop(s["slope_change"].to_numpy() >= RESPONDER_THRESHOLD_POINTS_PER_MONTH)
+
+    return measure
+
+
+def _change_at_end(lo: float = -np.inf, hi: float = np.inf) -> Callable[[Cohort, Cohort], Estimate]:
+    """Mean observed change from baseline to the last scheduled visit in the placebo cohort."""
+
+    def measure(_: Cohort, placebo: Cohort) -> Estimate:
+        v = placebo.visits
+        end = placebo.params.visits.alsfrs_days[-1]
+        last = v[v["day"] == end].set_index("id")["total"]
+        base = placebo.participants.set_index("id")["baseline_total"]
+        keep = (base >= lo) & (base <= hi)
+        chg = (last - base[keep]).dropna().to_numpy(dtype=float)
+        return _mean(chg)
+
+    return measure
+
+
+def _pre_slope_mean(_: Cohort, placebo: Cohort) -> Estimate:
+    return _mean(responder_slopes(placebo)["pre_slope"].dropna().to_numpy())
+
+
+def _quadratic(_: Cohort, placebo: Cohort) -> Estimate:
+    return _mean(trajectory_statistics(placebo.visits.loc[placebo.visits["day"] >= 0])["quadratic"].dropna())
+
+
+def _unchanged_share(_: Cohort, placebo: Cohort) -> Estimate:
+    return _unchanged(placebo.visits.loc[placebo.visits["day"] >= 0])
+
+
+def _slope_skew(_: Cohort, placebo: Cohort) -> Estimate:
+    return _skew(participant_slopes(placebo.visits).to_numpy())
+
+
+def _zero_items(domain: str) -> Callable[[Cohort, Cohort], Estimate]:
+    """Average share of a domain's items scored 0 at baseline, among baseline totals <= 25."""
+
+    def measure(t: Cohort, _: Cohort) -> Estimate:
+        v = t.visits[t.visits["day"] == 0]
+        share = domain_zero_share(v, domain)
+        base = v["total"].to_numpy()
+        return _mean(share[base <= 25])
+
+    return measure
 
 
 def _dropout_before_end(c: Cohort) -> np.ndarray:
@@ -137,7 +207,13 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "PRO-ACT §4.1; Thakore 2018",
         lambda t, p: _mean(_placebo_slopes(t, p)),
     ),
-    CalibrationTarget("SD of individual slopes", 0.75, 0.25, "brief: 0.5-1", lambda t, p: _sd(_placebo_slopes(t, p))),
+    CalibrationTarget(
+        "SD of individual slopes",
+        0.75,
+        0.25,
+        "UNSOURCED: the developer brief's 0.5-1 range (no published SD for this population found)",
+        lambda t, p: _sd(_placebo_slopes(t, p)),
+    ),
     CalibrationTarget(
         "baseline ALSFRS-R (mean)",
         30.85,
@@ -233,15 +309,111 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "PRO-ACT §4.1 (all-comers; ours are fast)",
         lambda t, p: _mean(participant_slopes(p.visits, "svc").to_numpy()),
     ),
-    CalibrationTarget(
+    _binomial_target(
         "placebo responder rate (post - pre slope >= 1.25), %",
-        0.277,
-        0.06,
-        "§1.4: 27.7 % of placebo (least-squares slopes, AnalysisPlan.slopes); NOT calibrated: the run-in"
-        " selection inflates pre-treatment slopes, so regression to the mean makes ~50 % respond",
-        _placebo_responders,
+        26,
+        94,
+        "Cudkowicz 2022 Muscle Nerve 65:291, abstract: 27.7 % of 94 placebo (exact 95 % CI); least-squares slopes",
+        _responders_in(),
+    ),
+    _binomial_target(
+        "placebo responder rate, baseline >= 26, %",
+        15,
+        73,
+        "Cudkowicz 2022 Table 4 (20.5 %) x Table 1 (73 placebo > 25): 15/73",
+        _responders_in(lo=26),
+    ),
+    _binomial_target(
+        "placebo responder rate, baseline <= 25, %",
+        11,
+        21,
+        "derived: 26 of 94 overall minus 15/73 at >= 26 (Cudkowicz 2022 Tables 1, 4): 11/21",
+        _responders_in(hi=25),
+    ),
+    _binomial_target(
+        "placebo responder rate, baseline >= 35, %",
+        5,
+        32,
+        "Cudkowicz 2022 abstract: 15.6 % placebo in the >= 35 subgroup (n = 58; 5/32 fits 15.6 %)",
+        _responders_in(lo=35),
+    ),
+    CalibrationTarget(
+        "placebo change in ALSFRS-R to week 28 (mean)",
+        -5.88,
+        1.2,
+        "CLINICAL.md §1.5: topline MMRM placebo -5.88 (SE ~0.6; tolerance 2 SE)",
+        _change_at_end(),
+    ),
+    CalibrationTarget(
+        "placebo change to week 28, baseline >= 30 (mean)",
+        -5.53,
+        1.6,
+        "Cudkowicz 2022 Table 4: LS mean -5.53 (SE 0.81); tolerance 2 SE",
+        _change_at_end(lo=30),
+    ),
+    CalibrationTarget(
+        "placebo change to week 28, baseline >= 34 (mean)",
+        -4.32,
+        1.9,
+        "Cudkowicz 2022 Table 4: LS mean -4.32 (SE 0.96); tolerance 2 SE",
+        _change_at_end(lo=34),
+    ),
+    CalibrationTarget(
+        "quadratic term of placebo trajectories, points/month^2 (mean)",
+        0.0,
+        0.02,
+        "Thakore 2018 Muscle Nerve 57:937: slightly accelerating (term <= 0); tolerance 0.02",
+        _quadratic,
+        kind="at_most",
+    ),
+    CalibrationTarget(
+        "fine-motor items at 0, baseline <= 25, %",
+        (0.49 * 23 + 0.33 * 21) / 44,
+        0.15,
+        "Cudkowicz 2022 Table 1: 49 % (MSC, 23) and 33 % (placebo, 21) pooled; tolerance 15 points",
+        _zero_items("fine_motor"),
+        scale=100,
+    ),
+    CalibrationTarget(
+        "gross-motor items at 0, baseline <= 25, %",
+        (0.42 * 23 + 0.32 * 21) / 44,
+        0.15,
+        "Cudkowicz 2022 Table 1: 42 % and 32 % pooled; tolerance 15 points",
+        _zero_items("gross_motor"),
+        scale=100,
+    ),
+    CalibrationTarget(
+        "bulbar items at 0, baseline <= 25, %",
+        (0.07 * 23 + 0.06 * 21) / 44,
+        0.1,
+        "Cudkowicz 2022 Table 1: 7 % and 6 % pooled; tolerance 10 points",
+        _zero_items("bulbar"),
+        scale=100,
+    ),
+    CalibrationTarget(
+        "mean pre-treatment slope (least squares, SCR..W0), points/month",
+        float("nan"),
+        0.0,
+        "NO PUBLISHED SOURCE FOUND for the trial's pre-treatment slope: shown, not calibrated",
+        _pre_slope_mean,
+        kind="reported",
+    ),
+    CalibrationTarget(
+        "unchanged consecutive monthly totals, %",
+        float("nan"),
+        0.0,
+        "NO PUBLISHED SOURCE FOUND (compare with your data: --against FILE)",
+        _unchanged_share,
         kind="reported",
         scale=100,
+    ),
+    CalibrationTarget(
+        "skewness of individual placebo slopes",
+        float("nan"),
+        0.0,
+        "NO PUBLISHED SOURCE FOUND (compare with your data: --against FILE)",
+        _slope_skew,
+        kind="reported",
     ),
     CalibrationTarget(
         "left before week 28, %",
@@ -269,6 +441,7 @@ class CalibrationResult:
     summary: pd.DataFrame
     n: int
     seed: int | None
+    subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def calibrated(self) -> pd.DataFrame:
@@ -285,6 +458,7 @@ class CalibrationResult:
             "seed": self.seed,
             "all_within": self.all_within,
             "targets": self.summary.to_dict(orient="records"),
+            "placebo_subgroups": self.subgroups.to_dict(orient="records"),
         }
 
     def __str__(self) -> str:
@@ -306,6 +480,11 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
             ok = None
         elif t.kind == "at_least":
             ok = est.value >= t.target - 2 * est.se
+        elif t.kind == "at_most":
+            ok = est.value <= t.target + t.tolerance + 2 * est.se
+        elif t.kind == "interval":
+            assert t.interval is not None
+            ok = t.interval[0] - 2 * est.se <= est.value <= t.interval[1] + 2 * est.se
         else:
             ok = abs(est.value - t.target) <= t.tolerance + 2 * est.se
         rows.append(
@@ -315,9 +494,52 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
                 "simulated": est.value * t.scale,
                 "mc_se": est.se * t.scale,
                 "tolerance": t.tolerance * t.scale,
+                "mc_low": (est.value - 2 * est.se) * t.scale,
+                "mc_high": (est.value + 2 * est.se) * t.scale,
+                "interval": None if t.interval is None else (t.interval[0] * t.scale, t.interval[1] * t.scale),
                 "kind": t.kind,
                 "within": ok if ok is None else bool(ok),
                 "source": t.source,
             }
         )
-    return CalibrationResult(summary=pd.DataFrame(rows), n=n, seed=seed)
+    return CalibrationResult(summary=pd.DataFrame(rows), n=n, seed=seed, subgroups=placebo_subgroups(placebo))
+
+
+#: Cudkowicz 2022 Table 4 (placebo): responder % and MMRM LS-mean change to week 28 by baseline
+#: threshold; >= 35 from the abstract and the erratum (-3.65); <= 25 derived from Tables 1 and 4.
+PUBLISHED_SUBGROUPS: dict[str, tuple[float, float | None]] = {
+    ">= 26": (20.5, -5.81),
+    ">= 28": (19.1, -5.58),
+    ">= 30": (16.9, -5.53),
+    ">= 32": (16.0, -4.32),
+    ">= 34": (15.4, -4.32),
+    ">= 35": (15.6, -3.65),
+    "<= 25": (52.4, None),
+}
+
+
+def placebo_subgroups(placebo: Cohort) -> pd.DataFrame:
+    """Placebo responder rate and change to the last visit by baseline threshold, beside Table 4."""
+    s = responder_slopes(placebo)
+    v = placebo.visits
+    end = placebo.params.visits.alsfrs_days[-1]
+    last = v[v["day"] == end].set_index("id")["total"]
+    change = (last - s["baseline_total"]).reindex(s.index)
+    rows = []
+    for label, (pub_resp, pub_change) in PUBLISHED_SUBGROUPS.items():
+        cut = float(label.split()[1])
+        keep = s["baseline_total"] >= cut if label.startswith(">=") else s["baseline_total"] <= cut
+        sub = s[keep & s["slope_change"].notna()]
+        resp = _prop(sub["slope_change"].to_numpy() >= RESPONDER_THRESHOLD_POINTS_PER_MONTH)
+        chg = _mean(change[keep].dropna().to_numpy())
+        rows.append(
+            {
+                "baseline": label,
+                "n": int(keep.sum()),
+                "responders_pct": 100 * resp.value,
+                "published_responders_pct": pub_resp,
+                "change_to_end": chg.value,
+                "published_change": pub_change,
+            }
+        )
+    return pd.DataFrame(rows)

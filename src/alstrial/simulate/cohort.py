@@ -23,11 +23,12 @@ from alstrial.simulate.dropout import DropoutDraws, draw_dropout
 from alstrial.simulate.errors import SimulationError
 from alstrial.simulate.events import event_days
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
-from alstrial.simulate.natural_history import ITEM_COLUMNS
+from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
 from alstrial.simulate.referral import draw_candidates
 from alstrial.simulate.screening import evaluate_eligibility
 from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
+from alstrial.stats.responder_slopes import SlopeRule, pre_treatment_slopes
 
 _STREAMS = ("candidates", "screening", "arms", "visits", "biomarkers", "dropout")
 
@@ -256,7 +257,6 @@ def _participants_frame(
     drop_day: np.ndarray,
     drop_reason: np.ndarray,
 ) -> pd.DataFrame:
-    runin_months = -params.visits.screening_day / DAYS_PER_MONTH
     screening_total = pool.screening.total[:, 0].astype(int)
     runin_total = pool.runin.total[:, 0].astype(int)
     baseline_total = obs.total[:, 0].astype(int)
@@ -275,7 +275,7 @@ def _participants_frame(
             "screening_total": screening_total,
             "runin_total": runin_total,
             "baseline_total": baseline_total,
-            "pre_slope": (baseline_total - screening_total) / runin_months,
+            "pre_slope": _pre_slopes(params, ids, screening_total, runin_total, baseline_total, batch),
             "baseline_svc": obs.svc[:, 0],
             "dropout_day": drop_day,
             "dropout_reason": drop_reason,
@@ -284,7 +284,35 @@ def _participants_frame(
     for name in EVENT_NAMES:
         df[f"{name}_day"] = events[name]
     df["latent_rate"] = batch.rate
+    # placebo latent decline (points/month, positive = worsening) over the scheduled follow-up
+    df["latent_decline"] = latent_slope_at_baseline(batch, float(max(params.visits.alsfrs_days[-1], 28)))
     return df
+
+
+def _pre_slopes(
+    params: SimulationParams,
+    ids: np.ndarray,
+    screening_total: np.ndarray,
+    runin_total: np.ndarray,
+    baseline_total: np.ndarray,
+    batch: LatentBatch,
+    rule: SlopeRule | None = None,
+) -> np.ndarray:
+    """Pre-treatment slope by the shared definition (default rule: least squares over SCR, RUNIN, W0)."""
+    v = params.visits
+    days = np.array([v.screening_day, v.runin_day, 0], dtype=float)
+    long = pd.DataFrame(
+        {
+            "id": np.repeat(ids, 3),
+            "day": np.tile(days, ids.size),
+            "total": np.column_stack([screening_total, runin_total, baseline_total]).ravel().astype(float),
+        }
+    )
+    months = pd.Series(-batch.onset_day / DAYS_PER_MONTH, index=ids)
+    slopes = pre_treatment_slopes(
+        long, rule or SlopeRule(), subject="id", day="day", score="total", months_since_onset=months
+    )
+    return slopes.reindex(ids).to_numpy(dtype=float)
 
 
 def _visits_frame(

@@ -22,6 +22,7 @@ BULBAR, UPPER_LIMB, LOWER_LIMB = 0, 1, 2
 ONSET_PATTERNS = ("bulbar", "upper_limb", "lower_limb")
 EVENT_NAMES = ("gastrostomy", "niv", "pav", "tracheostomy", "death")
 MARKERS = ("nfl", "vegf", "mcp1")
+_DOMAINS = ("bulbar", "fine_motor", "gross_motor", "respiratory")
 _DOMAIN_OF_ITEM = ("bulbar",) * 3 + ("fine_motor",) * 3 + ("gross_motor",) * 3 + ("respiratory",) * 2
 
 
@@ -147,7 +148,15 @@ def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> L
     item_rate = base_rate * np.exp(prog.item_rate_sigma_log * rng.standard_normal((n, N_LATENT_ITEMS)))
     delays = [prog.delays_bulbar_onset, prog.delays_upper_limb_onset, prog.delays_lower_limb_onset]
     delay_table = np.array([[getattr(d, dom) for dom in _DOMAIN_OF_ITEM] for d in delays])
-    item_delay = delay_table[pattern] + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
+    # each participant's own spread: a domain's items share a delay and a speed factor, so one
+    # region can stay intact for long while another is lost (the onset region keeps delay 0)
+    dom = np.array([_DOMAINS.index(d) for d in _DOMAIN_OF_ITEM])
+    z_dom = rng.standard_normal((n, 2, len(_DOMAINS)))
+    delay_factor = np.exp(prog.domain_delay_sigma_log * z_dom[:, 0, :] - 0.5 * prog.domain_delay_sigma_log**2)
+    rate_factor = np.exp(prog.domain_rate_sigma_log * z_dom[:, 1, :] - 0.5 * prog.domain_rate_sigma_log**2)
+    item_rate = item_rate * rate_factor[:, dom]
+    item_delay = delay_table[pattern] * delay_factor[:, dom]
+    item_delay = item_delay + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
     item_delay = np.maximum(item_delay, 0.0)
     vc0 = prog.vc_premorbid_mean_pct + prog.vc_premorbid_sd_pct * rng.standard_normal(n)
     vc_rate = prog.vc_decline_per_rate_month_pct * np.exp(prog.vc_decline_sigma_log * rng.standard_normal(n))

@@ -34,6 +34,11 @@ class VisitNoise:
         prog = params.progression
         z = rng.standard_normal((n, m, N_LATENT_ITEMS + 1))
         items = prog.rater_noise_sd_points * z[:, :, :N_LATENT_ITEMS]
+        if prog.visit_noise_sd_points:
+            # one shock per visit shared by every item (rater, day, fatigue): heavy-tailed, so totals
+            # often stay put and sometimes jump together
+            shared = prog.visit_noise_sd_points * rng.standard_t(prog.visit_noise_df, size=(n, m, 1))
+            items = items + shared
         if days is not None and prog.screening_item_bias_points:
             at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
             items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]

@@ -17,7 +17,7 @@ from alstrial.simulate.natural_history import disease_time, latent_total, vital_
 def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> np.ndarray:
     """(n,) bool: would a site refer this patient to screening?"""
     pop = params.population
-    day = float(params.visits.screening_day)
+    day = float(params.visits.screening_day) - pop.referral_visit_days_before_screening
     tau = disease_time(batch, np.array([day - pop.referral_lookback_days, day]))
     months = (day - batch.onset_day) / DAYS_PER_MONTH
     z = rng.standard_normal((3, batch.n))

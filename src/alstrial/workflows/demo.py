@@ -20,6 +20,7 @@ from typing import Any
 
 from alstrial import __version__
 from alstrial.analysis.plan import EndpointOutcome, clean_json
+from alstrial.analysis.slope_rule import slope_rule
 from alstrial.protocol import load_protocol
 from alstrial.protocol.models import Protocol
 from alstrial.services.context import CaptureDB
@@ -92,7 +93,14 @@ def run_demo(
 
     say("running the analysis plan on the locked database")
     when = datetime.now(UTC)
-    extra = {"simulated": True, "seed": seed, "source": f"simulated trial, seed {seed}"}
+    effect = protocol.simulation.treatment.describe()
+    extra = {
+        "simulated": True,
+        "seed": seed,
+        "source": f"simulated trial, seed {seed}; {effect}",
+        "simulated_effect": effect,
+        "slope_rule": str(slope_rule(protocol)),
+    }
     analysis = analyse_database(db, None, seed=seed, trial_extra=extra, provenance=False)
     results = dict(analysis.results)
     results["virtual_sites"] = clean_json(asdict(log))

@@ -1,0 +1,72 @@
+"""Trajectory statistics shared by the calibration and ``--against``: checked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.cohort import simulate_cohort
+from alstrial.simulate.trajectory_stats import (
+    comparison_statistics,
+    domain_scores,
+    domain_zero_share,
+    skew_estimate,
+    trajectory_statistics,
+    unchanged_share,
+)
+
+M = 365.25 / 12
+
+
+def _long() -> pd.DataFrame:
+    days = np.arange(6) * M
+    a = [40, 40, 39, 37, 36, 36]
+    b = [30, 29, 29, 29, 25, 24]
+    return pd.DataFrame({"id": ["a"] * 6 + ["b"] * 6, "day": np.r_[days, days], "total": a + b})
+
+
+def test_slope_quadratic_and_residuals_match_numpy() -> None:
+    v = _long()
+    t = trajectory_statistics(v).set_index("subject")
+    for sid, g in v.groupby("id"):
+        x, y = g["day"].to_numpy() / M, g["total"].to_numpy(float)
+        b1, b0 = np.polyfit(x, y, 1)
+        assert t.loc[sid, "slope"] == pytest.approx(b1)
+        assert t.loc[sid, "quadratic"] == pytest.approx(np.polyfit(x, y, 2)[0])
+        assert t.loc[sid, "residual_sd"] == pytest.approx(np.sqrt(np.sum((y - b0 - b1 * x) ** 2) / (len(x) - 2)))
+
+
+def test_unchanged_share_counts_equal_consecutive_totals() -> None:
+    est = unchanged_share(_long())
+    assert est.value == pytest.approx(4 / 10)  # a: 40-40, 36-36; b: 29-29, 29-29
+    assert est.se > 0
+
+
+def test_skewness_sign_and_domains() -> None:
+    assert skew_estimate(np.r_[np.zeros(50), 10.0]).value > 3
+    items = pd.DataFrame({f"q{k}": [4, 0] for k in range(1, 13)} | {"q5a": [4, np.nan], "q5b": [np.nan, 0]})
+    items = items.drop(columns=["q5"])
+    d = domain_scores(items)
+    assert list(d.loc[0]) == [12, 12, 12, 12] and list(d.loc[1]) == [0, 0, 0, 0]
+    np.testing.assert_allclose(domain_zero_share(items, "fine_motor"), [0.0, 1.0])
+    stats = comparison_statistics(_long())
+    assert stats["participants with >= 4 totals"].value == 2
+
+
+def test_regions_vary_between_participants() -> None:
+    # with per-participant domain delays and speeds some advanced participants keep hand function
+    # and some mild ones have already lost it; without them the regions move in lockstep
+    def shares(params: SimulationParams) -> tuple[float, float]:
+        c = simulate_cohort(params, n=600, seed=4, arms=("placebo",))
+        v = c.visits[c.visits["day"] == 0]
+        d = domain_scores(v)
+        low = v["total"] <= 25
+        return float((d.loc[low, "fine_motor"] >= 6).mean()), float((d["fine_motor"] >= 10).mean())
+
+    dump = SimulationParams().model_dump()
+    dump["progression"].update(domain_delay_sigma_log=0.0, domain_rate_sigma_log=0.0)
+    lockstep = shares(SimulationParams.model_validate(dump))
+    varied = shares(SimulationParams())
+    assert varied[0] > lockstep[0]
