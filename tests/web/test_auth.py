@@ -108,5 +108,10 @@ def test_a_tampered_session_cookie_is_ignored(client: TestClient) -> None:
     sign_in(client, "admin")
     value = client.cookies[SESSION_COOKIE]
     tampered = value[:5] + ("A" if value[5] != "A" else "B") + value[6:]  # inside the signed payload
+    client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, tampered)
+    assert len(client.cookies) == 1
     assert client.get("/admin/users", follow_redirects=False).status_code == 303  # back to the login form
+    client.cookies.clear()
+    client.cookies.set(SESSION_COOKIE, value)  # control: the untouched cookie still works
+    assert client.get("/admin/users", follow_redirects=False).status_code == 200
