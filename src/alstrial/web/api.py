@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from alstrial import services as sv
 from alstrial.services import Actor
 from alstrial.web.api_models import (
+    MAX_ID,
     AdverseEventIn,
     AllocationRowOut,
     AlsfrsIn,
@@ -88,6 +89,7 @@ router = APIRouter(prefix="/api/v1", responses=_ERRORS)
 
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 Limit = Annotated[int | None, Query(ge=1, le=1000, description="rows per page (all when omitted)")]
+QueryId = Annotated[int, Path(ge=1, le=MAX_ID, description="the query's id")]
 ParticipantFilter = Annotated[str | None, Query(max_length=64, description="one participant's code")]
 
 
@@ -515,12 +517,12 @@ def open_query(body: QueryIn, db: DB, actor: ApiActor) -> Any:
 
 
 @router.post("/queries/{query_id}/answer", response_model=QueryOut, tags=["data quality"])
-def answer_query(query_id: int, body: AnswerIn, db: DB, actor: ApiActor) -> Any:
+def answer_query(query_id: QueryId, body: AnswerIn, db: DB, actor: ApiActor) -> Any:
     return sv.answer_query(db, actor, query_id, answer=body.answer)
 
 
 @router.post("/queries/{query_id}/close", response_model=QueryOut, tags=["data quality"])
-def close_query(query_id: int, body: CloseIn, db: DB, actor: ApiActor) -> Any:
+def close_query(query_id: QueryId, body: CloseIn, db: DB, actor: ApiActor) -> Any:
     return sv.close_query(db, actor, query_id, note=body.note)
 
 

@@ -4,7 +4,7 @@ so the OpenAPI document lists the allowed values of every choice field."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -40,8 +40,13 @@ Code = Field(min_length=1, max_length=64)
 Text = Field(min_length=1, max_length=TEXT_LENGTH)
 
 
+#: record ids are 64-bit integers in both databases; larger numbers are refused here, not by the driver
+MAX_ID = 2**63 - 1
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID, description="a record id")]
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- errors and tokens
@@ -333,7 +338,7 @@ class AspirationIn(_In):
 
 
 class LotIn(_In):
-    aspiration_id: int = Field(ge=1)
+    aspiration_id: RecordId
     dose_number: int = Field(ge=1, le=20)
     manufactured_on: date
     expires_on: date
@@ -403,7 +408,7 @@ class WithdrawalIn(_In):
 # --------------------------------------------------------------------------- corrections and queries
 class CorrectionIn(_In):
     entity: Entity
-    entity_id: int = Field(ge=1)
+    entity_id: RecordId
     field: str = Field(min_length=1, max_length=64)
     new_value: bool | int | float | str | None
     reason: str = Text
@@ -421,7 +426,7 @@ class CorrectionOut(BaseModel):
 
 class QueryIn(_In):
     entity: Entity
-    entity_id: int = Field(ge=1)
+    entity_id: RecordId
     field: str = Field(min_length=1, max_length=64)
     text: str = Text
     request_key: str | None = RequestKey

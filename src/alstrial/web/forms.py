@@ -8,6 +8,9 @@ from starlette.datastructures import FormData
 
 from alstrial.errors import Problem, ValidationFailed
 
+#: the largest whole number both databases store (64-bit)
+MAX_INT = 2**63 - 1
+
 
 class FormReader:
     """Reads fields of one form; each bad field adds a :class:`Problem`; :meth:`done` raises them all."""
@@ -55,10 +58,14 @@ class FormReader:
         if value is None:
             return None
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             self.problems.append(Problem(name, value, "expected a whole number"))
             return None
+        if abs(number) > MAX_INT:
+            self.problems.append(Problem(name, value, "too large"))
+            return None
+        return number
 
     def number(self, name: str, *, required: bool = True) -> float | None:
         value = self.text(name, required=required, max_length=32)

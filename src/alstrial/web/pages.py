@@ -11,10 +11,10 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alstrial import services as sv
@@ -27,12 +27,13 @@ from alstrial.services.disposition import DECIDERS, REASON_CODES
 from alstrial.services.safety import INTERCURRENT_KINDS, SAE_CRITERIA
 from alstrial.web.deps import DB, Form, PageActor, session_of
 from alstrial.web.errors import TooManyAttempts
-from alstrial.web.forms import FormReader
+from alstrial.web.forms import MAX_INT, FormReader
 from alstrial.web.pages_common import problems_by_field, redirect, render
 from alstrial.web.schedule import schedule
 from alstrial.web.security import Session, SignInThrottle
 
 router = APIRouter(include_in_schema=False)
+QueryId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
 def _today() -> date:
@@ -130,7 +131,13 @@ def dashboard(request: Request, db: DB, actor: PageActor) -> Response:
 
 # --------------------------------------------------------------------------- participants
 @router.get("/participants", response_class=HTMLResponse)
-def participants(request: Request, db: DB, actor: PageActor, status: str | None = None, page: int = 0) -> Response:
+def participants(
+    request: Request,
+    db: DB,
+    actor: PageActor,
+    status: str | None = None,
+    page: Annotated[int, Query(ge=0, le=10**6)] = 0,
+) -> Response:
     size = 50
     people = sv.list_participants(db, actor, status=status or None, offset=max(page, 0) * size, limit=size + 1)
     return render(
@@ -373,7 +380,7 @@ def correction_form(
     db: DB,
     actor: PageActor,
     entity: str,
-    entity_id: int,
+    entity_id: Annotated[int, Query(ge=1, le=MAX_INT)],
     field: str,
     back: str = "/",
     participant: str | None = None,
@@ -454,7 +461,7 @@ def history(
     participant: str | None = None,
     entity: str | None = None,
     entity_id: str | None = None,
-    page: int = 0,
+    page: Annotated[int, Query(ge=0, le=10**6)] = 0,
 ) -> Response:
     """The audit trail of a participant or one record (who, when, old → new, reason)."""
     size = 100
@@ -501,7 +508,7 @@ def open_query(request: Request, db: DB, actor: PageActor, form: Form) -> Respon
 
 
 @router.post("/queries/{query_id}/answer")
-def answer_query(request: Request, query_id: int, db: DB, actor: PageActor, form: Form) -> Response:
+def answer_query(request: Request, query_id: QueryId, db: DB, actor: PageActor, form: Form) -> Response:
     r = FormReader(form, "answer")
     answer = r.text("answer")
     r.done()
@@ -511,7 +518,7 @@ def answer_query(request: Request, query_id: int, db: DB, actor: PageActor, form
 
 
 @router.post("/queries/{query_id}/close")
-def close_query(request: Request, query_id: int, db: DB, actor: PageActor, form: Form) -> Response:
+def close_query(request: Request, query_id: QueryId, db: DB, actor: PageActor, form: Form) -> Response:
     note = str(form.get("note") or "")
     sv.close_query(db, actor, query_id, note=note)
     return redirect(request, "/queries?status=answered", f"Query {query_id} closed.")
