@@ -5,6 +5,8 @@ Mount in ``cli.py``: ``app.command(name="serve")(serve.serve)``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import typer
@@ -39,10 +41,17 @@ def serve(
         settings = Settings(**overrides)  # type: ignore[arg-type]
         app = create_app(settings)
 
-    @app.on_event("startup")
-    async def _threads() -> None:  # pragma: no cover - exercised by the e2e tests' server
+    @asynccontextmanager
+    async def lifespan(_app: object) -> AsyncIterator[None]:
+        # the routes are plain ``def``: each request holds one worker thread while the services run
         anyio.to_thread.current_default_thread_limiter().total_tokens = workers
+        yield
 
-    scheme = "http"
-    typer.echo(f"alstrial: serving {settings.db} at {scheme}://{host}:{port}/ (API: /api/v1/docs)")
+    app.router.lifespan_context = lifespan
+    shown = settings.db
+    if "://" in shown:  # never print a database password
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(shown).render_as_string(hide_password=True)
+    typer.echo(f"alstrial: serving {shown} at http://{host}:{port}/ (API documentation: /api/v1/docs)")
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)

@@ -683,6 +683,24 @@ def record_intercurrent_event(request: Request, code: str, db: DB, actor: PageAc
     return redirect(request, f"/participants/{quote(code)}", f"{kind.replace('_', ' ')} recorded on {when}.")
 
 
+# --------------------------------------------------------------------------- emergency unblinding
+@router.get("/participants/{code}/emergency-unblinding", response_class=HTMLResponse)
+def emergency_unblinding_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
+    sv.participant_detail(db, actor, code)  # the participant must be visible to the caller
+    return render(request, "emergency_unblinding.html", {"code": code, "result": None})
+
+
+@router.post("/participants/{code}/emergency-unblinding", response_class=HTMLResponse)
+def emergency_unblind(request: Request, code: str, db: DB, actor: PageActor, form: Form) -> Response:
+    """Reveal one participant's arm to their investigator (audited); the answer is shown once, not redirected."""
+    r = FormReader(form, "emergency unblinding")
+    reason = r.text("reason")
+    r.done()
+    assert reason
+    result = sv.emergency_unblind(db, actor, code, reason=reason)
+    return render(request, "emergency_unblinding.html", {"code": code, "result": result})
+
+
 # --------------------------------------------------------------------------- CSF
 @router.get("/participants/{code}/csf", response_class=HTMLResponse)
 def csf_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
