@@ -37,6 +37,8 @@ def test_openapi_document_lists_the_enumerations(app: FastAPI) -> None:
     assert "site_coordinator" in schemas["UserIn"]["properties"]["role"]["enum"]
     assert "niv_start" in schemas["IntercurrentEventIn"]["properties"]["kind"]["enum"]
     assert "/api/v1/participants/{code}/visits/{visit}/alsfrs-r" in doc["paths"]
+    visit_codes = schemas["VisitIn"]["properties"]["visit"]["enum"]
+    assert visit_codes[:3] == ["SCR", "RUNIN", "BMA"] and "W28" in visit_codes  # from the stored protocol
     api_routes = {p for _, p in iter_routes(app) if p.startswith("/api/v1/") and "openapi" not in p and "docs" not in p}
     assert api_routes <= set(doc["paths"])
 

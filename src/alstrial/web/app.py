@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from alstrial import __version__
 from alstrial.services import CaptureDB
 from alstrial.web import errors
+from alstrial.web.openapi import with_visit_codes
 from alstrial.web.security import SESSION_COOKIE, Session, Signer, SignInThrottle
 from alstrial.web.settings import Settings
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, db: CaptureDB | None = None)
         settings.secret_key, session_seconds=settings.session_seconds, token_seconds=settings.token_seconds
     )
     app.state.throttle = SignInThrottle(settings.throttle_failures, settings.throttle_seconds)
+    app.openapi = with_visit_codes(app)  # type: ignore[method-assign]
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
