@@ -15,6 +15,7 @@ from api_table import ELSEWHERE, OPS, Ctx, Op, R
 from fastapi.testclient import TestClient
 from webtools import prepare
 
+from alstrial import services as sv
 from alstrial.web.routes import iter_routes
 from conftest import Trial, snapshot
 
@@ -159,3 +160,23 @@ def test_lock_refuses_writes_with_423(
     r = _call(client, op, ctx, as_user("site_coordinator"))
     assert r.status_code == 423 and r.json()["error"]["kind"] == "locked"
     assert "locked" in r.json()["error"]["message"]
+
+
+#: public names of alstrial.services that are not called through their own API operation, and why
+NOT_AN_OPERATION = {
+    "authenticate": "POST /api/v1/tokens signs in",
+    "setup_trial": "the trial is set up from its protocol file by `alstrial init`",
+    "transaction": "internal: the services' transaction helper",
+    "unit_of_work": "internal: several steps in one transaction",
+    "verify_audit_trail": "`alstrial audit verify` (needs no sign-in)",
+    "record_lab_result": "POST /api/v1/lab-results with one result",
+}
+
+
+def test_every_service_has_an_api_operation() -> None:
+    """A service added to alstrial.services must get an API operation (and an entry in api_table.OPS)."""
+    import inspect
+
+    functions = {n for n in sv.__all__ if inspect.isfunction(getattr(sv, n))}
+    missing = functions - {op.name for op in OPS} - set(NOT_AN_OPERATION)
+    assert missing == set(), f"services without an API operation: {sorted(missing)}"

@@ -23,7 +23,7 @@ from conftest import Trial
 
 pytest_plugins = ["webfixtures"]
 
-EXAMPLES = int(os.environ.get("ALSTRIAL_SCHEMATHESIS_EXAMPLES", "4"))
+EXAMPLES = int(os.environ.get("ALSTRIAL_SCHEMATHESIS_EXAMPLES", "3"))
 ROLE = {(op.method, op.route): op.role for op in OPS}
 
 
