@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -105,3 +109,44 @@ def test_unexpected_errors_are_a_generic_500_and_logged(caplog: pytest.LogCaptur
     assert "hunter2" not in r.text and "psycopg" not in r.text
     assert r.json()["error"]["message"] == errors.GENERIC_500
     assert any("unexpected error" in rec.message for rec in caplog.records)
+
+
+def test_alstrial_serve_serves_pages_and_the_api(sqlite_template: str, tmp_path: Path) -> None:
+    """The real command in a subprocess (uvicorn), on a database with no trial set up yet."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    db = tmp_path / "served.db"
+    shutil.copyfile(sqlite_template, db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).with_name("alstrial")
+    env = {"PATH": os.environ.get("PATH", ""), "ALSTRIAL_SECRET_KEY": TEST_SECRET}
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--db", str(db), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                    assert r.status == 200 and b"Sign in" in r.read()
+                    assert "HttpOnly" in r.headers["set-cookie"]
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "alstrial serve did not start"
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=5) as r:
+            assert json.loads(r.read())["info"]["title"] == "alstrial capture API"
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"127.0.0.1:{port}" in out.decode()
