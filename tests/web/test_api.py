@@ -169,7 +169,7 @@ NOT_AN_OPERATION = {
     "transaction": "internal: the services' transaction helper",
     "unit_of_work": "internal: several steps in one transaction",
     "verify_audit_trail": "`alstrial audit verify` (needs no sign-in)",
-    "record_lab_result": "POST /api/v1/lab-results with one result",
+    "record_lab_result": "POST /api/v1/lab-results with one result (record_lab_results, which takes a request key)",
 }
 
 

@@ -300,22 +300,8 @@ def record_csf_sample(code: str, body: CsfSampleIn, db: DB, actor: ApiActor) -> 
 
 @router.post("/lab-results", response_model=list[LabResultOut], status_code=201, tags=["labs"])
 def record_lab_results(body: LabResultsIn, db: DB, actor: ApiActor) -> Any:
-    """Several analytes of one sample, all or none (a single result is a list of one)."""
+    """Several analytes of one sample, all or none (a single result is a list of one); takes a request key."""
     results = [sv.LabResultInput(r.analyte, r.value, r.unit, r.below_lloq) for r in body.results]
-    if len(results) == 1:
-        r = results[0]
-        return [
-            sv.record_lab_result(
-                db,
-                actor,
-                sample_id=body.sample_id,
-                analyte=r.analyte,
-                value=r.value,
-                unit=r.unit,
-                assay=body.assay,
-                below_lloq=r.below_lloq,
-            )
-        ]
     return sv.record_lab_results(
         db, actor, sample_id=body.sample_id, results=results, assay=body.assay, request_key=body.request_key
     )
