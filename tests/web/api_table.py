@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from alstrial import services as sv
-from conftest import Trial, alsfrs_items
+from conftest import PASSWORD, Trial, alsfrs_items
 
 Ctx = dict[str, Any]
 
@@ -471,7 +471,7 @@ OPS: list[Op] = [
         f"{R}/participants/{{code}}/emergency-unblinding",
         lambda c: f"{R}/participants/{c['rand']}/emergency-unblinding",
         "investigator",
-        lambda c: {"reason": "SAE management"},
+        lambda c: {"reason": "SAE management", "password": PASSWORD},
         bad=lambda c: {},
         wrong_role="site_coordinator",
         site_bound=True,
@@ -490,9 +490,9 @@ OPS: list[Op] = [
         "POST",
         f"{R}/lock",
         lambda c: f"{R}/lock",
-        "data_manager",
-        lambda c: {"reason": "LPLV"},
-        bad=lambda c: {"reason": " "},
+        "admin",
+        lambda c: {"reason": "LPLV", "password": PASSWORD, "override_reason": "casebooks signed on paper"},
+        bad=lambda c: {"reason": " ", "password": PASSWORD},
         wrong_role="investigator",
     ),
     Op(
@@ -501,7 +501,7 @@ OPS: list[Op] = [
         f"{R}/unlock",
         lambda c: f"{R}/unlock",
         "admin",
-        lambda c: {"reason": "late query"},
+        lambda c: {"reason": "late query", "password": PASSWORD},
         bad=lambda c: {"why": "late query"},
         wrong_role="data_manager",
     ),
@@ -511,10 +511,12 @@ OPS: list[Op] = [
         f"{R}/unblinding",
         lambda c: f"{R}/unblinding",
         "unblinded_statistician",
-        lambda c: {"reason": "final analysis"},
+        lambda c: {"reason": "final analysis", "password": PASSWORD},
         bad=lambda c: {"reason": 42},
         wrong_role="statistician",
-        before=lambda t, c: sv.lock_database(t.db, t["data_manager"], reason="final lock"),
+        before=lambda t, c: sv.lock_database(
+            t.db, t["admin"], reason="final lock", password=PASSWORD, override_reason="test trial"
+        ),
     ),
 ]
 #: routes tested elsewhere (sign-in: test_auth.py; the OpenAPI document and its viewer: test_schemathesis.py)

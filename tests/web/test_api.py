@@ -17,7 +17,7 @@ from webtools import prepare
 
 from alstrial import services as sv
 from alstrial.web.routes import iter_routes
-from conftest import Trial, snapshot
+from conftest import PASSWORD, Trial, snapshot
 
 pytest_plugins = ["webfixtures"]
 
@@ -155,7 +155,8 @@ def test_lock_refuses_writes_with_423(
     client: TestClient, trial: Trial, as_user: Callable[[str], dict[str, str]]
 ) -> None:
     ctx = prepare(trial)
-    assert client.post(f"{R}/lock", json={"reason": "LPLV"}, headers=as_user("data_manager")).status_code == 200
+    body = {"reason": "LPLV", "password": PASSWORD, "override_reason": "test"}
+    assert client.post(f"{R}/lock", json=body, headers=as_user("admin")).status_code == 200
     op = next(o for o in OPS if o.name == "record_weight")
     r = _call(client, op, ctx, as_user("site_coordinator"))
     assert r.status_code == 423 and r.json()["error"]["kind"] == "locked"

@@ -169,10 +169,13 @@ PAGES: dict[tuple[str, str], tuple[Callable[[Ctx], str], Form | None]] = {
     ),
     ("POST", "/participants/{code}/emergency-unblinding"): (
         lambda c: f"/participants/{c['rand']}/emergency-unblinding",
-        lambda c: {"reason": "SAE management"},
+        lambda c: {"reason": "SAE management", "password": PASSWORD},
     ),
     # last: routes that change the trial's state for everyone
-    ("POST", "/admin/lock"): (lambda c: "/admin/lock", lambda c: {"what": "lock", "reason": "interim look"}),
+    ("POST", "/admin/lock"): (
+        lambda c: "/admin/lock",
+        lambda c: {"what": "lock", "reason": "interim look", "password": PASSWORD, "override_reason": "test"},
+    ),
 }
 OTHER = {("MOUNT", "/static"), ("GET", f"{R}/openapi.json"), ("GET", f"{R}/docs"), ("GET", f"{R}/docs/oauth2-redirect")}
 #: API operations that run after every other route (they change the trial's state for everyone)

@@ -231,11 +231,14 @@ def test_monthly_visit_in_the_browser(page: Any, trial: Trial, request: pytest.F
     shot("dose-refused")
     assert sv.list_doses(trial.db, trial["monitor"], participant=code) == []
 
-    # a data manager locks the database; writes are refused
+    # the admin locks the database (signed: password re-entered; casebooks unsigned, so with an
+    # override reason); writes are refused
     sign_out(page)
-    sign_in(page, "data_manager")
+    sign_in(page, "admin")
     page.goto("/admin/lock")
     page.fill("#reason", "database lock for the interim analysis")
+    page.fill("#override_reason", "casebooks signed on paper for this test")
+    page.fill("#password", PASSWORD)
     page.click("#lock-button")
     page.wait_for_selector("text=every data write is refused")
     assert page.inner_text("#lock-state") == "locked"

@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from webtools import csrf_of, post_form, prepare, sign_in
 
-from conftest import Trial, alsfrs_items, snapshot
+from conftest import PASSWORD, Trial, alsfrs_items, snapshot
 
 pytest_plugins = ["webfixtures"]
 
@@ -132,8 +132,13 @@ def test_wrong_product_label_is_refused(client: TestClient, trial: Trial) -> Non
 
 def test_locked_database_refuses_page_writes(client: TestClient, trial: Trial) -> None:
     ctx = prepare(trial)
-    sign_in(client, "data_manager")
-    r = post_form(client, "/admin/lock", "/admin/lock", {"what": "lock", "reason": "LPLV"})
+    sign_in(client, "admin")
+    r = post_form(
+        client,
+        "/admin/lock",
+        "/admin/lock",
+        {"what": "lock", "reason": "LPLV", "password": PASSWORD, "override_reason": "casebooks signed on paper"},
+    )
     assert r.status_code == 303
     assert "locked" in client.get("/admin/lock").text
     client.cookies.clear()

@@ -37,6 +37,7 @@ from alstrial.web.api_models import (
     IntercurrentEventIn,
     LabResultOut,
     LabResultsIn,
+    LockIn,
     LockOut,
     LotIn,
     LotOut,
@@ -55,6 +56,7 @@ from alstrial.web.api_models import (
     ScreeningFieldOut,
     ScreeningIn,
     ScreeningOut,
+    SignedIn,
     SiteIn,
     SiteOut,
     TokenIn,
@@ -540,26 +542,33 @@ def audit_log(
 
 # --------------------------------------------------------------------------- lock and unblinding
 @router.post("/lock", response_model=LockOut, tags=["lock"])
-def lock_database(body: ReasonIn, db: DB, actor: ApiActor) -> LockOut:
-    return LockOut(at=sv.lock_database(db, actor, reason=body.reason))
+def lock_database(body: LockIn, db: DB, actor: ApiActor) -> LockOut:
+    """Lock the database, signed with the re-entered password."""
+    signed = {"meaning": body.meaning} if body.meaning else {}
+    done = sv.lock_database(
+        db, actor, reason=body.reason, password=body.password, override_reason=body.override_reason, **signed
+    )
+    return LockOut(at=done.at)
 
 
 @router.post("/unlock", response_model=LockOut, tags=["lock"])
-def unlock_database(body: ReasonIn, db: DB, actor: ApiActor) -> LockOut:
-    sv.unlock_database(db, actor, reason=body.reason)
-    return LockOut()
+def unlock_database(body: SignedIn, db: DB, actor: ApiActor) -> LockOut:
+    signed = {"meaning": body.meaning} if body.meaning else {}
+    return LockOut(at=sv.unlock_database(db, actor, reason=body.reason, password=body.password, **signed).at)
 
 
 @router.post("/unblinding", response_model=LockOut, tags=["unblinded"])
-def unblind_trial(body: ReasonIn, db: DB, actor: ApiActor) -> LockOut:
-    """Full unblinding, after the lock."""
-    return LockOut(at=sv.unblind_trial(db, actor, reason=body.reason))
+def unblind_trial(body: SignedIn, db: DB, actor: ApiActor) -> LockOut:
+    """Full unblinding, after the lock, signed with the re-entered password."""
+    signed = {"meaning": body.meaning} if body.meaning else {}
+    return LockOut(at=sv.unblind_trial(db, actor, reason=body.reason, password=body.password, **signed).at)
 
 
 @router.post("/participants/{code}/emergency-unblinding", response_model=EmergencyUnblindingOut, tags=["unblinded"])
-def emergency_unblind(code: str, body: ReasonIn, db: DB, actor: ApiActor) -> Any:
-    """Reveal one participant's arm to their investigator, with a reason (audited)."""
-    return sv.emergency_unblind(db, actor, code, reason=body.reason)
+def emergency_unblind(code: str, body: SignedIn, db: DB, actor: ApiActor) -> Any:
+    """Reveal one participant's arm to their investigator, with a reason and a signature (audited)."""
+    signed = {"meaning": body.meaning} if body.meaning else {}
+    return sv.emergency_unblind(db, actor, code, reason=body.reason, password=body.password, **signed)
 
 
 @router.get("/unblindings", response_model=list[UnblindingOut], tags=["unblinded"])

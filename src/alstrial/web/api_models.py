@@ -127,6 +127,25 @@ class ReasonIn(_In):
     reason: str = Text
 
 
+Meaning = Literal["authorship", "review", "approval", "responsibility"]
+
+
+class SignedIn(_In):
+    """A step signed electronically: the reason, the signer's password re-entered, and what the signature means."""
+
+    reason: str = Text
+    password: str = Field(min_length=1, max_length=1000, description="the signer's own password, re-entered")
+    meaning: Meaning | None = Field(default=None, description="the meaning of the signature (default per step)")
+
+
+class LockIn(SignedIn):
+    override_reason: str | None = Field(
+        default=None,
+        max_length=TEXT_LENGTH,
+        description="admin only: lock although queries are open or casebooks unsigned, with this reason",
+    )
+
+
 # --------------------------------------------------------------------------- participants
 class ScreeningIn(_In):
     screened_on: date

@@ -694,10 +694,10 @@ def emergency_unblinding_form(request: Request, code: str, db: DB, actor: PageAc
 def emergency_unblind(request: Request, code: str, db: DB, actor: PageActor, form: Form) -> Response:
     """Reveal one participant's arm to their investigator (audited); the answer is shown once, not redirected."""
     r = FormReader(form, "emergency unblinding")
-    reason = r.text("reason")
+    reason, password = r.text("reason"), r.text("password", max_length=1000)
     r.done()
-    assert reason
-    result = sv.emergency_unblind(db, actor, code, reason=reason)
+    assert reason and password
+    result = sv.emergency_unblind(db, actor, code, reason=reason, password=password)
     return render(request, "emergency_unblinding.html", {"code": code, "result": result})
 
 
@@ -759,12 +759,14 @@ def lock_page(request: Request, db: DB, actor: PageActor) -> Response:
 def lock(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
     r = FormReader(form, "lock")
     reason, what = r.text("reason"), r.text("what", max_length=8)
+    password = r.text("password", max_length=1000)
+    override = r.text("override_reason", required=False)
     r.done()
-    assert reason
+    assert reason and password
     if what == "unlock":
-        sv.unlock_database(db, actor, reason=reason)
+        sv.unlock_database(db, actor, reason=reason, password=password)
         return redirect(request, "/admin/lock", "The database is unlocked: data entry is open again.")
-    sv.lock_database(db, actor, reason=reason)
+    sv.lock_database(db, actor, reason=reason, password=password, override_reason=override)
     return redirect(request, "/admin/lock", "The database is locked: every data write is refused.")
 
 
