@@ -21,6 +21,7 @@ from alstrial.commands import (
     protocol,
     randomize,
     redcap,
+    serve,
     simulate,
     stats,
 )
@@ -57,6 +58,7 @@ app.command(name="sign")(lifecycle.sign)
 app.command(name="signatures")(lifecycle.signatures)
 app.command(name="analyze")(analyze.analyze)
 app.command(name="report")(analyze.report)
+app.command(name="serve")(serve.serve)
 
 
 @app.command()

@@ -1,0 +1,66 @@
+"""Template rendering shared by the pages: the Jinja2 environment (autoescaping on) and the error page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from alstrial.services import policy
+from alstrial.web.security import CSRF_FIELD, Session
+
+TEMPLATES = Path(__file__).parent / "templates"
+#: every ``{{ value }}`` is HTML-escaped, whatever the template's name (user text is never markup)
+_env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+templates = Jinja2Templates(env=_env)
+
+
+def _session(request: Request) -> Session | None:
+    return getattr(request.state, "session", None)
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> HTMLResponse:
+    """Render a page with the signed-in actor, the CSRF token and any messages waiting in the session."""
+    session = _session(request)
+    flash: list[str] = []
+    if session is not None and session.flash:
+        flash, session.flash = session.flash, []
+    actor = session.actor if session else None
+    ctx: dict[str, Any] = {
+        "actor": actor,
+        "csrf_field": CSRF_FIELD,
+        "csrf": session.csrf if session else "",
+        "flash": flash,
+        "can": (lambda perm: actor is not None and policy.can(actor.role, policy.Permission(perm))),
+        "error": None,
+        "problems": {},
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def render_error(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "body": body}, status=status)
+
+
+def redirect(request: Request, url: str, message: str | None = None) -> RedirectResponse:
+    """303 to ``url`` (post/redirect/get), leaving ``message`` for the next page."""
+    session = _session(request)
+    if message and session is not None:
+        session.flash.append(message)
+    return RedirectResponse(url, status_code=303)
+
+
+def problems_by_field(problems: list[Any]) -> dict[str, str]:
+    """``where → reason`` for per-field messages (the first part of a dotted ``where``, and the whole)."""
+    out: dict[str, str] = {}
+    for p in problems:
+        where = str(p.where)
+        out.setdefault(where, p.reason)
+        out.setdefault(where.split(".")[-1], p.reason)
+        out.setdefault(where.split("[")[0], p.reason)
+    return out
