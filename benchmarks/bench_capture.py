@@ -79,7 +79,7 @@ def _set_up(url: str, participants: int, threads: int) -> tuple[object, dict[str
         default_protocol_path().read_text(encoding="utf-8"),
         seed=7,
         admin_username="admin",
-        admin_password="bench-admin-password-1",
+        admin_password="bench-owner-passphrase",
     )
     admin = bootstrap_actor(db, "admin")
     actors: dict[str, object] = {}

@@ -79,6 +79,9 @@ def demo(
     out_console.print(f"results:  {run.results_path.resolve()}   (tables/*.csv next to it)")
     out_console.print(f"database: {run.database.resolve()}   (alstrial audit verify --db {run.database})")
     out_console.print(
+        f"serve:    alstrial serve --db {run.database} --dev   (then open http://127.0.0.1:8000 in a browser)"
+    )
+    out_console.print(
         f"sign in:  user [bold]{run.admin_username}[/bold], password [bold]{run.admin_password}[/bold]   "
         "(the demo's only account that can sign in; new every run, shown only now)"
     )
