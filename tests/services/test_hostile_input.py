@@ -222,3 +222,16 @@ def test_fuzzed_import_rows_give_only_domain_errors_and_write_nothing_on_error(s
         except Exception as exc:  # pragma: no cover - the failure this test exists to find
             pytest.fail(f"{table}: {type(exc).__name__}: {exc!r} for {cells!r}")
         pytest.fail(f"{table}: a fuzzed row was imported: {cells!r}")
+
+
+def test_ids_wider_than_64_bits_are_refused_not_crashed(trial) -> None:
+    prepare(trial)
+    huge = 2**63
+    with no_trace(trial.db), pytest.raises(AlstrialError) as refused:
+        sv.answer_query(trial.db, trial["investigator"], huge, answer="x")
+    assert isinstance(refused.value, sv.ValidationFailed | sv.NotFound)
+    with no_trace(trial.db), pytest.raises(AlstrialError):
+        sv.correct_value(
+            trial.db, trial["investigator"], entity="adverse_event", entity_id=huge, field="term", new_value="x",
+            reason="r", version=1,
+        )  # fmt: skip

@@ -269,6 +269,10 @@ def database_errors() -> Iterator[None]:
         raise ValidationFailed(
             [Problem("value", None, "a value is too long or holds characters the database cannot store (e.g. NUL)")]
         ) from None
+    except OverflowError:  # the driver refuses an integer wider than 64 bits (an id of 2**63, say)
+        raise ValidationFailed(
+            [Problem("value", None, "a number is too large to be an id or a stored value (at most 2**63 - 1)")]
+        ) from None
     except (exc.DBAPIError, exc.TimeoutError, exc.DisconnectionError, exc.ResourceClosedError) as e:
         log.warning("database error mapped to DatabaseBusy: %r", e)
         raise DatabaseBusy(
