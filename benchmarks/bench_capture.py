@@ -23,36 +23,12 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from capture_data import ELIGIBLE, PG_ADMIN, SCREEN, VISITS, items
+
 READ_P95_MS, WRITE_P95_MS = 20.0, 50.0
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-VISITS = ("W4", "W8", "W12", "W16", "W20", "W24", "W28")
-SCREEN = date(2025, 1, 6)
-ELIGIBLE = {
-    "age_years": 45,
-    "sex": "M",
-    "el_escorial": "probable",
-    "months_since_onset": 12,
-    "onset_region": "limb",
-    "alsfrs_r_total": 38,
-    "svc_percent_predicted": 80.0,
-    "riluzole": True,
-    "prior_stem_cell_therapy": False,
-    "edaravone_within_30_days": False,
-    "experimental_agent_within_30_days": False,
-}
-
-
-def _items(total: int) -> dict[str, object]:
-    codes = ("q1", "q2", "q3", "q4", "q5a", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
-    values, missing = dict.fromkeys(codes, 4), 48 - total
-    for c in codes:
-        take = min(4, missing)
-        values[c] -= take
-        missing -= take
-    return dict(values)
 
 
 def _database(backend: str, folder: Path) -> str:
@@ -97,9 +73,9 @@ def _set_up(url: str, participants: int, threads: int) -> tuple[object, dict[str
         code = sv.screen_participant(db, sc, screened_on=SCREEN, consent_date=SCREEN, values=ELIGIBLE).participant
         sv.enrol_participant(db, sc, code, enrolled_on=SCREEN)
         sv.record_visit(db, sc, code, "SCR", SCREEN)
-        sv.record_alsfrs(db, sc, code, "SCR", _items(38))
+        sv.record_alsfrs(db, sc, code, "SCR", items(38))
         sv.record_visit(db, sc, code, "RUNIN", SCREEN + timedelta(days=55))
-        sv.record_alsfrs(db, sc, code, "RUNIN", _items(34))
+        sv.record_alsfrs(db, sc, code, "RUNIN", items(34))
         sv.randomize_participant(db, inv, code)
         sv.record_visit(db, sc, code, "W0", SCREEN + timedelta(days=90))
         codes.append(code)
@@ -122,7 +98,7 @@ def _work(
         for n, visit in enumerate(VISITS, start=1):
             when = day0 + timedelta(days=28 * n)
             writes.append(("record_visit", lambda c=code, v=visit, d=when: sv.record_visit(db, sc, c, v, d)))
-            writes.append(("record_alsfrs", lambda c=code, v=visit: sv.record_alsfrs(db, sc, c, v, _items(33))))
+            writes.append(("record_alsfrs", lambda c=code, v=visit: sv.record_alsfrs(db, sc, c, v, items(33))))
     rng = random.Random(thread)
     reads: list[tuple[str, Callable[[], object]]] = [
         ("list_participants", lambda: sv.list_participants(db, sc, limit=25)),

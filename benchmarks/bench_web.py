@@ -27,40 +27,16 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from capture_data import ELIGIBLE, PG_ADMIN, SCREEN, VISITS, items
+
 P95_TARGET_MS = 50.0
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 DB_NAME = "alstrial_bench_web"
 PASSWORD = "bench-password-long-enough"
-SCREEN = date(2025, 1, 6)
 DAY0 = SCREEN + timedelta(days=90)
-VISITS = ("W4", "W8", "W12", "W16", "W20", "W24", "W28")
 SITES = ("S01", "S02", "S03", "S04", "S05", "S06")
-ELIGIBLE = {
-    "age_years": 45,
-    "sex": "M",
-    "el_escorial": "probable",
-    "months_since_onset": 12,
-    "onset_region": "limb",
-    "alsfrs_r_total": 38,
-    "svc_percent_predicted": 80.0,
-    "riluzole": True,
-    "prior_stem_cell_therapy": False,
-    "edaravone_within_30_days": False,
-    "experimental_agent_within_30_days": False,
-}
-
-
-def items(total: int) -> dict[str, int]:
-    codes = ("q1", "q2", "q3", "q4", "q5a", "q6", "q7", "q8", "q9", "q10", "q11", "q12")
-    values, missing = dict.fromkeys(codes, 4), 48 - total
-    for c in codes:
-        take = min(4, missing)
-        values[c] -= take
-        missing -= take
-    return values
 
 
 def database(admin_url: str) -> str:
