@@ -31,14 +31,14 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Recompute the hash chain (and find the anchor). Exit 0 when intact, 1 when not, 2 for bad input."""
-    from alstrial.services.audit import verify_audit_trail, verify_database
+    from alstrial.services.audit import anchor_in_chain, verify_audit_trail
     from alstrial.store import make_engine
 
     with cli_errors():
         engine = make_engine(db, must_exist=True)
         try:
             chain = verify_audit_trail(engine)
-            anchored = None if expect_head is None else verify_database(engine, expect_head=expect_head).anchored
+            anchored = None if expect_head is None else anchor_in_chain(engine, expect_head)
         finally:
             engine.dispose()
     ok = chain.ok and anchored is not False

@@ -8,9 +8,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, inspect, select
 
+from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, database_errors, transaction
+from alstrial.services.context import CaptureDB, database_errors, page_problems, transaction
 from alstrial.services.exceptions import NotFound
 from alstrial.store.audit_chain import ChainVerification, verify_chain
 from alstrial.store.audit_replay import ReplayResult, replay
@@ -65,6 +66,19 @@ class DatabaseVerification:
         }
 
 
+def anchor_in_chain(engine: Engine, expect_head: str) -> bool:
+    """Whether a head hash kept outside the database is still a record of the chain (the records up to it stand)."""
+    with database_errors(), engine.connect() as conn:
+        _require_schema(conn)
+        return _in_chain(conn, expect_head)
+
+
+def _in_chain(conn: Connection, expect_head: str) -> bool:
+    if len(expect_head) != 64 or any(c not in "0123456789abcdef" for c in expect_head):
+        raise ValidationFailed([Problem("expect_head", expect_head, "expected a 64-character lowercase hex hash")])
+    return conn.execute(select(AuditRecord.seq).where(AuditRecord.hash == expect_head)).first() is not None
+
+
 def verify_database(engine: Engine, *, expect_head: str | None = None) -> DatabaseVerification:
     """Check the chain, replay it against every clinical table, and check the anchor when one is given.
 
@@ -73,18 +87,12 @@ def verify_database(engine: Engine, *, expect_head: str | None = None) -> Databa
     the chain, so the records up to it cannot have been rewritten, even with the head.
     """
     problems: list[str] = []
-    if expect_head is not None and (len(expect_head) != 64 or any(c not in "0123456789abcdef" for c in expect_head)):
-        from alstrial.errors import Problem, ValidationFailed
-
-        raise ValidationFailed([Problem("expect_head", expect_head, "expected a 64-character lowercase hex hash")])
     with database_errors(), engine.connect() as conn:
         _require_schema(conn)
         chain = verify_chain(conn)
         data = replay(conn)
         trials = conn.execute(select(func.count()).select_from(Trial)).scalar_one()
-        anchored = None
-        if expect_head is not None:
-            anchored = conn.execute(select(AuditRecord.seq).where(AuditRecord.hash == expect_head)).first() is not None
+        anchored = None if expect_head is None else _in_chain(conn, expect_head)
     if trials and chain.records == 0:
         problems.append("the database holds a trial but its audit trail is empty")
     return DatabaseVerification(chain, data, expect_head, anchored, tuple(problems))
@@ -134,9 +142,6 @@ def audit_log(
 
     ``action`` matches a prefix: ``"alsfrs"`` finds every ALSFRS-R record, correction and all.
     """
-    from alstrial.errors import ValidationFailed
-    from alstrial.services.corrections import page_problems
-
     if problems := page_problems(offset, limit):
         raise ValidationFailed(problems, context="audit log")
     with transaction(db, actor, policy.Permission.READ_AUDIT) as tx:

@@ -344,3 +344,13 @@ def ensure(condition: bool, message: str) -> None:
     """Raise :class:`InvalidState` unless ``condition`` holds."""
     if not condition:
         raise InvalidState(message)
+
+
+def page_problems(offset: object, limit: object) -> list[Problem]:
+    """Problems with paging arguments (offset ≥ 0; limit 1–1000 or None for everything)."""
+    problems = []
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        problems.append(Problem("offset", offset, "expected a whole number ≥ 0"))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000):
+        problems.append(Problem("limit", limit, "expected a whole number from 1 to 1000"))
+    return problems

@@ -15,7 +15,7 @@ from alstrial.errors import Problem, ValidationFailed
 from alstrial.instruments import alsfrs_r
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, require_text, transaction
+from alstrial.services.context import CaptureDB, Tx, page_problems, require_text, transaction
 from alstrial.services.exceptions import InvalidState, NotFound, StaleVersion
 from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.labs import below_lloq
@@ -321,13 +321,3 @@ def list_queries(
         if limit is not None:
             stmt = stmt.limit(limit)
         return [_qview(q, code) for q, code in tx.session.execute(stmt)]
-
-
-def page_problems(offset: object, limit: object) -> list[Problem]:
-    """Problems with paging arguments (offset ≥ 0; limit 1–1000 or None for everything)."""
-    problems = []
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        problems.append(Problem("offset", offset, "expected a whole number ≥ 0"))
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000):
-        problems.append(Problem("limit", limit, "expected a whole number from 1 to 1000"))
-    return problems

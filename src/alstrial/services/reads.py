@@ -11,8 +11,7 @@ from sqlalchemy import select
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, transaction
-from alstrial.services.corrections import page_problems
+from alstrial.services.context import CaptureDB, Tx, page_problems, transaction
 from alstrial.store.models import (
     AllocationSlot,
     AlsfrsAssessment,
