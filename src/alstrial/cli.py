@@ -20,6 +20,7 @@ from alstrial.commands import (
     lifecycle,
     protocol,
     randomize,
+    records,
     redcap,
     serve,
     simulate,
@@ -59,6 +60,7 @@ app.command(name="signatures")(lifecycle.signatures)
 app.command(name="analyze")(analyze.analyze)
 app.command(name="report")(analyze.report)
 app.command(name="serve")(serve.serve)
+records.mount(app, randomize.app)
 
 
 @app.command()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from capture_calls import AT0, prepare
 
@@ -101,3 +103,51 @@ def test_a_unit_of_work_runs_several_steps_in_one_transaction(trial) -> None:
     assert w0["alsfrs_r_total"] == 40
     actions = [a.action for a in sv.audit_log(trial.db, trial["monitor"], participant=code)][-2:]
     assert actions == ["visit.record", "alsfrs.record"]
+
+
+def test_product_chain_events_and_discontinuation_import(trial) -> None:
+    """Aspiration → lot (released) → dose, intercurrent events and a discontinuation, all through imports."""
+    ctx = prepare(trial)
+    code, inv, pharm = ctx["rand"], trial["investigator"], trial["pharmacist"]
+    at = (AT0 - timedelta(days=20)).isoformat()
+    asp = import_rows(trial.db, inv, "aspirations", [{"participant": code, "aspirated_at": at, "volume_ml": "55"}])
+    assert asp.rows == 1 and asp.notes[0].startswith(f"{code}: aspiration ")
+    lot_row = {"participant": code, "dose_number": "3", "manufactured_on": "2025-04-01", "expires_on": "2025-12-01"}
+    made = import_rows(trial.db, pharm, "lots", [lot_row | {"release": "yes"}])
+    lot_number = made.notes[0].split(": ")[1].split(" ")[0]
+    lots = {r["lot_number"]: r for r in sv.list_product_lots(trial.db, pharm, participant=code)}
+    assert lots[lot_number]["status"] == "released" and lots[lot_number]["dose_number"] == 3
+    assert f"(COI {ctx['coi']}, released)" in made.notes[0]  # made from the participant's own aspiration
+    events = [
+        {"participant": code, "kind": "rescue_medication", "event_date": "2025-06-01", "details": "edaravone"},
+        {"participant": code, "kind": "gastrostomy", "event_date": "2025-06-10", "details": ""},
+    ]
+    assert import_rows(trial.db, inv, "intercurrent_events", events).rows == 2
+    kinds = {e["kind"]: e["details"] for e in sv.list_intercurrent_events(trial.db, inv, participant=code)}
+    assert kinds == {"rescue_medication": "edaravone", "gastrostomy": None}
+    stop = {"participant": code, "discontinued_on": "2025-06-15", "reason_code": "ADVERSE EVENT"}
+    assert import_rows(trial.db, inv, "discontinuations", [stop | {"decided_by": "investigator"}]).rows == 1
+
+
+def test_bad_product_and_event_rows_are_named_and_write_nothing(trial) -> None:
+    ctx = prepare(trial)
+    other = trial.at_day0()  # randomized, but no aspiration recorded
+    lot = {"dose_number": "1", "manufactured_on": "2025-04-01", "expires_on": "2025-12-01", "release": "perhaps"}
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed) as err:
+        import_rows(
+            trial.db, trial["pharmacist"], "lots", [lot | {"participant": ctx["rand"]}, lot | {"participant": other}]
+        )
+    where = [p.where for p in err.value.problems]
+    assert where == ["row 2, column release", "row 3, column release"]
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match="import aspirations first"):
+        import_rows(trial.db, trial["pharmacist"], "lots", [lot | {"participant": other, "release": "no"}])
+    rescue = {"participant": ctx["rand"], "kind": "rescue_medication", "event_date": "2025-06-01", "details": " "}
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed) as err:
+        import_rows(trial.db, trial["investigator"], "intercurrent_events", [rescue, rescue | {"kind": "flu"}])
+    found = {(p.where, p.reason.split(":")[0]) for p in err.value.problems}
+    assert ("row 2, column details", "required for rescue medication") in found
+    assert any(w == "row 3, column kind" for w, _ in found)
+    stop = {"participant": ctx["rand"], "discontinued_on": "2025-06-15", "reason_code": "BORED", "decided_by": "me"}
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed) as err:
+        import_rows(trial.db, trial["investigator"], "discontinuations", [stop])
+    assert {p.where for p in err.value.problems} == {"row 2, column reason_code", "row 2, column decided_by"}

@@ -1,25 +1,22 @@
-"""A small trial filled through `alstrial import` CSV files, as a data manager would, for the
-analyze/report tests. Randomization, bone-marrow aspiration, manufacture, queries, lock and
-unblinding have no import: they go through the service functions (the lead adds `lock` and
-`unblind` commands in issue 8)."""
+"""A small trial run from the command line alone, as a data manager would: CSV files through
+`alstrial import`, randomization through `alstrial randomize participant`, queries through
+`alstrial query`, lock and unblinding through `alstrial lock`/`unblind`. No service function is called
+here (`build_early_trial` likewise), so the analyze/report tests prove the CLI path end to end."""
 
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from typer.testing import CliRunner
 
-from alstrial import services as sv
 from alstrial.cli import app
 from alstrial.protocol import default_protocol_path
-from alstrial.services.context import CaptureDB
-from alstrial.services.setup import bootstrap_actor
-from alstrial.store.models import AdverseEvent
 from conftest import ELIGIBLE, PASSWORD, alsfrs_items
 
 ENV = {"ALSTRIAL_PASSWORD": PASSWORD, "ALSTRIAL_NEW_PASSWORD": PASSWORD}
@@ -41,7 +38,11 @@ USERS = (
 def cli(*args: str) -> str:
     result = CliRunner().invoke(app, list(args), env=ENV)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
+
+
+def cli_json(*args: str) -> Any:
+    return json.loads(cli(*args, "--json"))
 
 
 def write_csv(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -58,6 +59,7 @@ class ImportedTrial:
     codes: list[str]
     arms: dict[str, str]  # participant → arm (read by the pharmacist, for the tests' expectations)
     pav: str  # the participant with permanent assisted ventilation (hypothetical strategy)
+    rescue: str  # the participant who started a rescue medication (hypothetical for the MMRM estimand)
 
 
 def light_protocol(folder: Path) -> Path:
@@ -74,9 +76,12 @@ def light_protocol(folder: Path) -> Path:
     return path
 
 
-def build_imported_trial(folder: Path, *, n: int = 36, seed: int = 11, lock: bool = True) -> ImportedTrial:
-    """Screen, run in, randomize, dose and follow ``n`` participants; lock and unblind when ``lock``."""
-    url = str(folder / "imported.db")
+def build_imported_trial(
+    folder: Path, *, n: int = 36, seed: int = 11, lock: bool = True, url: str | None = None
+) -> ImportedTrial:
+    """Screen, run in, randomize, dose and follow ``n`` participants; lock and unblind when ``lock``.
+    ``url``: an empty database to fill (default: a new SQLite file in ``folder``)."""
+    url = url or str(folder / "imported.db")
     rng = np.random.default_rng(seed)
     cli("init", "--db", url, "--seed", "42", "--protocol", str(light_protocol(folder)))
     for name, role, site in USERS:
@@ -111,34 +116,26 @@ def build_imported_trial(folder: Path, *, n: int = 36, seed: int = 11, lock: boo
     imp("alsfrs", pre, "coord")
     imp("runin", [{"participant": c, "enrolled_on": SCR.isoformat()} for c in codes], "coord")
 
-    capture = CaptureDB.from_url(url)
-    inv, pharm = bootstrap_actor(capture, "inv"), bootstrap_actor(capture, "pharm")
+    cli("randomize", "participant", *codes, "--db", url, "--user", "inv")
+    arms: dict[str, str] = cli_json("randomize", "arm", *codes, "--db", url, "--user", "pharm")
     at0 = datetime(DAY0.year, DAY0.month, DAY0.day, 10, 0, tzinfo=UTC)
-    doses: list[dict[str, object]] = []
-    arms: dict[str, str] = {}
-    for c in codes:
-        sv.randomize_participant(capture, inv, c)
-        arms[c] = sv.participant_arm(capture, pharm, c)
-        bma = sv.record_aspiration(capture, inv, c, aspirated_at=at0 - timedelta(days=28), volume_ml=60)
-        for number, visit in ((1, "W0"), (2, "W8"), (3, "W16")):
-            lot = sv.manufacture_lot(
-                capture,
-                pharm,
-                aspiration_id=bma,
-                dose_number=number,
-                manufactured_on=DAY0 - timedelta(days=3),
-                expires_on=DAY0 + timedelta(days=300),
-            )
-            sv.release_lot(capture, pharm, lot.lot_number)
-            doses.append(
-                {
-                    "participant": c,
-                    "dose_number": number,
-                    "lot_number": lot.lot_number,
-                    "label_coi_id": lot.coi_id,
-                    "administered_at": (at0 + timedelta(days=POST[visit])).isoformat(),
-                }
-            )
+    aspirations = [
+        {"participant": c, "aspirated_at": (at0 - timedelta(days=28)).isoformat(), "volume_ml": 60} for c in codes
+    ]
+    imp("aspirations", aspirations, "inv")
+    made = {"manufactured_on": DAY0 - timedelta(days=3), "expires_on": DAY0 + timedelta(days=300), "release": "yes"}
+    imp("lots", [{"participant": c, "dose_number": k, **made} for c in codes for k in (1, 2, 3)], "pharm")
+    doses = [
+        {
+            "participant": lot["participant"],
+            "dose_number": lot["dose_number"],
+            "lot_number": lot["lot_number"],
+            "label_coi_id": lot["coi_id"],
+            "administered_at": (at0 + timedelta(days=POST[("W0", "W8", "W16")[lot["dose_number"] - 1]])).isoformat(),
+        }
+        for lot in cli_json("records", "lots", "--db", url, "--user", "pharm")
+    ]
+    assert len(doses) == 3 * n
 
     # ALSFRS-R after the first dose: a decline of about 1 point/month, slower on MSC; three
     # participants stop after week 12 and are withdrawn; one visit is out of window
@@ -212,28 +209,32 @@ def build_imported_trial(folder: Path, *, n: int = 36, seed: int = 11, lock: boo
         ],
         "inv",
     )
-    # permanent assisted ventilation from week 20: under the hypothetical strategy its later values are set aside
-    pav = codes[10]
-    sv.record_intercurrent_event(
-        capture, inv, pav, kind="permanent_assisted_ventilation", event_date=DAY0 + timedelta(days=150),
-        hours_per_day=23, consecutive_days=10,
-    )  # fmt: skip
-    dm = bootstrap_actor(capture, "dm")
-    with capture.sessions() as session:
-        ae_ids = list(session.execute(select(AdverseEvent.id).order_by(AdverseEvent.id)).scalars())
-    q1 = sv.open_query(capture, dm, entity="adverse_event", entity_id=ae_ids[0], field="term", text="MedDRA term?")
-    sv.open_query(capture, dm, entity="adverse_event", entity_id=ae_ids[1], field="severity", text="Severity?")
-    sv.close_query(capture, dm, q1.id, note="confirmed")
+    # permanent assisted ventilation from week 20: under the hypothetical strategy its later values are set
+    # aside; a rescue medication (edaravone, excluded by the protocol) from week 16 likewise for the MMRM estimand
+    pav, rescue = codes[10], codes[12]
+    ice = {"hours_per_day": "", "consecutive_days": "", "details": ""}
+    events = [
+        {"participant": pav, "kind": "permanent_assisted_ventilation", "event_date": DAY0 + timedelta(days=150)}
+        | {"hours_per_day": 23, "consecutive_days": 10, "details": ""},
+        {"participant": rescue, "kind": "rescue_medication", "event_date": DAY0 + timedelta(days=115)}
+        | ice
+        | {"details": "edaravone 60 mg IV"},
+    ]
+    imp("intercurrent_events", events, "inv")
+    ae_ids = [ae["id"] for ae in cli_json("records", "adverse_events", "--db", url, "--user", "dm")]
+    q1 = cli_json("query", "open", "--db", url, "--user", "dm", "--entity", "adverse_event", "--id", str(ae_ids[0]),
+                  "--field", "term", "--text", "MedDRA term?")[0]  # fmt: skip
+    cli("query", "open", "--db", url, "--user", "dm", "--entity", "adverse_event", "--id", str(ae_ids[1]),
+        "--field", "severity", "--text", "Severity?")  # fmt: skip
+    cli("query", "close", str(q1["id"]), "--db", url, "--user", "dm", "--note", "confirmed")
     if lock:
-        lock_and_unblind(capture)
-    capture.dispose()
-    return ImportedTrial(url, codes, arms, pav)
+        lock_and_unblind(url)
+    return ImportedTrial(url, codes, arms, pav, rescue)
 
 
-def lock_and_unblind(capture: CaptureDB) -> None:
+def lock_and_unblind(url: str) -> None:
     """Lock and unblind from the command line, signed by the admin. One query is left open on purpose
     (it shows in the data-quality appendix) and the casebooks are unsigned, so the lock is an override."""
-    url = str(capture.engine.url.database)
     cli("lock", "--db", url, "--user", "admin", "--reason", "final analysis",
         "--override", "test trial: one query left open and casebooks unsigned on purpose")  # fmt: skip
     cli("unblind", "--db", url, "--user", "admin", "--reason", "final analysis")
@@ -260,11 +261,7 @@ def build_early_trial(folder: Path, *, n: int = 6, randomized: int = 4) -> str:
     cli("import", "alsfrs", str(write_csv(folder / "a.csv", pre)), "--db", url, "--user", "coord")
     runin = [{"participant": c, "enrolled_on": SCR.isoformat()} for c in codes]
     cli("import", "runin", str(write_csv(folder / "r.csv", runin)), "--db", url, "--user", "coord")
-    capture = CaptureDB.from_url(url)
-    inv = bootstrap_actor(capture, "inv")
-    for c in codes[:randomized]:
-        sv.randomize_participant(capture, inv, c)
-    capture.dispose()
+    cli("randomize", "participant", *codes[:randomized], "--db", url, "--user", "inv")
     return url
 
 
@@ -282,14 +279,12 @@ def shared_trials(root: Path, dest: Path) -> tuple[ImportedTrial, ImportedTrial]
             folder.mkdir(exist_ok=True)
             built = build_imported_trial(folder, lock=False)
             shutil.copy(built.url, folder / "locked.db")
-            capture = CaptureDB.from_url(str(folder / "locked.db"))
-            lock_and_unblind(capture)
-            capture.dispose()
-            meta = {"codes": built.codes, "arms": built.arms, "pav": built.pav}
+            lock_and_unblind(str(folder / "locked.db"))
+            meta = {"codes": built.codes, "arms": built.arms, "pav": built.pav, "rescue": built.rescue}
             (folder / "trial.json").write_text(json.dumps(meta), encoding="utf-8")
     meta = json.loads((folder / "trial.json").read_text(encoding="utf-8"))
     out = []
     for name in ("imported.db", "locked.db"):
         shutil.copy(folder / name, dest / name)
-        out.append(ImportedTrial(str(dest / name), meta["codes"], meta["arms"], meta["pav"]))
+        out.append(ImportedTrial(str(dest / name), meta["codes"], meta["arms"], meta["pav"], meta["rescue"]))
     return out[0], out[1]

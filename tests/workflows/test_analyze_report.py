@@ -10,8 +10,9 @@ import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
-from imported_trial import ENV, ImportedTrial, build_early_trial, shared_trials
+from imported_trial import ENV, ImportedTrial, build_early_trial, build_imported_trial, shared_trials
 from typer.testing import CliRunner
 
 from alstrial.cli import app
@@ -97,6 +98,14 @@ def test_results_json_is_keyed_by_estimand_with_provenance(trials, final: Path) 
     # hypothetical strategy for ventilation: the two visits after it (W24, W28) are set aside
     pav = next(e for e in chg["estimand"]["intercurrent_events"] if e["event"] == "permanent_assisted_ventilation")
     assert pav == {**pav, "strategy": "hypothetical", "participants": 1, "values_set_aside": 2}
+    # rescue medication from day 115 (hypothetical here): that participant's W20, W24 and W28 are set aside
+    rescue = next(e for e in chg["estimand"]["intercurrent_events"] if e["event"] == "rescue_medication")
+    assert rescue == {**rescue, "strategy": "hypothetical", "participants": 1, "values_set_aside": 3}
+    primary_rescue = next(
+        e for e in results["estimands"]["E_PRIMARY"]["definition"]["intercurrent_events"]
+        if e["event"] == "rescue_medication"
+    )  # fmt: skip
+    assert primary_rescue["strategy"] == "treatment_policy"
     # ... and for the responder estimand ventilation is composite: that participant is a non-responder
     assert results["estimands"]["E_PRIMARY"]["estimand"] == {"composite_failures": 1}
     with (final / "tables" / "estimates.csv").open() as f:
@@ -136,6 +145,11 @@ def test_sponsor_report_sections_pdf_pages_and_chromium(trials, tmp_path: Path) 
     ):
         assert needle in html, needle
     assert "participant travelling" in html  # the out-of-window visit is listed with its reason
+    # the appendix lists the e-signatures: the lock and the unblinding, signed by the admin, still valid
+    text_only = re.sub(r"<[^>]+>", " ", html)
+    assert re.search(r"Signatures: database lock\s+1 valid", text_only)
+    assert re.search(r"Signatures: unblind trial\s+1 valid", text_only)
+    assert "Electronic signatures (21 CFR Part 11 manifestations)" in html
     pages = _pdf_pages(out.with_suffix(".pdf"), tmp_path)
     info = subprocess.run(["pdfinfo", str(out.with_suffix(".pdf"))], capture_output=True, text=True, check=True)
     n = int(re.search(r"Pages:\s+(\d+)", info.stdout).group(1))  # type: ignore[union-attr]
@@ -261,3 +275,23 @@ def test_closed_dsmb_report_codes_the_arms_and_keeps_the_key_apart(trials, tmp_p
     assert "Arm A" in body and "Arm B" in body and "CONFIDENTIAL" in body
     for word in ("MSC", "PBO", "Placebo", "Autologous"):
         assert word not in body, word
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_analyze_and_report_on_postgresql(db_url: str, tmp_path: Path) -> None:
+    """The same command-line path on PostgreSQL: import, randomize, queries, lock, unblind, analyze, report."""
+    trial = build_imported_trial(tmp_path, seed=5, url=db_url)
+    code, output = run("analyze", "--db", trial.url, "--user", "stat", "--out", str(tmp_path / "out"))
+    assert code == 0, output
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["database"]["locked"] and results["database"]["unblinded"]
+    assert "result" in results["estimands"]["E_ALSFRS_CHG"], results["estimands"]["E_ALSFRS_CHG"]
+    chg = results["estimands"]["E_ALSFRS_CHG"]["result"]
+    assert np.isfinite(chg["difference"]) and 0 < chg["p_value"] < 1
+    code, output = run("report", "--db", trial.url, "--user", "dsmb", "--audience", "dsmb-closed",
+                       "--out", str(tmp_path / "closed.html"))  # fmt: skip
+    assert code == 0, output
+    parser = _Text()
+    parser.feed((tmp_path / "closed.html").read_text())
+    body = " ".join(parser.text).replace("MSC-ALS-P3", "")
+    assert "Arm A" in body and "Arm B" in body and "MSC" not in body and "PBO" not in body

@@ -56,7 +56,7 @@ class DataQuality:
     query_days_to_close_median: float | None
     corrections: pd.DataFrame  # entity, corrections
     imports: int
-    signatures: int | None  # None: the capture database records no e-signatures yet
+    signatures: dict[str, Any] | None  # filled by the report workflow from the signature services
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -172,7 +172,13 @@ def site_add(
 
 
 def import_table(
-    table: Annotated[str, typer.Argument(help="screening, alsfrs, runin, labs, doses, adverse_events or withdrawals.")],
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="screening, alsfrs, runin, aspirations, lots, labs, doses, adverse_events, intercurrent_events,"
+            " discontinuations or withdrawals."
+        ),
+    ],
     csv_path: Annotated[Path, typer.Argument(metavar="CSV", help="UTF-8 CSV file with a header row.")],
     db: DbOption,
     user: UserOption,
@@ -187,7 +193,15 @@ def import_table(
                  enrolled_on if needed, computes the decline (SCR minus RUNIN) and judges
                  the pending criteria; a run-in failure becomes a screen failure and is
                  listed in the output (it is not an import error)
-    Randomization is never imported: it draws from the concealed list, one participant at a time.
+    Randomization is never imported: it draws from the concealed list, one participant at a
+    time (`alstrial randomize participant CODE...`).
+
+    \b
+    The product, in order:
+      aspirations  participant, aspirated_at, volume_ml
+      lots         participant, dose_number, manufactured_on, expires_on[, release]: each
+                   row's lot number and COI id are printed (and `alstrial records lots`)
+      doses        participant, dose_number, lot_number, label_coi_id, administered_at
     """
     from alstrial.services.imports import import_rows, read_csv
 

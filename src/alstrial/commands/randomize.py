@@ -23,7 +23,10 @@ from alstrial.domain.randomization import (
 from alstrial.errors import AlstrialError
 from alstrial.protocol import Protocol, load_protocol
 
-app = typer.Typer(no_args_is_help=True, help="Generate and check concealed randomization lists.")
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Generate and check concealed randomization lists; randomize participants; read arms (unblinded roles).",
+)
 
 ProtocolOption = Annotated[
     Path | None,

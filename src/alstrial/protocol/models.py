@@ -184,8 +184,8 @@ class Endpoint(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
 
 
-#: Intercurrent events the capture services record (``rescue_medication`` is accepted in a plan
-#: but not captured yet, so a strategy for it changes no data).
+#: Intercurrent events the capture services record (``rescue_medication``: the first dose of an ALS
+#: drug the protocol excludes, recorded as an intercurrent event with the drug's name).
 IntercurrentEventKind = Literal[
     "treatment_discontinuation",
     "death",

@@ -468,12 +468,25 @@ def data_quality_section(quality: Mapping[str, Any], out_of_window: pd.DataFrame
         ["Median days from query to close", _f(quality.get("query_days_to_close_median"), 1)],
         *[[f"Corrections of {k.replace('_', ' ')}", str(v)] for k, v in quality["corrections"].items()],
         ["Import batches", str(quality["imports"])],
-        [
-            "Electronic signatures",
-            "not captured by this database version" if quality["signatures"] is None else str(quality["signatures"]),
-        ],
     ]
+    signatures = quality.get("signatures") or {"by_kind": {}, "rows": []}
+    for kind, n in sorted(signatures["by_kind"].items()):
+        broken = f", {n['broken']} broken (content changed after signing)" if n["broken"] else ""
+        rows.append([f"Signatures: {kind.replace('_', ' ')}", f"{n['valid']} valid{broken}"])
+    if not signatures["by_kind"]:
+        rows.append(["Electronic signatures", "none"])
     tables = [Table(["item", "count"], rows, caption="Summary")]
+    if signatures["rows"]:
+        srows = [
+            [escape(r["kind"].replace("_", " ")), escape(r["target"]), escape(r["meaning"]), escape(r["signer"]),
+             r["signed_at"], r["status"]]
+            for r in signatures["rows"][:50]
+        ]  # fmt: skip
+        more = f" (first 50 of {len(signatures['rows'])})" if len(signatures["rows"]) > 50 else ""
+        tables.append(
+            Table(["kind", "signed record", "meaning", "signer", "signed", "status"], srows,
+                  caption="Electronic signatures (21 CFR Part 11 manifestations)" + more)
+        )  # fmt: skip
     if out_of_window is not None and len(out_of_window):
         orows = [
             [escape(str(r["USUBJID"])), str(r["AVISIT"]), f"{int(r['DEVDAYS']):+d}", escape(str(r["OOWREAS"] or "–"))]

@@ -62,25 +62,42 @@ def discontinue_treatment(
     request_key: str | None = None,
 ) -> int:
     with transaction(db, actor, policy.Permission.RECORD_DISPOSITION) as tx:
-        _check(reason_code, decided_by, reason_text, on)
-        p = tx.participant(code, for_update=True)
-        if p.status != "randomized":
-            raise InvalidState(f"participant {code!r} is {p.status}; only a randomized participant has treatment")
-        if tx.session.execute(
-            select(TreatmentDiscontinuation.id).where(TreatmentDiscontinuation.participant_id == p.id)
-        ).scalar():
-            raise InvalidState(f"treatment of {code!r} is already discontinued")
-        row = TreatmentDiscontinuation(
-            participant_id=p.id,
-            discontinued_on=on,
-            reason_code=reason_code,
-            reason_text=reason_text,
-            decided_by=decided_by,
-            assessments_continue=assessments_continue,
-            vital_status_followup=vital_status_followup,
+        step = discontinue_treatment_step(
+            tx, code, on, reason_code, decided_by, assessments_continue, vital_status_followup, reason_text
         )
-        fields = ("discontinued_on", "reason_code", "decided_by", "assessments_continue", "vital_status_followup")
-        return remember(tx, tx.add_audited(row, "treatment.discontinue", fields, reason=reason_text, participant=p))
+        return remember(tx, step)
+
+
+def discontinue_treatment_step(
+    tx: Tx,
+    code: str,
+    on: date,
+    reason_code: str,
+    decided_by: str,
+    assessments_continue: bool,
+    vital_status_followup: bool,
+    reason_text: str | None,
+) -> int:
+    tx.require(policy.Permission.RECORD_DISPOSITION)
+    _check(reason_code, decided_by, reason_text, on)
+    p = tx.participant(code, for_update=True)
+    if p.status != "randomized":
+        raise InvalidState(f"participant {code!r} is {p.status}; only a randomized participant has treatment")
+    if tx.session.execute(
+        select(TreatmentDiscontinuation.id).where(TreatmentDiscontinuation.participant_id == p.id)
+    ).scalar():
+        raise InvalidState(f"treatment of {code!r} is already discontinued")
+    row = TreatmentDiscontinuation(
+        participant_id=p.id,
+        discontinued_on=on,
+        reason_code=reason_code,
+        reason_text=reason_text,
+        decided_by=decided_by,
+        assessments_continue=assessments_continue,
+        vital_status_followup=vital_status_followup,
+    )
+    fields = ("discontinued_on", "reason_code", "decided_by", "assessments_continue", "vital_status_followup")
+    return tx.add_audited(row, "treatment.discontinue", fields, reason=reason_text, participant=p)
 
 
 @idempotent(int)

@@ -21,16 +21,33 @@ from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, unit_of_work
-from alstrial.services.disposition import withdraw_participant_step
+from alstrial.services.disposition import discontinue_treatment_step, withdraw_participant_step
 from alstrial.services.exceptions import CaptureError, ChainOfIdentityMismatch, NotFound
 from alstrial.services.labs import record_csf_sample_step, record_lab_result_step
-from alstrial.services.product import administer_dose_step
+from alstrial.services.product import (
+    administer_dose_step,
+    manufacture_lot_step,
+    record_aspiration_step,
+    release_lot_step,
+)
 from alstrial.services.runin import complete_runin_step
-from alstrial.services.safety import record_adverse_event_step
+from alstrial.services.safety import record_adverse_event_step, record_intercurrent_event_step
 from alstrial.services.screening import enrol_step, screen_step
 from alstrial.services.visits import ALSFRS_ITEMS, record_alsfrs_step, record_visit_step
 
-TABLES = ("screening", "alsfrs", "runin", "labs", "doses", "adverse_events", "withdrawals")
+TABLES = (
+    "screening",
+    "alsfrs",
+    "runin",
+    "aspirations",
+    "lots",
+    "labs",
+    "doses",
+    "adverse_events",
+    "intercurrent_events",
+    "discontinuations",
+    "withdrawals",
+)
 
 
 class _RowError(Exception):
@@ -167,6 +184,39 @@ def _runin(tx: Tx, r: _Row) -> str:
     return str(complete_runin_step(tx, code))
 
 
+def _aspirations(tx: Tx, r: _Row) -> str:
+    code, at, volume = r.raw("participant"), r.datetime("aspirated_at"), r.float("volume_ml")
+    r.done()
+    assert code and at and volume is not None
+    return f"{code}: aspiration {record_aspiration_step(tx, code, at, volume)}"
+
+
+def _lots(tx: Tx, r: _Row) -> str:
+    """One lot per row, made from the participant's latest aspiration; the note gives its number and COI id
+    (what the dose import's ``lot_number`` and ``label_coi_id`` columns need)."""
+    from sqlalchemy import select
+
+    from alstrial.store.models import BoneMarrowAspiration
+
+    code, number = r.raw("participant"), r.int("dose_number")
+    made, expires, release = r.date("manufactured_on"), r.date("expires_on"), r.bool("release")
+    r.done()
+    assert code and number is not None and made and expires
+    aspiration = tx.session.execute(
+        select(BoneMarrowAspiration.id)
+        .where(BoneMarrowAspiration.participant_id == tx.participant(code).id)
+        .order_by(BoneMarrowAspiration.aspirated_at.desc(), BoneMarrowAspiration.id.desc())
+    ).scalar()
+    if aspiration is None:
+        r.problem("participant", code, "no bone-marrow aspiration recorded: import aspirations first")
+        r.done()
+    assert aspiration is not None
+    lot = manufacture_lot_step(tx, aspiration, number, made, expires)
+    if release:
+        lot = release_lot_step(tx, lot.lot_number)
+    return f"{code} dose {number}: {lot.lot_number} (COI {lot.coi_id}, {lot.status})"
+
+
 def _labs(tx: Tx, r: _Row) -> None:
     code, visit, sample = r.raw("participant"), r.raw("visit"), r.raw("sample_id")
     collected_at, analyte, unit = r.datetime("collected_at"), r.raw("analyte"), r.raw("unit")
@@ -206,6 +256,23 @@ def _adverse_events(tx: Tx, r: _Row) -> None:
     )
 
 
+def _intercurrent_events(tx: Tx, r: _Row) -> None:
+    code, kind, on = r.raw("participant"), r.raw("kind"), r.date("event_date")
+    hours, days = r.float("hours_per_day", required=False), r.int("consecutive_days", required=False)
+    r.done()
+    assert code and kind and on
+    record_intercurrent_event_step(tx, code, kind, on, hours, days, r.raw("details", required=False))
+
+
+def _discontinuations(tx: Tx, r: _Row) -> None:
+    code, on = r.raw("participant"), r.date("discontinued_on")
+    reason, by = r.raw("reason_code"), r.raw("decided_by")
+    assessments, vital = r.bool("assessments_continue", default=True), r.bool("vital_status_followup", default=True)
+    r.done()
+    assert code and on and reason and by
+    discontinue_treatment_step(tx, code, on, reason, by, assessments, vital, r.raw("reason_text", required=False))
+
+
 def _withdrawals(tx: Tx, r: _Row) -> None:
     code, on = r.raw("participant"), r.date("withdrawn_on")
     reason, by = r.raw("reason_code"), r.raw("decided_by")
@@ -219,9 +286,13 @@ _HANDLERS: dict[str, tuple[policy.Permission, Callable[[Tx, _Row], str | None]]]
     "screening": (policy.Permission.SCREEN, _screening),
     "alsfrs": (policy.Permission.RECORD_ASSESSMENT, _alsfrs),
     "runin": (policy.Permission.RANDOMIZE, _runin),
+    "aspirations": (policy.Permission.RECORD_ASPIRATION, _aspirations),
+    "lots": (policy.Permission.MANUFACTURE, _lots),
     "labs": (policy.Permission.RECORD_LAB, _labs),
     "doses": (policy.Permission.ADMINISTER, _doses),
     "adverse_events": (policy.Permission.RECORD_SAFETY, _adverse_events),
+    "intercurrent_events": (policy.Permission.RECORD_SAFETY, _intercurrent_events),
+    "discontinuations": (policy.Permission.RECORD_DISPOSITION, _discontinuations),
     "withdrawals": (policy.Permission.RECORD_DISPOSITION, _withdrawals),
 }
 

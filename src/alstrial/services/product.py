@@ -43,25 +43,30 @@ def record_aspiration(
 ) -> int:
     """Record the bone-marrow aspiration; its id starts the product's chain of identity."""
     with transaction(db, actor, policy.Permission.RECORD_ASPIRATION) as tx:
-        _aware(aspirated_at, "aspirated_at")
-        if isinstance(volume_ml, bool) or not isinstance(volume_ml, int | float) or not 0 < volume_ml <= 500:
-            raise ValidationFailed([Problem("volume_ml", volume_ml, "expected a volume in mL, 0–500")])
-        p = tx.participant(code)
-        if p.status != "randomized":
-            raise InvalidState(f"participant {code!r} is {p.status}; aspiration follows randomization")
-        row = BoneMarrowAspiration(
-            participant_id=p.id, coi_id=p.coi_id, aspirated_at=aspirated_at, volume_ml=float(volume_ml)
-        )
-        tx.session.add(row)
-        tx.session.flush()
-        tx.audit(
-            "aspiration.record",
-            "bone_marrow_aspiration",
-            row.id,
-            {"coi_id": (None, p.coi_id), "aspirated_at": (None, aspirated_at), "volume_ml": (None, volume_ml)},
-            participant=p,
-        )
-        return remember(tx, row.id)
+        return remember(tx, record_aspiration_step(tx, code, aspirated_at, volume_ml))
+
+
+def record_aspiration_step(tx: Tx, code: str, aspirated_at: datetime, volume_ml: float) -> int:
+    tx.require(policy.Permission.RECORD_ASPIRATION)
+    _aware(aspirated_at, "aspirated_at")
+    if isinstance(volume_ml, bool) or not isinstance(volume_ml, int | float) or not 0 < volume_ml <= 500:
+        raise ValidationFailed([Problem("volume_ml", volume_ml, "expected a volume in mL, 0–500")])
+    p = tx.participant(code)
+    if p.status != "randomized":
+        raise InvalidState(f"participant {code!r} is {p.status}; aspiration follows randomization")
+    row = BoneMarrowAspiration(
+        participant_id=p.id, coi_id=p.coi_id, aspirated_at=aspirated_at, volume_ml=float(volume_ml)
+    )
+    tx.session.add(row)
+    tx.session.flush()
+    tx.audit(
+        "aspiration.record",
+        "bone_marrow_aspiration",
+        row.id,
+        {"coi_id": (None, p.coi_id), "aspirated_at": (None, aspirated_at), "volume_ml": (None, volume_ml)},
+        participant=p,
+    )
+    return row.id
 
 
 @dataclass(frozen=True)
@@ -93,45 +98,52 @@ def manufacture_lot(
 ) -> LotView:
     """Record a manufactured (or placebo-prepared) lot for one dose, labelled with the aspiration's COI id."""
     with transaction(db, actor, policy.Permission.MANUFACTURE) as tx:
-        bma = tx.session.get(BoneMarrowAspiration, aspiration_id)
-        if bma is None:
-            raise NotFound(f"no bone-marrow aspiration {aspiration_id!r}")
-        numbers = [d.number for d in tx.protocol.dosing.doses]
-        problems = []
-        if dose_number not in numbers:
-            problems.append(Problem("dose_number", dose_number, f"expected one of {numbers}"))
-        if expires_on <= manufactured_on:
-            problems.append(Problem("expires_on", expires_on.isoformat(), "must be after the manufacturing date"))
-        if problems:
-            raise ValidationFailed(problems, context="lot")
-        lot_number = "LOT-" + "".join(secrets.choice(_LOT_ALPHABET) for _ in range(8))
-        lot = ProductLot(
-            lot_number=lot_number,
-            aspiration_id=bma.id,
-            coi_id=bma.coi_id,
-            dose_number=dose_number,
-            manufactured_on=manufactured_on,
-            expires_on=expires_on,
-            labelled_amount=tx.protocol.dosing.amount,
-            status="manufactured",
-        )
-        tx.session.add(lot)
-        tx.session.flush()
-        p = tx.session.get(Participant, bma.participant_id)
-        tx.audit(
-            "lot.manufacture",
-            "product_lot",
-            lot.id,
-            {
-                "lot_number": (None, lot_number),
-                "coi_id": (None, bma.coi_id),
-                "dose_number": (None, dose_number),
-                "manufactured_on": (None, manufactured_on),
-                "expires_on": (None, expires_on),
-            },
-            participant=p,
-        )
-        return remember(tx, _view(lot))
+        return remember(tx, manufacture_lot_step(tx, aspiration_id, dose_number, manufactured_on, expires_on))
+
+
+def manufacture_lot_step(
+    tx: Tx, aspiration_id: int, dose_number: int, manufactured_on: date, expires_on: date
+) -> LotView:
+    tx.require(policy.Permission.MANUFACTURE)
+    bma = tx.session.get(BoneMarrowAspiration, aspiration_id)
+    if bma is None:
+        raise NotFound(f"no bone-marrow aspiration {aspiration_id!r}")
+    numbers = [d.number for d in tx.protocol.dosing.doses]
+    problems = []
+    if dose_number not in numbers:
+        problems.append(Problem("dose_number", dose_number, f"expected one of {numbers}"))
+    if expires_on <= manufactured_on:
+        problems.append(Problem("expires_on", expires_on.isoformat(), "must be after the manufacturing date"))
+    if problems:
+        raise ValidationFailed(problems, context="lot")
+    lot_number = "LOT-" + "".join(secrets.choice(_LOT_ALPHABET) for _ in range(8))
+    lot = ProductLot(
+        lot_number=lot_number,
+        aspiration_id=bma.id,
+        coi_id=bma.coi_id,
+        dose_number=dose_number,
+        manufactured_on=manufactured_on,
+        expires_on=expires_on,
+        labelled_amount=tx.protocol.dosing.amount,
+        status="manufactured",
+    )
+    tx.session.add(lot)
+    tx.session.flush()
+    p = tx.session.get(Participant, bma.participant_id)
+    tx.audit(
+        "lot.manufacture",
+        "product_lot",
+        lot.id,
+        {
+            "lot_number": (None, lot_number),
+            "coi_id": (None, bma.coi_id),
+            "dose_number": (None, dose_number),
+            "manufactured_on": (None, manufactured_on),
+            "expires_on": (None, expires_on),
+        },
+        participant=p,
+    )
+    return _view(lot)
 
 
 def _view(lot: ProductLot) -> LotView:
@@ -157,15 +169,20 @@ def _lot(tx: Tx, lot_number: str) -> ProductLot:
 
 def release_lot(db: CaptureDB, actor: Actor, lot_number: str) -> LotView:
     with transaction(db, actor, policy.Permission.MANUFACTURE) as tx:
-        lot = _lot(tx, lot_number)
-        if lot.status != "manufactured":
-            raise InvalidState(f"lot {lot_number!r} is {lot.status}; only a manufactured lot can be released")
-        lot.status, lot.released_at = "released", utcnow()
-        bma = tx.session.get(BoneMarrowAspiration, lot.aspiration_id)
-        assert bma is not None
-        p = tx.session.get(Participant, bma.participant_id)
-        tx.audit("lot.release", "product_lot", lot.id, {"status": ("manufactured", "released")}, participant=p)
-        return _view(lot)
+        return release_lot_step(tx, lot_number)
+
+
+def release_lot_step(tx: Tx, lot_number: str) -> LotView:
+    tx.require(policy.Permission.MANUFACTURE)
+    lot = _lot(tx, lot_number)
+    if lot.status != "manufactured":
+        raise InvalidState(f"lot {lot_number!r} is {lot.status}; only a manufactured lot can be released")
+    lot.status, lot.released_at = "released", utcnow()
+    bma = tx.session.get(BoneMarrowAspiration, lot.aspiration_id)
+    assert bma is not None
+    p = tx.session.get(Participant, bma.participant_id)
+    tx.audit("lot.release", "product_lot", lot.id, {"status": ("manufactured", "released")}, participant=p)
+    return _view(lot)
 
 
 @idempotent(int)

@@ -23,7 +23,14 @@ SAE_CRITERIA = (
     "congenital_anomaly",
     "medically_important",
 )
-INTERCURRENT_KINDS = ("death", "tracheostomy", "permanent_assisted_ventilation", "gastrostomy", "niv_start")
+INTERCURRENT_KINDS = (
+    "death",
+    "tracheostomy",
+    "permanent_assisted_ventilation",
+    "gastrostomy",
+    "niv_start",
+    "rescue_medication",
+)
 #: Permanent assisted ventilation: more than 22 hours a day for more than 7 consecutive days.
 PAV_HOURS, PAV_DAYS = 22.0, 7
 
@@ -144,7 +151,8 @@ def record_intercurrent_event(
     details: str | None = None,
     request_key: str | None = None,
 ) -> int:
-    """Record death, tracheostomy, permanent assisted ventilation (> 22 h/day for > 7 days), gastrostomy or NIV."""
+    """Record death, tracheostomy, permanent assisted ventilation (> 22 h/day for > 7 days), gastrostomy, NIV
+    or the first rescue medication (an ALS drug the protocol excludes, e.g. edaravone: ``details`` names it)."""
     with transaction(db, actor, policy.Permission.RECORD_SAFETY) as tx:
         return remember(
             tx, record_intercurrent_event_step(tx, code, kind, event_date, hours_per_day, consecutive_days, details)
@@ -166,6 +174,8 @@ def record_intercurrent_event_step(
     if hours_per_day is not None and not (isinstance(hours_per_day, int | float) and 0 <= hours_per_day <= 24):
         problems.append(Problem("hours_per_day", hours_per_day, "expected a number of hours from 0 to 24"))
         hours_per_day = None
+    if kind == "rescue_medication" and not (details or "").strip():
+        problems.append(Problem("details", details, "required for rescue medication: name the drug started"))
     if kind == "permanent_assisted_ventilation":
         if hours_per_day is None or not hours_per_day > PAV_HOURS:
             problems.append(

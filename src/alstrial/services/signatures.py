@@ -571,6 +571,15 @@ _ROWS = (
 )
 
 
+def all_signatures(session: Session) -> list[SignatureView]:
+    """Every signature, each checked, for a trial-level report whose reader was already authorised
+    (the report workflow checks the audience's role); capture clients use :func:`list_signatures`."""
+    rows = list(session.execute(_ROWS).all())
+    contents = _Contents(session)
+    contents.prefetch(r for r, _, _ in rows)
+    return [_view(r, code, _check(r, contents)) for r, code, _ in rows]
+
+
 def list_signatures(
     db: CaptureDB, actor: Actor, *, participant: str | None = None, kind: str | None = None
 ) -> list[SignatureView]:

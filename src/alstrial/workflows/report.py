@@ -154,10 +154,34 @@ def trial_info(
 
 
 def _extras(db: CaptureDB) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame]:
+    from alstrial.services.signatures import all_signatures
+
     with db.sessions() as session:
         visits = visits_from_store(session)
         quality = data_quality_from_store(session)
-    return visits, quality.to_dict(), quality.out_of_window
+        signed = all_signatures(session)
+    facts = quality.to_dict()
+    facts["signatures"] = signature_summary(signed)
+    return visits, facts, quality.out_of_window
+
+
+def signature_summary(signed: list[Any]) -> dict[str, Any]:
+    """Signatures by kind (valid / broken) and the list the appendix shows (who signed what, when, still valid?)."""
+    kinds: dict[str, dict[str, int]] = {}
+    for s in signed:
+        kinds.setdefault(s.kind, {"valid": 0, "broken": 0})[s.status] += 1
+    rows = [
+        {
+            "kind": s.kind,
+            "target": s.target,
+            "meaning": s.meaning,
+            "signer": f"{s.printed_name} ({s.role})",
+            "signed_at": s.signed_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "status": s.status,
+        }
+        for s in signed
+    ]
+    return {"by_kind": kinds, "rows": rows}
 
 
 def _recode(frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:

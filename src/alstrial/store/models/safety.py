@@ -32,7 +32,7 @@ class AdverseEvent(Versioned, Base):
 
 
 class IntercurrentEvent(Versioned, Base):
-    """Death, tracheostomy, permanent assisted ventilation, gastrostomy or NIV start."""
+    """Death, tracheostomy, permanent assisted ventilation, gastrostomy, NIV start or rescue medication."""
 
     __tablename__ = "intercurrent_event"
 
