@@ -169,15 +169,35 @@ def snapshot(db: CaptureDB) -> dict[str, object]:
     return out
 
 
+def table_digests(db: CaptureDB) -> dict[str, str]:
+    """A digest of every table's rows (order-free): an UPDATE changes it even when no row count does."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    out = {}
+    with db.engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            rows = sorted(repr(tuple(r)) for r in conn.execute(select(table)))
+            out[table.name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
+    return out
+
+
+def changed_tables(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {k for k in before if before[k] != after[k]}
+
+
 @contextmanager
 def no_trace(db: CaptureDB) -> Iterator[None]:
-    """Assert the block (expected to raise inside ``pytest.raises``) changed nothing."""
-    before = snapshot(db)
+    """Assert the block (expected to raise inside ``pytest.raises``) changed nothing: no row added or
+    removed, and no row updated (every table's content digest is unchanged)."""
+    before, digests = snapshot(db), table_digests(db)
     try:
         yield
     finally:
         after = snapshot(db)
         assert after == before, {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+        assert not (updated := changed_tables(digests, table_digests(db))), f"rows updated in {sorted(updated)}"
 
 
 # ---------------------------------------------------------------- a seeded trial

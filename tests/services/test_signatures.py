@@ -11,9 +11,10 @@ from capture_calls import DAY0, prepare
 from sqlalchemy import select, text
 
 from alstrial import services as sv
+from alstrial.services import users
 from alstrial.services.signatures import MEANINGS
 from alstrial.store.models import AlsfrsAssessment, AuditRecord, Signature, VisitRecord
-from conftest import PASSWORD, Trial, no_trace, snapshot
+from conftest import PASSWORD, Trial, changed_tables, no_trace, snapshot, table_digests
 
 
 def _alsfrs_id(trial: Trial, code: str, visit: str) -> int:
@@ -29,7 +30,8 @@ def _alsfrs_id(trial: Trial, code: str, visit: str) -> int:
 
 
 def _only_audit_grew(before: dict[str, object], after: dict[str, object], entries: int) -> None:
-    """Everything equal except the audit trail, which grew by ``entries`` records."""
+    """No row added or removed except ``entries`` audit records (a failed password re-entry also
+    updates the signer's failure count, which row counts do not show: see ``table_digests``)."""
     changed = {k for k in before if before[k] != after[k]}
     assert changed <= {"audit_record", "audit_head", "audit_last"}, changed
     assert after["audit_record"] == before["audit_record"] + entries  # type: ignore[operator]
@@ -136,11 +138,14 @@ def test_signing_refusals(trial) -> None:
         sv.sign_casebook(trial.db, trial.other_site, code, password=PASSWORD, meaning="approval")
     with no_trace(trial.db), pytest.raises(sv.NotFound, match="no visit 'W12'"):
         sv.sign_casebook(trial.db, inv, code, password=PASSWORD, meaning="approval", visit="W12")
-    # a wrong password: refused, the refusal audited in its own transaction, nothing else written
-    before = snapshot(trial.db)
+    # a wrong password: refused, the refusal audited in its own transaction, and counted like a failed
+    # sign-in on the account; nothing else written
+    before, digests = snapshot(trial.db), table_digests(trial.db)
     with pytest.raises(sv.AuthenticationFailed, match="wrong"):
         sv.sign_casebook(trial.db, inv, code, password="not-the-password", meaning="approval")
     _only_audit_grew(before, snapshot(trial.db), 1)
+    assert changed_tables(digests, table_digests(trial.db)) == {"audit_record", "audit_head", "app_user"}
+    assert next(u for u in sv.list_users(trial.db, trial["admin"]) if u.username == "investigator").failed_sign_ins == 1
     last = sv.audit_log(trial.db, trial["monitor"])[-1]
     assert (last.action, last.username, last.reason) == (
         "signature.refused",
@@ -148,6 +153,7 @@ def test_signing_refusals(trial) -> None:
         "password re-entry failed",
     )
     assert last.changes["target"]["new"] == f"participant/{code}"
+    assert last.changes["failed_sign_ins"] == {"old": 0, "new": 1}
     with trial.db.sessions() as s:
         assert s.execute(select(Signature)).first() is None
 
@@ -293,3 +299,24 @@ def test_list_signatures_checks_its_filters(trial) -> None:
     sv.record_visit(trial.db, trial["investigator"], code, "W0", DAY0 + timedelta(days=0))
     sv.sign_casebook(trial.db, trial["investigator"], code, password=PASSWORD, meaning="authorship", visit="W0")
     assert [s.visit for s in sv.list_signatures(trial.db, trial["monitor"], kind="casebook")] == ["W0"]
+
+
+def test_wrong_password_reentries_lock_the_account_like_failed_sign_ins(trial) -> None:
+    """A session left open must not become a password-guessing oracle: re-entries count towards the lockout."""
+    code = trial.randomized()
+    inv = trial["investigator"]
+    for _ in range(users.MAX_FAILED_SIGN_INS):
+        with pytest.raises(sv.AuthenticationFailed):
+            sv.sign_casebook(trial.db, inv, code, password="guess", meaning="approval")
+    # locked now: the right password neither signs nor signs in
+    with pytest.raises(sv.AuthenticationFailed):
+        sv.sign_casebook(trial.db, inv, code, password=PASSWORD, meaning="approval")
+    with pytest.raises(sv.AuthenticationFailed):
+        sv.authenticate(trial.db, "investigator", PASSWORD)
+    view = next(u for u in sv.list_users(trial.db, trial["admin"]) if u.username == "investigator")
+    assert view.locked_until is not None
+    refusals = [e for e in sv.audit_log(trial.db, trial["monitor"]) if e.action == "signature.refused"]
+    assert [e.reason for e in refusals] == ["password re-entry failed"] * users.MAX_FAILED_SIGN_INS + ["account locked"]
+    assert "locked_until" in refusals[users.MAX_FAILED_SIGN_INS - 1].changes
+    with trial.db.sessions() as s:
+        assert s.execute(select(Signature)).first() is None

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from alstrial.errors import Problem, ValidationFailed
 from alstrial.services import policy
 from alstrial.services.actor import Actor
-from alstrial.services.context import CaptureDB, Tx, database_errors, record_refusals, sha256_text, transaction
+from alstrial.services.context import CaptureDB, Tx, database_errors, sha256_text, transaction
 from alstrial.services.exceptions import AuthenticationFailed, NotFound
 from alstrial.services.passwords import hash_password, verify_password
 from alstrial.store.audit_chain import AuditEntry, canonical_json
@@ -129,9 +129,11 @@ def verify_signer(
     """Check the role, the meaning and the re-entered password, before any write transaction.
 
     A wrong password (or a locked or inactive account) is audited (``signature.refused``) in its
-    own transaction and raises :class:`AuthenticationFailed`; nothing else is written. Failed
-    re-entries do not count towards the sign-in lockout.
+    own transaction and raises :class:`AuthenticationFailed`; nothing else is written except the
+    account's failure count: failed re-entries count towards the sign-in lockout.
     """
+    from alstrial.services.users import record_failed_reentry
+
     policy.require(actor, permission)
     meaning = check_meaning(meaning)
     if not password:
@@ -153,7 +155,7 @@ def verify_signer(
             {"target": (None, target), "meaning": (None, meaning)},
             "account locked" if locked else "password re-entry failed",
         )
-        record_refusals(db, actor, [entry])
+        record_failed_reentry(db, actor, entry, locked=locked)
         raise AuthenticationFailed(
             f"signature refused: the password re-entered for {actor.username!r} is wrong, or the account is "
             "locked or inactive; nothing was signed"

@@ -119,6 +119,25 @@ def _record_failed_sign_in(db: CaptureDB, username: str, user: User | None, *, l
         audit_chain.append(session, username=shown, role="-", entries=[entry])
 
 
+def record_failed_reentry(db: CaptureDB, actor: Actor, entry: AuditEntry, *, locked: bool) -> None:
+    """A wrong password re-entered to sign counts like a failed sign-in (the same limit locks the account),
+    so a session left open cannot be used to guess its owner's password; audited with the refusal."""
+    changes = dict(entry.changes)
+    with database_errors(), db.sessions.begin() as session:
+        row = session.execute(select(User.failed_logins, User.locked_until).where(User.id == actor.user_id)).first()
+        if row is not None:
+            failures = row.failed_logins + 1
+            values: dict[str, object] = {"failed_logins": failures}
+            changes["failed_sign_ins"] = (failures - 1, failures)
+            if failures >= MAX_FAILED_SIGN_INS and not locked:
+                until = utcnow() + LOCKOUT
+                values["locked_until"] = until
+                changes["locked_until"] = (row.locked_until, until)
+            session.execute(update(User).where(User.id == actor.user_id).values(**values))
+        counted = AuditEntry(entry.action, entry.entity, entry.entity_id, changes, entry.reason, entry.participant_code)
+        audit_chain.append(session, username=actor.username, role=actor.role, entries=[counted])
+
+
 def unlock_account(db: CaptureDB, actor: Actor, username: str, *, reason: str) -> UserView:
     """Lift a sign-in lockout (admin only) and reset the failure count, with a reason."""
     from alstrial.services.context import require_text
