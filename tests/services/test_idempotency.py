@@ -9,7 +9,7 @@ from capture_calls import AT0, prepare
 
 from alstrial import services as sv
 from alstrial.services.labs import LabResultInput
-from conftest import SCREEN_DAY, alsfrs_items, no_trace
+from conftest import PASSWORD, SCREEN_DAY, alsfrs_items, no_trace
 
 
 def test_retries_replay_the_first_result_and_write_nothing(trial) -> None:
@@ -39,6 +39,9 @@ def test_retries_replay_the_first_result_and_write_nothing(trial) -> None:
             request_key="dose-1",
         ),
     }
+    calls["sign"] = lambda: sv.sign_casebook(
+        trial.db, inv, code, password=PASSWORD, meaning="approval", request_key="sign-1"
+    )
     for name, call in calls.items():
         first = call()
         with no_trace(trial.db):

@@ -46,6 +46,7 @@ from alstrial.services import policy
 from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB, Tx, database_errors, sha256_text, transaction
 from alstrial.services.exceptions import AuthenticationFailed, NotFound
+from alstrial.services.idempotency import idempotent, remember
 from alstrial.services.passwords import hash_password, verify_password
 from alstrial.store.audit_chain import AuditEntry, canonical_json
 from alstrial.store.models import (
@@ -651,15 +652,27 @@ def signature_status(db: CaptureDB, actor: Actor, code: str, *, visit: str | Non
 
 
 # ---------------------------------------------------------------- casebook sign-off
+@idempotent(SignatureView)
 def sign_casebook(
-    db: CaptureDB, actor: Actor, code: str, *, password: str, meaning: str, visit: str | None = None
+    db: CaptureDB,
+    actor: Actor,
+    code: str,
+    *,
+    password: str,
+    meaning: str,
+    visit: str | None = None,
+    request_key: str | None = None,
 ) -> SignatureView:
-    """An investigator signs a participant's casebook, or one visit of it, re-entering the password."""
+    """An investigator signs a participant's casebook, or one visit of it, re-entering the password.
+
+    With ``request_key``, a resubmitted sign-off (double click, retry) returns the first signature
+    instead of signing twice."""
     target = casebook_target(code, visit)
     check = verify_signer(db, actor, policy.Permission.SIGN_CASEBOOK, password=password, meaning=meaning, target=target)
     with transaction(db, actor, policy.Permission.SIGN_CASEBOOK) as tx:
         p, content = _casebook(tx, code, visit)
-        return sign(tx, check, kind="casebook", target=target, content=content, participant=p, visit=visit)
+        view = sign(tx, check, kind="casebook", target=target, content=content, participant=p, visit=visit)
+        return remember(tx, view)
 
 
 # ---------------------------------------------------------------- what blocks a lock
