@@ -20,7 +20,10 @@ from scipy.stats import beta as beta_dist
 
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.cohort import Cohort, simulate_cohort
+from alstrial.simulate.events import event_days
 from alstrial.simulate.latent import DAYS_PER_MONTH
+from alstrial.simulate.observation import VisitNoise, observe
+from alstrial.simulate.referral import draw_candidates
 from alstrial.simulate.trajectory_stats import (
     Estimate,
     domain_zero_share,
@@ -170,6 +173,20 @@ def _unchanged_share(_: Cohort, placebo: Cohort) -> Estimate:
 
 def _slope_skew(_: Cohort, placebo: Cohort) -> Estimate:
     return _skew(participant_slopes(placebo.visits).to_numpy())
+
+
+def _test_retest_sem(t: Cohort, _: Cohort) -> Estimate:
+    """Standard error of measurement of the total: two independent ratings of the same candidates
+    on the same day (their difference's SD / sqrt 2), as a test-retest study would measure it."""
+    n = max(len(t.participants), 200)
+    rng = np.random.default_rng(np.random.SeedSequence([0 if t.seed is None else t.seed, 1999]))
+    batch = draw_candidates(t.params, n, rng)
+    day = np.array([float(t.params.visits.screening_day)])
+    ev = event_days(t.params, batch)
+    a, b = (observe(batch, day, ev, VisitNoise.draw(t.params, n, 1, rng)).total[:, 0] for _ in range(2))
+    diff = (a - b).astype(float)
+    sd = float(diff.std(ddof=1))
+    return Estimate(sd / np.sqrt(2), sd / np.sqrt(2) / np.sqrt(2 * (n - 1)))
 
 
 def _zero_items(domain: str) -> Callable[[Cohort, Cohort], Estimate]:
@@ -389,6 +406,14 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "Cudkowicz 2022 Table 1: 7 % and 6 % pooled; tolerance 10 points",
         _zero_items("bulbar"),
         scale=100,
+    ),
+    CalibrationTarget(
+        "test-retest SEM of the ALSFRS-R total, points",
+        2.43,
+        0.75,
+        "Miano 2004 (via rehabmeasures.org): SEM 2.43, MDC 6.74, n = 44, original ALSFRS; tolerance 0.75"
+        " for the scale revision and the small study",
+        _test_retest_sem,
     ),
     CalibrationTarget(
         "mean pre-treatment slope (least squares, SCR..W0), points/month",
