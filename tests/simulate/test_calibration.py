@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
@@ -26,14 +27,15 @@ def result():  # type: ignore[no-untyped-def]
     return run_calibration(n=1500, seed=3)
 
 
-#: the target the model does not reach yet (issue 10, see SOURCES.md): the protocol's 3-point
-#: decline over a 55-day run-in (SCR day -90 to RUNIN day -35) fails most referred candidates once
-#: the unsourced screening devices are off. Listed so that any *other* failure breaks the test.
+#: the target the model does not reach yet (issue 10, see SOURCES.md): with the test-retest SEM of
+#: the published ALSFRS-R (~2.4 points) the protocol's 3-point decline over a 55-day run-in (SCR day
+#: -90 to RUNIN day -35) fails most referred candidates, whatever sourced criteria sites refer on.
+#: Listed so that any *other* failure breaks the test.
 KNOWN_MISSES = {"screen failures, %"}
 NO_SOURCE = {
     "mean pre-treatment slope (least squares, SCR..W0), points/month",
     "unchanged consecutive monthly totals, %",
-    "skewness of individual placebo slopes",
+    "skewness of individual placebo OLS slopes (third moment)",
 }
 
 
@@ -123,3 +125,34 @@ def test_responder_rate_rises_when_the_run_in_overstates_the_pre_treatment_slope
     high = run_calibration(_with("progression", screening_item_bias_points=0.6), n=400, seed=3)
     rate = [r.summary.set_index("quantity").loc[RESPONDERS, "simulated"] for r in (low, high)]
     assert rate[1] > rate[0] + 10
+
+
+def test_subgroup_directions_follow_the_publication_for_responders(result) -> None:  # type: ignore[no-untyped-def]
+    d = result.subgroup_directions.set_index("pattern")
+    resp = d.loc["responder % vs threshold (Spearman)"]
+    assert resp["published"] < 0 and bool(resp["same_direction"])  # fewer placebo responders when less advanced
+    floor = d.loc["responder % at <= 25 minus >= 26 (points)"]
+    assert floor["published"] > 20 and bool(floor["same_direction"])
+    # the change row is computed and shown (the published placebo loses less when less advanced)
+    assert d.loc["change to last visit vs threshold (Spearman)", "published"] > 0
+    assert "placebo_subgroup_directions" in result.to_dict()
+
+
+def test_subgroup_directions_by_hand() -> None:
+    from alstrial.simulate.calibration import subgroup_directions
+
+    sub = pd.DataFrame(
+        {
+            "baseline": [">= 26", ">= 30", ">= 35", "<= 25"],
+            "responders_pct": [30.0, 20.0, 10.0, 40.0],
+            "published_responders_pct": [20.0, 25.0, 30.0, 10.0],
+            "change_to_end": [-6.0, -5.0, -4.0, -3.0],
+            "published_change": [-6.0, -5.0, -4.0, None],
+        }
+    )
+    d = subgroup_directions(sub).set_index("pattern")
+    assert d.loc["responder % vs threshold (Spearman)", "simulated"] == pytest.approx(-1.0)
+    assert not d.loc["responder % vs threshold (Spearman)", "same_direction"]
+    assert d.loc["change to last visit vs threshold (Spearman)", "same_direction"]
+    assert d.loc["responder % at <= 25 minus >= 26 (points)", "simulated"] == pytest.approx(10.0)
+    assert not d.loc["responder % at <= 25 minus >= 26 (points)", "same_direction"]

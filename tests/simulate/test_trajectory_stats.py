@@ -13,6 +13,7 @@ from alstrial.simulate.trajectory_stats import (
     domain_scores,
     domain_zero_share,
     skew_estimate,
+    tail_asymmetry_estimate,
     trajectory_statistics,
     unchanged_share,
 )
@@ -70,3 +71,20 @@ def test_regions_vary_between_participants() -> None:
     lockstep = shares(SimulationParams.model_validate(dump))
     varied = shares(SimulationParams())
     assert varied[0] > lockstep[0]
+
+
+def test_tail_asymmetry_is_one_when_symmetric_and_above_one_for_a_long_upper_tail() -> None:
+    rng = np.random.default_rng(1)
+    sym = tail_asymmetry_estimate(rng.normal(1.0, 0.5, 20_000))
+    assert sym.value == pytest.approx(1.0, abs=0.05) and 0 < sym.se < 0.05
+    skewed = tail_asymmetry_estimate(rng.lognormal(0.0, 0.5, 20_000))
+    x = rng.lognormal(0.0, 0.5, 20_000)
+    lo, hi = np.quantile(x, [0.025, 0.975])
+    assert skewed.value > 1.3
+    assert (hi - x.mean()) / (x.mean() - lo) == pytest.approx(skewed.value, rel=0.05)
+    # the calibration target is the published PRECISION-ALS summary (mean 0.89, 95 % range 0.04-1.96)
+    from alstrial.simulate.calibration import TARGETS
+
+    target = next(t for t in TARGETS if t.name.startswith("skew of individual decline rates"))
+    assert target.target == pytest.approx(1.259, abs=1e-3) and target.kind == "close"
+    assert np.isnan(tail_asymmetry_estimate(np.ones(5)).value)

@@ -48,7 +48,7 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
     table = Table(title=f"Simulator calibration (n = {size} randomized per cohort, seed {seed})")
     for col in ("quantity", "target", "source", "simulated", "MC interval (±2 SE)", "tolerance", "pass"):
         table.add_column(col, justify="left" if col in ("quantity", "source") else "right")
-    verdict = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]reported[/yellow]"}
+    verdict = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]KNOWN GAP[/yellow]"}
     for r in result.summary.to_dict(orient="records"):
         if r["kind"] == "interval":
             tol = f"in {r['interval'][0]:.1f}–{r['interval'][1]:.1f}"
@@ -72,7 +72,10 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
     console.print(f"{n_ok} of {len(calibrated)} targets within tolerance + 2 MC SE")
     reported = result.summary[result.summary["kind"] == "reported"]
     if len(reported):
-        console.print(f"{len(reported)} quantities shown without a published target (no source found)")
+        console.print(
+            f"{len(reported)} KNOWN GAPS: quantities without a published target (no source found), shown but not"
+            " calibrated"
+        )
     sub = Table(title="Placebo by baseline ALSFRS-R (as Cudkowicz 2022 Table 4; change to the last visit)")
     for col in ("baseline", "n", "responders %", "published %", "change", "published change"):
         sub.add_column(col, justify="right")
@@ -88,6 +91,9 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
             pub,
         )
     console.print(sub)
+    for r in result.subgroup_directions.to_dict(orient="records"):
+        agree = "same direction as published" if r["same_direction"] else "[red]NOT the published direction[/red]"
+        console.print(f"{r['pattern']}: published {r['published']:+.2f}, simulated {r['simulated']:+.2f} — {agree}")
 
 
 def _print_against(console: Console, params: Any, path: Path, size: int, seed: int) -> None:
@@ -106,6 +112,10 @@ def _print_against(console: Console, params: Any, path: Path, size: int, seed: i
         )
     console.print(table)
     console.print("z = (simulated - data) / combined SE; |z| > 2 flags a statistic the model does not reproduce")
+    console.print(
+        "Totals statistics use simulated placebo participants matched one-to-one on first total and visit schedule."
+    )
+    console.print(str(result.classifier) if result.classifier is not None else result.classifier_note)
 
 
 def simulate(

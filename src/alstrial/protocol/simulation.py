@@ -67,34 +67,40 @@ class PopulationParams(_Section):
     diagnostic_delay_median_months: float = Field(11.5, gt=0, description="onset to diagnosis")
     diagnostic_delay_sigma_log: float = Field(0.45, ge=0)
     n_sites: int = Field(6, ge=1)
+    # Referral: the trial's own published criteria (CT.gov NCT03280056: ALSFRS-R >= 25, SVC >= 65 %,
+    # onset within 24 months, a >= 3-point decline) applied by sites to their two latest routine clinic
+    # visits before screening, rated with the trial's measurement model (simulate/SOURCES.md).
     referral_min_total: float = Field(
-        27.5, ge=0, le=48, description="sites refer patients whose last clinic ALSFRS-R was at least this"
+        25.0, ge=0, le=48, description="last clinic ALSFRS-R at least this (CT.gov: ALSFRS-R >= 25)"
     )
-    referral_min_svc_pct: float = Field(64.0, ge=0, description="... and last clinic SVC at least this")
-    referral_min_dfs_per_month: float = Field(
-        0.5, ge=0, description="... and (48 - clinic ALSFRS-R) / months since onset at least this"
-    )
+    referral_min_svc_pct: float = Field(65.0, ge=0, description="last clinic SVC at least this (CT.gov: >= 65 %)")
     referral_min_recent_decline_points: float = Field(
-        5.0,
+        3.0,
         description=(
-            "... and clinic ALSFRS-R fell at least this much over the lookback window (sites refer the"
-            " 'rapid progressors' the protocol asks for, judged on clinic history before screening)"
+            "clinic ALSFRS-R decline between the two latest clinic visits, scaled to"
+            " referral_decline_window_days, at least this (the protocol's 'rapid progressors': >= 3 points)"
         ),
     )
-    referral_lookback_days: float = Field(
-        120.0, gt=0, description="the earlier clinic visit is this long before the referral visit"
-    )
-    referral_visit_days_before_screening: float = Field(
-        30.0,
+    referral_min_dfs_per_month: float = Field(
+        0.67,
         ge=0,
         description=(
-            "the clinic visit behind the referral is this long before the screening visit, so referral"
-            " uses clinic history outside the pre-treatment slope window (screening .. first dose)"
+            "(48 - last clinic ALSFRS-R) / months since onset (ΔFS) at least this: the 'rapid progressors'"
+            " the protocol asks for, by Kimura 2006's two-group cut-off (ΔFS >= 0.67; Gordon 2006 used 0.5)"
         ),
     )
-    referral_max_months_since_onset: float = Field(24.0, gt=0)
-    referral_total_sd: float = Field(1.4, ge=0, description="noise of the clinic ALSFRS-R behind referral")
-    referral_svc_sd_pct: float = Field(7.0, ge=0, description="noise of the clinic SVC behind referral")
+    referral_decline_window_days: float = Field(
+        91.0, gt=0, description="the window the protocol's decline refers to (the ~3-month screening period)"
+    )
+    referral_clinic_interval_days: float = Field(
+        91.0,
+        gt=0,
+        description=(
+            "days between routine ALS clinic visits (multidisciplinary clinics see patients about every 3"
+            " months); screening falls uniformly within the interval after the last one"
+        ),
+    )
+    referral_max_months_since_onset: float = Field(24.0, gt=0, description="CT.gov: onset within 24 months")
 
     @field_validator("el_escorial_weights")
     @classmethod
@@ -332,7 +338,14 @@ class DropoutParams(_Section):
 class VisitParams(_Section):
     """Schedule in days relative to the first dose (day 0)."""
 
-    screening_day: int = Field(-90, lt=0, description="screening visit (SCR): consent, ALSFRS-R >= 25, SVC")
+    screening_day: int = Field(
+        -90,
+        lt=0,
+        description=(
+            "screening visit (SCR): consent, ALSFRS-R >= 25, SVC; about 3 months before the first dose (the"
+            " '3-month screening period' of the sources, screening to first treatment; simulate/SOURCES.md)"
+        ),
+    )
     runin_day: int = Field(
         -35, lt=0, description="end of run-in (RUNIN): decline = ALSFRS-R at SCR minus here; eligibility confirmed"
     )

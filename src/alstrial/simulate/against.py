@@ -3,7 +3,11 @@
 The file is long: one row per participant and visit, with a subject column, the time as days or
 months from any origin, the ALSFRS-R total, and optionally the four domain subscores. Both sides
 go through :func:`alstrial.simulate.trajectory_stats.comparison_statistics`, so a statistician
-sees where the model departs from their data on the same definitions.
+sees where the model departs from their data on the same definitions. The statistics of totals
+are computed on simulated placebo participants matched one-to-one to the file's subjects on
+first total and visit schedule (:mod:`alstrial.simulate.matching`), and a logistic classifier
+reports how well the two can be told apart (cross-validated AUC; 0.5 = indistinguishable).
+Domain rows use the unmatched simulated cohort (the matched sample carries totals only).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.cohort import simulate_cohort
 from alstrial.simulate.errors import SimulationError
 from alstrial.simulate.latent import DAYS_PER_MONTH
+from alstrial.simulate.matching import Distinguishability, distinguishability, matched_placebo
 from alstrial.simulate.trajectory_stats import DOMAINS, comparison_statistics, domain_scores
 
 SUBJECT_COLUMNS = ("subject", "usubjid", "id", "subjid", "participant")
@@ -31,9 +36,12 @@ class AgainstResult:
 
     table: pd.DataFrame
     n_subjects: int
+    classifier: Distinguishability | None = None
+    classifier_note: str = ""
 
     def __str__(self) -> str:
-        return self.table.to_string(index=False)
+        tail = str(self.classifier) if self.classifier is not None else self.classifier_note
+        return self.table.to_string(index=False) + ("\n" + tail if tail else "")
 
 
 def _pick(columns: dict[str, str], options: tuple[str, ...] | dict[str, float], what: str, path: Path) -> str:
@@ -91,7 +99,13 @@ def compare_with_file(
     if have:
         v = pd.concat([v, domain_scores(v)[have]], axis=1)
     ours = comparison_statistics(data)
-    sim = comparison_statistics(v)
+    matched = matched_placebo(data, params, pool=n, seed=seed)
+    sim = {**comparison_statistics(v), **comparison_statistics(matched)}
+    classifier, note = None, ""
+    try:
+        classifier = distinguishability(data, matched)
+    except SimulationError as exc:
+        note = f"classifier not run: {exc}"
     rows = []
     for name, est in ours.items():
         s = sim.get(name)
@@ -102,4 +116,6 @@ def compare_with_file(
         rows.append(
             {"statistic": name, "data": est.value, "data_se": est.se, "simulated": s.value, "sim_se": s.se, "z": z}
         )
-    return AgainstResult(table=pd.DataFrame(rows), n_subjects=int(data["id"].nunique()))
+    return AgainstResult(
+        table=pd.DataFrame(rows), n_subjects=int(data["id"].nunique()), classifier=classifier, classifier_note=note
+    )

@@ -1,8 +1,13 @@
-"""Who gets screened: sites refer patients who looked eligible in their last clinic visit.
+"""Who gets screened: sites refer clinic patients whose clinic record already meets the criteria.
 
-Screen failures in the seed trial were only ~25 %, mostly SVC or run-in decline just missed,
-so screened candidates are not a random ALS population: sites pre-select on clinic records. We
-model that as rejection sampling on a noisy clinic assessment at the time of screening.
+Screen failures in the seed trial were 25.5 %, mostly SVC at screening or the run-in decline just
+missed (CT.gov results record), so screened candidates are not a random ALS population: sites
+pre-select on their clinic records. We model that as the trial's own published criteria (age,
+ALSFRS-R >= 25, SVC >= 65 %, onset <= 24 months, a 3-point decline) applied to the
+two most recent routine clinic visits before screening, rated with the same measurement model as
+trial visits. All of this is clinic history *before* the screening visit, outside the
+pre-treatment slope window (screening .. first dose), so it selects on each patient's true speed
+without inflating the pre-treatment slope.
 """
 
 from __future__ import annotations
@@ -11,27 +16,44 @@ import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch, draw_latent
-from alstrial.simulate.natural_history import disease_time, latent_total, vital_capacity
+from alstrial.simulate.natural_history import disease_time, latent_items, observe_items, vital_capacity
+from alstrial.simulate.observation import VisitNoise
+
+#: item 12 before any ventilation (patients on NIV are not referred: a published exclusion)
+_ITEM12_BEFORE_NIV = 4
+
+
+def clinic_visit_days(params: SimulationParams, n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) days of the previous and the last clinic visit before screening.
+
+    Screening falls at a uniformly random time within the routine clinic interval after the last
+    clinic visit (a referral is not synchronised with the clinic's calendar).
+    """
+    interval = params.population.referral_clinic_interval_days
+    last = params.visits.screening_day - interval * rng.random(n)
+    return np.column_stack([last - interval, last])
 
 
 def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> np.ndarray:
     """(n,) bool: would a site refer this patient to screening?"""
-    pop = params.population
-    day = float(params.visits.screening_day) - pop.referral_visit_days_before_screening
-    tau = disease_time(batch, np.array([day - pop.referral_lookback_days, day]))
-    months = (day - batch.onset_day) / DAYS_PER_MONTH
-    z = rng.standard_normal((3, batch.n))
-    totals = latent_total(batch, tau) + 4.0
-    earlier = totals[:, 0] + pop.referral_total_sd * z[2]
-    total = totals[:, 1] + pop.referral_total_sd * z[0]
-    svc = vital_capacity(batch, tau)[:, 1] + pop.referral_svc_sd_pct * z[1]
-    dfs = (48.0 - total) / np.maximum(months, 0.1)
+    pop, el = params.population, params.eligibility
+    days = clinic_visit_days(params, batch.n, rng)
+    noise = VisitNoise.draw(params, batch.n, 2, rng)
+    tau = disease_time(batch, days)
+    total = observe_items(latent_items(batch, tau), noise.items).sum(axis=2) + _ITEM12_BEFORE_NIV
+    svc = vital_capacity(batch, tau)[:, 1] + noise.svc[:, 1]
+    months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
+    decline_per_interval = (total[:, 0] - total[:, 1]) * (
+        pop.referral_decline_window_days / pop.referral_clinic_interval_days
+    )
     return (
-        (total >= pop.referral_min_total)
+        (total[:, 1] >= pop.referral_min_total)
         & (svc >= pop.referral_min_svc_pct)
-        & (dfs >= pop.referral_min_dfs_per_month)
-        & (earlier - total >= pop.referral_min_recent_decline_points)
+        & (decline_per_interval >= pop.referral_min_recent_decline_points)
+        & ((48.0 - total[:, 1]) / np.maximum(months, 0.1) >= pop.referral_min_dfs_per_month)
         & (months <= pop.referral_max_months_since_onset)
+        & (batch.age >= el.age_min_years)
+        & (batch.age <= el.age_max_years)
     )
 
 

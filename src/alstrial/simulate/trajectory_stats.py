@@ -68,6 +68,29 @@ def skew_estimate(x: np.ndarray | pd.Series) -> Estimate:
     return Estimate(g1 * np.sqrt(n * (n - 1)) / (n - 2), float(np.sqrt(6.0 / n)))
 
 
+def tail_asymmetry_estimate(x: np.ndarray | pd.Series, level: float = 0.95, n_boot: int = 200) -> Estimate:
+    """(upper quantile - mean) / (mean - lower quantile) of the central ``level`` range, with a
+    bootstrap SE: 1 for a symmetric distribution, above 1 when the upper tail is longer.
+
+    Published as a mean and a 95 % range (PRECISION-ALS: 0.89, 0.04-1.96 points/month), this is the
+    skewness figure a paper reports even when it gives no third moment.
+    """
+    a = np.asarray(x, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size < 10:
+        return Estimate(float("nan"), float("nan"))
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+
+    def ratio(v: np.ndarray) -> float:
+        lo, hi = np.quantile(v, [lo_q, hi_q])
+        m = float(v.mean())
+        return float((hi - m) / (m - lo)) if m > lo else float("nan")
+
+    rng = np.random.default_rng(0)
+    boot = [ratio(a[rng.integers(0, a.size, a.size)]) for _ in range(n_boot)]
+    return Estimate(ratio(a), float(np.nanstd(boot, ddof=1)))
+
+
 def trajectory_statistics(
     visits: pd.DataFrame, *, subject: str = "id", day: str = "day", total: str = "total", min_visits: int = 4
 ) -> pd.DataFrame:

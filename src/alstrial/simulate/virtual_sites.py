@@ -136,7 +136,7 @@ class VirtualSites:
             self.create_users()
         calendar = self.start_date
         while self.log.randomized < target:
-            # about 1.5 days between candidates: some 700 screened (issue 10: ~70 % screen failures)
+            # about 1.5 days between candidates: some 800 screened (issue 10: ~75 % screen failures)
             # still finish well before today, which the services require of every visit date
             calendar += timedelta(days=int(self.rng.integers(1, 3)))
             self._one_candidate(calendar)
