@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from webtools import PASSWORD, TEST_SECRET, csrf_of, prepare, sign_in, token_for
 
+from alstrial import services as sv
 from alstrial.services.policy import BLINDED_ROLES, ROLES
 from alstrial.web.app import create_app
 from alstrial.web.routes import iter_routes
@@ -161,6 +162,25 @@ PAGES: dict[tuple[str, str], tuple[Callable[[Ctx], str], Form | None]] = {
         lambda c: {"reason": "mistyped"},
     ),
     ("POST", "/admin/sites"): (lambda c: "/admin/sites", lambda c: {"code": "S77", "name": "Site 77", "country": "US"}),
+    ("POST", "/admin/users/{username}/password"): (
+        lambda c: "/admin/users/monitor/password",
+        lambda c: {"new_password": "another-long-password"},
+    ),
+    ("POST", "/admin/users/{username}/deactivate"): (
+        lambda c: "/admin/users/dsmb_member/deactivate",
+        lambda c: {"reason": "left the team"},
+    ),
+    ("GET", "/account"): (lambda c: "/account", None),
+    ("POST", "/account/password"): (
+        lambda c: "/account/password",
+        lambda c: {"current_password": PASSWORD, "new_password": PASSWORD},
+    ),
+    ("GET", "/participants/{code}/sign-off"): (lambda c: f"/participants/{c['rand']}/sign-off", None),
+    ("POST", "/participants/{code}/sign-off"): (
+        lambda c: f"/participants/{c['rand']}/sign-off",
+        lambda c: {"meaning": "approval", "password": PASSWORD, "scope": "", "content_sha256": c["casebook_sha"]()},
+    ),
+    ("GET", "/signatures"): (lambda c: f"/signatures?participant={c['rand']}", None),
     ("GET", "/favicon.ico"): (lambda c: "/favicon.ico", None),
     ("POST", "/logout"): (lambda c: "/logout", lambda c: {}),
     ("GET", "/participants/{code}/emergency-unblinding"): (
@@ -224,6 +244,7 @@ def test_no_arm_reaches_a_blinded_role_on_any_route(role: str, capture_db: Any) 
     trial = make_trial(capture_db)
     ctx = prepare(trial)
     ctx["role"] = role
+    ctx["casebook_sha"] = lambda: sv.signature_status(trial.db, trial["monitor"], ctx["rand"]).content_sha256
     patterns = arm_patterns(trial)
     blinded = role in BLINDED_ROLES or role == "investigator2"
     app = create_app(Settings(secret_key=TEST_SECRET, db="unused"), db=trial.db)

@@ -23,6 +23,8 @@ from alstrial.web.api_models import (
     ArmOut,
     AspirationIn,
     AuditLineOut,
+    CasebookSignIn,
+    CasebookStatusOut,
     CloseIn,
     CorrectionIn,
     CorrectionOut,
@@ -45,6 +47,7 @@ from alstrial.web.api_models import (
     ParticipantDetailOut,
     ParticipantOut,
     ParticipantStatus,
+    PasswordIn,
     ProtocolVisitOut,
     QueryIn,
     QueryOut,
@@ -56,6 +59,8 @@ from alstrial.web.api_models import (
     ScreeningFieldOut,
     ScreeningIn,
     ScreeningOut,
+    SignatureKind,
+    SignatureOut,
     SignedIn,
     SiteIn,
     SiteOut,
@@ -178,6 +183,18 @@ def add_user(body: UserIn, db: DB, actor: ApiActor) -> Any:
 def unlock_account(username: str, body: ReasonIn, db: DB, actor: ApiActor) -> Any:
     """Lift a sign-in lockout, with a reason."""
     return sv.unlock_account(db, actor, username, reason=body.reason)
+
+
+@router.post("/users/{username}/deactivate", response_model=UserOut, tags=["admin"])
+def deactivate_user(username: str, body: ReasonIn, db: DB, actor: ApiActor) -> Any:
+    """Deactivate an account, with a reason: it can no longer sign in or sign; its records and signatures stay."""
+    return sv.deactivate_user(db, actor, username, reason=body.reason)
+
+
+@router.post("/users/{username}/password", response_model=UserOut, tags=["admin"])
+def set_password(username: str, body: PasswordIn, db: DB, actor: ApiActor) -> Any:
+    """Change your own password (re-enter the current one), or reset anyone's as an admin."""
+    return sv.set_password(db, actor, username, new_password=body.new_password, current_password=body.current_password)
 
 
 # --------------------------------------------------------------------------- participants
@@ -538,6 +555,30 @@ def audit_log(
         offset=offset,
         limit=limit,
     )
+
+
+# --------------------------------------------------------------------------- signatures
+@router.post("/participants/{code}/signatures", response_model=SignatureOut, status_code=201, tags=["signatures"])
+def sign_casebook(code: str, body: CasebookSignIn, db: DB, actor: ApiActor) -> dict[str, object]:
+    """The investigator signs the casebook (or one visit of it), re-entering the password, with a meaning."""
+    signed = sv.sign_casebook(db, actor, code, password=body.password, meaning=body.meaning, visit=body.visit)
+    return signed.to_dict()
+
+
+@router.get("/participants/{code}/signature-status", response_model=CasebookStatusOut, tags=["signatures"])
+def signature_status(
+    code: str, db: DB, actor: ApiActor, visit: Annotated[str | None, Query(max_length=16)] = None
+) -> dict[str, object]:
+    """Whether the casebook (or one visit) is signed, and whether the latest signature still holds."""
+    return sv.signature_status(db, actor, code, visit=visit).to_dict()
+
+
+@router.get("/signatures", response_model=list[SignatureOut], tags=["signatures"])
+def list_signatures(
+    db: DB, actor: ApiActor, participant: ParticipantFilter = None, kind: SignatureKind | None = None
+) -> list[dict[str, object]]:
+    """Every signature you may see, each checked: valid, or broken with what changed since signing."""
+    return [s.to_dict() for s in sv.list_signatures(db, actor, participant=participant, kind=kind)]
 
 
 # --------------------------------------------------------------------------- lock and unblinding
