@@ -62,7 +62,8 @@ def test_casebook_sign_off_through_the_page(client: TestClient, trial: Trial) ->
         version=1,
     )
     r = client.post(
-        url, data={**form, "content_sha256": _digest(stale.text), "password": PASSWORD, "csrf_token": csrf_of(stale.text)}
+        url,
+        data={**form, "content_sha256": _digest(stale.text), "password": PASSWORD, "csrf_token": csrf_of(stale.text)},
     )
     assert r.status_code == 409 and "changed after you opened this page" in r.text
     assert len(sv.signature_status(trial.db, trial["monitor"], code).signatures) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,11 @@ def redirect(request: Request, url: str, message: str | None = None) -> Redirect
     if message and session is not None:
         session.flash.append(message)
     return RedirectResponse(url, status_code=303)
+
+
+def new_request_key() -> str:
+    """A fresh request key for a form: resubmitting the same form creates nothing twice."""
+    return secrets.token_urlsafe(16)
 
 
 def problems_by_field(problems: list[Any]) -> dict[str, str]:
