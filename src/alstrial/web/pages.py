@@ -27,7 +27,7 @@ from alstrial.services.safety import INTERCURRENT_KINDS, SAE_CRITERIA
 from alstrial.web.deps import DB, Form, PageActor, session_of
 from alstrial.web.errors import TooManyAttempts
 from alstrial.web.forms import MAX_INT, FormReader
-from alstrial.web.pages_common import new_request_key, problems_by_field, redirect, render
+from alstrial.web.pages_common import new_request_key, problems_by_field, redirect, render, trial_protocol
 from alstrial.web.schedule import schedule
 from alstrial.web.security import Session, SignInThrottle
 
@@ -80,7 +80,7 @@ def logout(request: Request, form: Form) -> Response:
 def dashboard(request: Request, db: DB, actor: PageActor) -> Response:
     """Enrolment per site (never per arm), screen failures by criterion, visits due / overdue / out of window."""
     people = sv.list_participants(db, actor)
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     statuses = ("eligible", "screen_failed", "enrolled", "randomized")
     by_site: dict[str, Counter[str]] = {}
     for p in people:
@@ -147,7 +147,7 @@ def timeline(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     """The participant's schedule with windows: what is done, due and overdue, and the next steps."""
     detail = sv.participant_detail(db, actor, code)
     p = detail.participant
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     rows = schedule(
         protocol,
         screened_on=p.screened_on,
@@ -207,7 +207,7 @@ def record_visit(request: Request, code: str, db: DB, actor: PageActor, form: Fo
 
 # --------------------------------------------------------------------------- screening
 def _screening_context(db: DB, values: dict[str, str], problems: dict[str, str]) -> dict[str, Any]:
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     return {
         "fields": protocol.screening_fields,
         "criteria": protocol.eligibility,
@@ -228,7 +228,7 @@ def screening_form(request: Request, db: DB, actor: PageActor) -> Response:
 
 @router.post("/screening", response_class=HTMLResponse)
 def screen(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     r = FormReader(form, "screening")
     screened_on, consent = r.date("screened_on"), r.date("consent_date")
     site = None if policy.is_site_bound(actor.role) else r.text("site", max_length=16)
@@ -719,7 +719,7 @@ def emergency_unblind(request: Request, code: str, db: DB, actor: PageActor, for
 @router.get("/participants/{code}/csf", response_class=HTMLResponse)
 def csf_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     samples = sv.list_lab_samples(db, actor, participant=code)
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     return render(
         request,
         "csf.html",
