@@ -147,6 +147,7 @@ class CasebookSignIn(_In):
     password: str = Field(min_length=1, max_length=1000, description="the signer's own password, re-entered")
     meaning: Meaning = Field(description="what the signature means: authorship, review, approval or responsibility")
     visit: str | None = Field(default=None, min_length=1, max_length=16, description="one visit only (code)")
+    request_key: str | None = RequestKey
 
 
 class SignatureOut(BaseModel):

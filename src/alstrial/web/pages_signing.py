@@ -21,7 +21,7 @@ from alstrial.services import Actor, policy
 from alstrial.services.signatures import KINDS, MEANINGS
 from alstrial.web.deps import DB, Form, PageActor
 from alstrial.web.forms import FormReader
-from alstrial.web.pages_common import redirect, render
+from alstrial.web.pages_common import new_request_key, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +45,7 @@ def _sign_off_context(db: DB, actor: Actor, code: str) -> dict[str, Any]:
         "meanings": MEANING_TEXT,
         "meaning": "approval",
         "scope": "",
+        "key": new_request_key(),
     }
 
 
@@ -62,6 +63,7 @@ def sign_off(request: Request, code: str, db: DB, actor: PageActor, form: Form) 
     meaning = r.text("meaning", max_length=32)
     seen = r.text("content_sha256", max_length=64)
     password = r.text("password", max_length=1000)
+    key = r.text("request_key", required=False, max_length=128)
     r.done()
     assert meaning and seen and password
     now = sv.signature_status(db, actor, code, visit=scope)
@@ -73,7 +75,7 @@ def sign_off(request: Request, code: str, db: DB, actor: PageActor, form: Form) 
             error="The casebook changed after you opened this page: nothing was signed. Review it again and sign.",
         )
         return render(request, "sign_off.html", ctx, 409)
-    signed = sv.sign_casebook(db, actor, code, password=password, meaning=meaning, visit=scope)
+    signed = sv.sign_casebook(db, actor, code, password=password, meaning=meaning, visit=scope, request_key=key)
     what = f"visit {scope} of {code}" if scope else f"the casebook of {code}"
     return redirect(
         request,
