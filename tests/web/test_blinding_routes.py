@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from webtools import PASSWORD, TEST_SECRET, csrf_of, prepare, sign_in, token_for
 
+from alstrial import services as sv
 from alstrial.services.policy import BLINDED_ROLES, ROLES
 from alstrial.web.app import create_app
 from alstrial.web.routes import iter_routes
@@ -161,6 +162,52 @@ PAGES: dict[tuple[str, str], tuple[Callable[[Ctx], str], Form | None]] = {
         lambda c: {"reason": "mistyped"},
     ),
     ("POST", "/admin/sites"): (lambda c: "/admin/sites", lambda c: {"code": "S77", "name": "Site 77", "country": "US"}),
+    ("POST", "/admin/users/{username}/password"): (
+        lambda c: "/admin/users/monitor/password",
+        lambda c: {"new_password": "another-long-password"},
+    ),
+    ("POST", "/admin/users/{username}/deactivate"): (
+        lambda c: "/admin/users/dsmb_member/deactivate",
+        lambda c: {"reason": "left the team"},
+    ),
+    ("GET", "/account"): (lambda c: "/account", None),
+    ("POST", "/account/password"): (
+        lambda c: "/account/password",
+        lambda c: {"current_password": PASSWORD, "new_password": PASSWORD},
+    ),
+    ("GET", "/participants/{code}/sign-off"): (lambda c: f"/participants/{c['rand']}/sign-off", None),
+    ("POST", "/participants/{code}/sign-off"): (
+        lambda c: f"/participants/{c['rand']}/sign-off",
+        lambda c: {"meaning": "approval", "password": PASSWORD, "scope": "", "content_sha256": c["casebook_sha"]()},
+    ),
+    ("GET", "/signatures"): (lambda c: f"/signatures?participant={c['rand']}", None),
+    ("GET", "/pharmacy"): (lambda c: "/pharmacy", None),
+    ("POST", "/pharmacy/lots"): (
+        lambda c: "/pharmacy/lots",
+        lambda c: {
+            "aspiration_id": str(c["bma"]),
+            "dose_number": "3",
+            "manufactured_on": c["day0"].isoformat(),
+            "expires_on": (c["day0"] + timedelta(days=200)).isoformat(),
+        },
+    ),
+    ("POST", "/pharmacy/lots/{lot_number}/release"): (
+        lambda c: f"/pharmacy/lots/{c['lot_made']}/release",
+        lambda c: {},
+    ),
+    ("GET", "/participants/{code}/visits/{visit}/measures"): (
+        lambda c: f"/participants/{c['rand']}/visits/W0/measures",
+        None,
+    ),
+    ("POST", "/participants/{code}/visits/{visit}/vital-capacity"): (
+        lambda c: f"/participants/{c['rand']}/visits/W0/vital-capacity",
+        lambda c: {"percent_predicted": "81", "test": "SVC", "position": "upright"},
+    ),
+    ("POST", "/participants/{code}/visits/{visit}/weight"): (
+        lambda c: f"/participants/{c['rand']}/visits/W0/weight",
+        lambda c: {"weight_kg": "70.5"},
+    ),
+    ("GET", "/admin/unblinding"): (lambda c: "/admin/unblinding", None),
     ("GET", "/favicon.ico"): (lambda c: "/favicon.ico", None),
     ("POST", "/logout"): (lambda c: "/logout", lambda c: {}),
     ("GET", "/participants/{code}/emergency-unblinding"): (
@@ -175,6 +222,10 @@ PAGES: dict[tuple[str, str], tuple[Callable[[Ctx], str], Form | None]] = {
     ("POST", "/admin/lock"): (
         lambda c: "/admin/lock",
         lambda c: {"what": "lock", "reason": "interim look", "password": PASSWORD, "override_reason": "test"},
+    ),
+    ("POST", "/admin/unblinding"): (
+        lambda c: "/admin/unblinding",
+        lambda c: {"reason": "final analysis", "password": PASSWORD},
     ),
 }
 OTHER = {("MOUNT", "/static"), ("GET", f"{R}/openapi.json"), ("GET", f"{R}/docs"), ("GET", f"{R}/docs/oauth2-redirect")}
@@ -224,6 +275,7 @@ def test_no_arm_reaches_a_blinded_role_on_any_route(role: str, capture_db: Any) 
     trial = make_trial(capture_db)
     ctx = prepare(trial)
     ctx["role"] = role
+    ctx["casebook_sha"] = lambda: sv.signature_status(trial.db, trial["monitor"], ctx["rand"]).content_sha256
     patterns = arm_patterns(trial)
     blinded = role in BLINDED_ROLES or role == "investigator2"
     app = create_app(Settings(secret_key=TEST_SECRET, db="unused"), db=trial.db)
@@ -263,6 +315,7 @@ def test_no_arm_reaches_a_blinded_role_on_any_route(role: str, capture_db: Any) 
         ]
     if role == "pharmacist":  # the detector finds arms where an unblinded role may see them
         assert any(found for _, what, status, found in seen if what.endswith("/arm}") or "/arm" in what)
+        assert any(found for _, what, _, found in seen if what == "GET /pharmacy (page)")
 
 
 @pytest.mark.parametrize("role", ["investigator2"])

@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -67,19 +68,31 @@ def server(trial: Trial) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture
-def page(server: str) -> Iterator[Any]:
+@contextmanager
+def _browser_page(server: str, width: int, height: int) -> Iterator[Any]:
     _require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        context = browser.new_context(base_url=server, viewport={"width": 1024, "height": 1366})  # a tablet
+        context = browser.new_context(base_url=server, viewport={"width": width, "height": height})
         pg = context.new_page()
         pg.set_default_timeout(15_000)
         yield pg
         context.close()
         browser.close()
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    with _browser_page(server, 1024, 1366) as pg:  # a large tablet in portrait
+        yield pg
+
+
+@pytest.fixture
+def tablet(server: str) -> Iterator[Any]:
+    with _browser_page(server, 800, 1280) as pg:  # a 10-inch tablet in portrait
+        yield pg
 
 
 class Shots:
@@ -231,13 +244,23 @@ def test_monthly_visit_in_the_browser(page: Any, trial: Trial, request: pytest.F
     shot("dose-refused")
     assert sv.list_doses(trial.db, trial["monitor"], participant=code) == []
 
-    # the admin locks the database (signed: password re-entered; casebooks unsigned, so with an
-    # override reason); writes are refused
+    # the investigator signs the casebook: the meaning is shown, the password re-entered
+    page.goto(f"/participants/{code}/sign-off")
+    page.check('input[name="meaning"][value="review"]')
+    assert page.inner_text("#meaning-text") == "I have reviewed these data."  # the statement follows the choice
+    page.check('input[name="meaning"][value="approval"]')
+    page.fill("#password", PASSWORD)
+    page.click("#sign")
+    page.wait_for_selector("text=Signed the casebook of")
+    assert page.inner_text("#status-all .sig-signed") == "signed"
+    shot("signed")
+
+    # the admin locks the database (signed: password re-entered; every casebook is signed, so no
+    # override is needed); writes are refused
     sign_out(page)
     sign_in(page, "admin")
     page.goto("/admin/lock")
     page.fill("#reason", "database lock for the interim analysis")
-    page.fill("#override_reason", "casebooks signed on paper for this test")
     page.fill("#password", PASSWORD)
     page.click("#lock-button")
     page.wait_for_selector("text=every data write is refused")
@@ -252,3 +275,52 @@ def test_monthly_visit_in_the_browser(page: Any, trial: Trial, request: pytest.F
     page.wait_for_selector("text=Database locked")
     assert "locked" in page.inner_text("#error-message")
     shot("locked")
+
+
+#: every page of the issue's list, as the role that uses it (url built from ``webtools.prepare``'s state)
+TABLET_PAGES: list[tuple[str, str]] = [
+    ("investigator", "/"),
+    ("investigator", "/participants"),
+    ("investigator", "/participants/{rand}"),
+    ("investigator", "/screening"),
+    ("investigator", "/participants/{rand}/visits/W0/alsfrs-r"),
+    ("investigator", "/participants/{rand}/visits/W0/measures"),
+    ("investigator", "/participants/{rand}/csf"),
+    ("investigator", "/participants/{rand}/doses/new"),
+    ("investigator", "/participants/{rand}/adverse-events/new"),
+    ("investigator", "/participants/{rand}/disposition"),
+    ("investigator", "/corrections?entity=adverse_event&entity_id={ae}&field=term&participant={rand}"),
+    ("investigator", "/queries?status="),
+    ("investigator", "/history?participant={rand}"),
+    ("investigator", "/participants/{rand}/sign-off"),
+    ("investigator", "/participants/{rand}/emergency-unblinding"),
+    ("investigator", "/signatures"),
+    ("investigator", "/account"),
+    ("pharmacist", "/pharmacy"),
+    ("admin", "/admin/lock"),
+    ("admin", "/admin/users"),
+    ("admin", "/admin/unblinding"),
+]
+
+
+def test_every_page_fits_a_tablet(tablet: Any, trial: Trial, request: pytest.FixtureRequest) -> None:
+    """At 800 px wide no page scrolls sideways (wide tables scroll inside themselves) and each renders."""
+    from webtools import prepare
+
+    ctx = prepare(trial)
+    shot = Shots(tablet, request.node.name.replace("[", "-").rstrip("]"))
+    tablet.goto("/login")
+    assert tablet.evaluate("document.documentElement.scrollWidth") <= 800
+    shot("login")
+    who = None
+    for role, url in TABLET_PAGES:
+        if role != who:
+            if who is not None:
+                sign_out(tablet)
+            sign_in(tablet, role)
+            who = role
+        response = tablet.goto(url.format(**ctx))
+        assert response is not None and response.status == 200, (role, url, response and response.status)
+        width = tablet.evaluate("document.documentElement.scrollWidth")
+        assert width <= 800, f"{url} is {width} px wide at an 800 px viewport"
+        shot(url.strip("/").split("?")[0].replace("/", "_").replace("{", "").replace("}", "") or "dashboard")

@@ -65,6 +65,8 @@ class Permission(StrEnum):
 
 P = Permission
 _SITE_DATA = {P.SCREEN, P.ENROL, P.RANDOMIZE, P.RECORD_VISIT, P.RECORD_ASSESSMENT, P.RECORD_SAFETY}
+#: site roles read the audit trail (field history) of their own site's participants only (``audit_log``)
+_SITE_READ = {P.READ, P.READ_AUDIT}
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "admin": frozenset(
         {P.SETUP_TRIAL, P.MANAGE_SITES, P.MANAGE_USERS, P.LOCK, P.UNLOCK, P.UNBLIND_TRIAL, P.READ, P.READ_AUDIT}
@@ -81,11 +83,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             P.ANSWER_QUERY,
             P.UNBLIND_EMERGENCY,
             P.SIGN_CASEBOOK,
-            P.READ,
         }
+        | _SITE_READ
     ),
-    "site_coordinator": frozenset(_SITE_DATA | {P.CORRECT, P.ANSWER_QUERY, P.READ}),
-    "lab_technician": frozenset({P.RECORD_LAB, P.CORRECT, P.ANSWER_QUERY, P.READ}),
+    "site_coordinator": frozenset(_SITE_DATA | {P.CORRECT, P.ANSWER_QUERY} | _SITE_READ),
+    "lab_technician": frozenset({P.RECORD_LAB, P.CORRECT, P.ANSWER_QUERY} | _SITE_READ),
     "pharmacist": frozenset({P.MANUFACTURE, P.READ}),
     "statistician": frozenset({P.READ}),
     "unblinded_statistician": frozenset({P.UNBLIND_TRIAL, P.READ}),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel
 
 from alstrial import services as sv
 from alstrial.services import Actor
@@ -23,6 +24,8 @@ from alstrial.web.api_models import (
     ArmOut,
     AspirationIn,
     AuditLineOut,
+    CasebookSignIn,
+    CasebookStatusOut,
     CloseIn,
     CorrectionIn,
     CorrectionOut,
@@ -45,6 +48,7 @@ from alstrial.web.api_models import (
     ParticipantDetailOut,
     ParticipantOut,
     ParticipantStatus,
+    PasswordIn,
     ProtocolVisitOut,
     QueryIn,
     QueryOut,
@@ -56,6 +60,8 @@ from alstrial.web.api_models import (
     ScreeningFieldOut,
     ScreeningIn,
     ScreeningOut,
+    SignatureKind,
+    SignatureOut,
     SignedIn,
     SiteIn,
     SiteOut,
@@ -97,6 +103,19 @@ ParticipantFilter = Annotated[str | None, Query(max_length=64, description="one 
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def fields(body: BaseModel) -> dict[str, Any]:
+    """A request body as the service's keyword arguments: the models name their fields as the services do.
+
+    Lists become tuples (the services take tuples); an unset signature meaning is left out, so the
+    service applies the default meaning of its step.
+    """
+    return {
+        name: tuple(value) if isinstance(value, list) else value
+        for name, value in body
+        if not (name == "meaning" and value is None)
+    }
 
 
 # --------------------------------------------------------------------------- sign-in
@@ -152,7 +171,7 @@ def list_sites(db: DB, actor: ApiActor) -> list[Any]:
 
 @router.post("/sites", response_model=SiteOut, status_code=201, tags=["admin"])
 def add_site(body: SiteIn, db: DB, actor: ApiActor) -> SiteOut:
-    code = sv.add_site(db, actor, body.code, body.name, body.country)
+    code = sv.add_site(db, actor, **fields(body))
     return SiteOut(code=code, name=body.name, country=body.country, active=True)
 
 
@@ -163,21 +182,25 @@ def list_users(db: DB, actor: ApiActor) -> list[Any]:
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["admin"])
 def add_user(body: UserIn, db: DB, actor: ApiActor) -> Any:
-    return sv.add_user(
-        db,
-        actor,
-        username=body.username,
-        role=body.role,
-        password=body.password,
-        full_name=body.full_name,
-        site=body.site,
-    )
+    return sv.add_user(db, actor, **fields(body))
 
 
 @router.post("/users/{username}/unlock", response_model=UserOut, tags=["admin"])
 def unlock_account(username: str, body: ReasonIn, db: DB, actor: ApiActor) -> Any:
     """Lift a sign-in lockout, with a reason."""
     return sv.unlock_account(db, actor, username, reason=body.reason)
+
+
+@router.post("/users/{username}/deactivate", response_model=UserOut, tags=["admin"])
+def deactivate_user(username: str, body: ReasonIn, db: DB, actor: ApiActor) -> Any:
+    """Deactivate an account, with a reason: it can no longer sign in or sign; its records and signatures stay."""
+    return sv.deactivate_user(db, actor, username, reason=body.reason)
+
+
+@router.post("/users/{username}/password", response_model=UserOut, tags=["admin"])
+def set_password(username: str, body: PasswordIn, db: DB, actor: ApiActor) -> Any:
+    """Change your own password (re-enter the current one), or reset anyone's as an admin."""
+    return sv.set_password(db, actor, username, **fields(body))
 
 
 # --------------------------------------------------------------------------- participants
@@ -196,15 +219,7 @@ def list_participants(
 @router.post("/participants", response_model=ScreeningOut, status_code=201, tags=["participants"])
 def screen_participant(body: ScreeningIn, db: DB, actor: ApiActor) -> Any:
     """Screen one person: stores the data and every criterion's outcome, and gives the participant code."""
-    return sv.screen_participant(
-        db,
-        actor,
-        screened_on=body.screened_on,
-        consent_date=body.consent_date,
-        values=body.values,
-        site=body.site,
-        request_key=body.request_key,
-    )
+    return sv.screen_participant(db, actor, **fields(body))
 
 
 @router.get("/participants/{code}", response_model=ParticipantDetailOut, tags=["participants"])
@@ -214,7 +229,7 @@ def participant_detail(code: str, db: DB, actor: ApiActor) -> dict[str, object]:
 
 @router.post("/participants/{code}/enrol", response_model=ParticipantOut, tags=["participants"])
 def enrol_participant(code: str, body: EnrolIn, db: DB, actor: ApiActor) -> dict[str, object]:
-    sv.enrol_participant(db, actor, code, enrolled_on=body.enrolled_on)
+    sv.enrol_participant(db, actor, code, **fields(body))
     return sv.participant_detail(db, actor, code).participant.to_dict()
 
 
@@ -242,15 +257,7 @@ def visit_data(code: str, db: DB, actor: ApiActor) -> list[dict[str, object]]:
 
 @router.post("/participants/{code}/visits", response_model=VisitResultOut, status_code=201, tags=["visits"])
 def record_visit(code: str, body: VisitIn, db: DB, actor: ApiActor) -> Any:
-    return sv.record_visit(
-        db,
-        actor,
-        code,
-        body.visit,
-        body.visit_date,
-        out_of_window_reason=body.out_of_window_reason,
-        request_key=body.request_key,
-    )
+    return sv.record_visit(db, actor, code, **fields(body))
 
 
 @router.post("/participants/{code}/visits/{visit}/alsfrs-r", response_model=AlsfrsOut, status_code=201, tags=["visits"])
@@ -264,40 +271,18 @@ def record_alsfrs(code: str, visit: str, body: AlsfrsIn, db: DB, actor: ApiActor
     "/participants/{code}/visits/{visit}/vital-capacity", response_model=CreatedOut, status_code=201, tags=["visits"]
 )
 def record_vital_capacity(code: str, visit: str, body: VitalCapacityIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.record_vital_capacity(
-        db,
-        actor,
-        code,
-        visit,
-        percent_predicted=body.percent_predicted,
-        liters=body.liters,
-        test=body.test,
-        position=body.position,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.record_vital_capacity(db, actor, code, visit, **fields(body)))
 
 
 @router.post("/participants/{code}/visits/{visit}/weight", response_model=CreatedOut, status_code=201, tags=["visits"])
 def record_weight(code: str, visit: str, body: WeightIn, db: DB, actor: ApiActor) -> CreatedOut:
-    return CreatedOut(
-        id=sv.record_weight(db, actor, code, visit, weight_kg=body.weight_kg, request_key=body.request_key)
-    )
+    return CreatedOut(id=sv.record_weight(db, actor, code, visit, **fields(body)))
 
 
 # --------------------------------------------------------------------------- labs
 @router.post("/participants/{code}/csf-samples", response_model=SampleOut, status_code=201, tags=["labs"])
 def record_csf_sample(code: str, body: CsfSampleIn, db: DB, actor: ApiActor) -> SampleOut:
-    sample = sv.record_csf_sample(
-        db,
-        actor,
-        code,
-        visit=body.visit,
-        sample_id=body.sample_id,
-        collected_at=body.collected_at,
-        request_key=body.request_key,
-    )
-    return SampleOut(sample_id=sample)
+    return SampleOut(sample_id=sv.record_csf_sample(db, actor, code, **fields(body)))
 
 
 @router.post("/lab-results", response_model=list[LabResultOut], status_code=201, tags=["labs"])
@@ -319,23 +304,12 @@ def list_lab_samples(
 # --------------------------------------------------------------------------- product
 @router.post("/participants/{code}/aspirations", response_model=CreatedOut, status_code=201, tags=["product"])
 def record_aspiration(code: str, body: AspirationIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.record_aspiration(
-        db, actor, code, aspirated_at=body.aspirated_at, volume_ml=body.volume_ml, request_key=body.request_key
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.record_aspiration(db, actor, code, **fields(body)))
 
 
 @router.post("/lots", response_model=LotOut, status_code=201, tags=["product"])
 def manufacture_lot(body: LotIn, db: DB, actor: ApiActor) -> Any:
-    return sv.manufacture_lot(
-        db,
-        actor,
-        aspiration_id=body.aspiration_id,
-        dose_number=body.dose_number,
-        manufactured_on=body.manufactured_on,
-        expires_on=body.expires_on,
-        request_key=body.request_key,
-    )
+    return sv.manufacture_lot(db, actor, **fields(body))
 
 
 @router.post("/lots/{lot_number}/release", response_model=LotOut, tags=["product"])
@@ -353,17 +327,7 @@ def list_product_lots(
 @router.post("/participants/{code}/doses", response_model=CreatedOut, status_code=201, tags=["product"])
 def administer_dose(code: str, body: DoseIn, db: DB, actor: ApiActor) -> CreatedOut:
     """Record a dose after the chain-of-identity check (a mismatch is refused and audited)."""
-    new = sv.administer_dose(
-        db,
-        actor,
-        code,
-        lot_number=body.lot_number,
-        label_coi_id=body.label_coi_id,
-        administered_at=body.administered_at,
-        dose_number=body.dose_number,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.administer_dose(db, actor, code, **fields(body)))
 
 
 @router.get("/doses", response_model=list[dict[str, Any]], tags=["product"])
@@ -376,22 +340,7 @@ def list_doses(
 # --------------------------------------------------------------------------- safety and disposition
 @router.post("/participants/{code}/adverse-events", response_model=CreatedOut, status_code=201, tags=["safety"])
 def record_adverse_event(code: str, body: AdverseEventIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.record_adverse_event(
-        db,
-        actor,
-        code,
-        term=body.term,
-        onset_date=body.onset_date,
-        severity=body.severity,
-        relatedness=body.relatedness,
-        action_taken=body.action_taken,
-        outcome=body.outcome,
-        serious=body.serious,
-        criteria=tuple(body.criteria),
-        resolution_date=body.resolution_date,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.record_adverse_event(db, actor, code, **fields(body)))
 
 
 @router.get("/adverse-events", response_model=list[dict[str, Any]], tags=["safety"])
@@ -408,18 +357,7 @@ def list_adverse_events(
 
 @router.post("/participants/{code}/intercurrent-events", response_model=CreatedOut, status_code=201, tags=["safety"])
 def record_intercurrent_event(code: str, body: IntercurrentEventIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.record_intercurrent_event(
-        db,
-        actor,
-        code,
-        kind=body.kind,
-        event_date=body.event_date,
-        hours_per_day=body.hours_per_day,
-        consecutive_days=body.consecutive_days,
-        details=body.details,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.record_intercurrent_event(db, actor, code, **fields(body)))
 
 
 @router.get("/intercurrent-events", response_model=list[dict[str, Any]], tags=["safety"])
@@ -431,51 +369,19 @@ def list_intercurrent_events(
 
 @router.post("/participants/{code}/discontinuation", response_model=CreatedOut, status_code=201, tags=["safety"])
 def discontinue_treatment(code: str, body: DiscontinuationIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.discontinue_treatment(
-        db,
-        actor,
-        code,
-        on=body.on,
-        reason_code=body.reason_code,
-        decided_by=body.decided_by,
-        assessments_continue=body.assessments_continue,
-        vital_status_followup=body.vital_status_followup,
-        reason_text=body.reason_text,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.discontinue_treatment(db, actor, code, **fields(body)))
 
 
 @router.post("/participants/{code}/withdrawal", response_model=CreatedOut, status_code=201, tags=["safety"])
 def withdraw_participant(code: str, body: WithdrawalIn, db: DB, actor: ApiActor) -> CreatedOut:
-    new = sv.withdraw_participant(
-        db,
-        actor,
-        code,
-        on=body.on,
-        reason_code=body.reason_code,
-        decided_by=body.decided_by,
-        vital_status_followup=body.vital_status_followup,
-        reason_text=body.reason_text,
-        request_key=body.request_key,
-    )
-    return CreatedOut(id=new)
+    return CreatedOut(id=sv.withdraw_participant(db, actor, code, **fields(body)))
 
 
 # --------------------------------------------------------------------------- corrections and queries
 @router.post("/corrections", response_model=CorrectionOut, tags=["data quality"])
 def correct_value(body: CorrectionIn, db: DB, actor: ApiActor) -> Any:
     """Change one value of the record at the version you read; 409 with the current version otherwise."""
-    return sv.correct_value(
-        db,
-        actor,
-        entity=body.entity,
-        entity_id=body.entity_id,
-        field=body.field,
-        new_value=body.new_value,
-        reason=body.reason,
-        version=body.version,
-    )
+    return sv.correct_value(db, actor, **fields(body))
 
 
 @router.get("/queries", response_model=list[QueryOut], tags=["data quality"])
@@ -493,15 +399,7 @@ def list_queries(
 
 @router.post("/queries", response_model=QueryOut, status_code=201, tags=["data quality"])
 def open_query(body: QueryIn, db: DB, actor: ApiActor) -> Any:
-    return sv.open_query(
-        db,
-        actor,
-        entity=body.entity,
-        entity_id=body.entity_id,
-        field=body.field,
-        text=body.text,
-        request_key=body.request_key,
-    )
+    return sv.open_query(db, actor, **fields(body))
 
 
 @router.post("/queries/{query_id}/answer", response_model=QueryOut, tags=["data quality"])
@@ -540,35 +438,51 @@ def audit_log(
     )
 
 
+# --------------------------------------------------------------------------- signatures
+@router.post("/participants/{code}/signatures", response_model=SignatureOut, status_code=201, tags=["signatures"])
+def sign_casebook(code: str, body: CasebookSignIn, db: DB, actor: ApiActor) -> dict[str, object]:
+    """The investigator signs the casebook (or one visit of it), re-entering the password, with a meaning."""
+    return sv.sign_casebook(db, actor, code, **fields(body)).to_dict()
+
+
+@router.get("/participants/{code}/signature-status", response_model=CasebookStatusOut, tags=["signatures"])
+def signature_status(
+    code: str, db: DB, actor: ApiActor, visit: Annotated[str | None, Query(max_length=16)] = None
+) -> dict[str, object]:
+    """Whether the casebook (or one visit) is signed, and whether the latest signature still holds."""
+    return sv.signature_status(db, actor, code, visit=visit).to_dict()
+
+
+@router.get("/signatures", response_model=list[SignatureOut], tags=["signatures"])
+def list_signatures(
+    db: DB, actor: ApiActor, participant: ParticipantFilter = None, kind: SignatureKind | None = None
+) -> list[dict[str, object]]:
+    """Every signature you may see, each checked: valid, or broken with what changed since signing."""
+    return [s.to_dict() for s in sv.list_signatures(db, actor, participant=participant, kind=kind)]
+
+
 # --------------------------------------------------------------------------- lock and unblinding
 @router.post("/lock", response_model=LockOut, tags=["lock"])
 def lock_database(body: LockIn, db: DB, actor: ApiActor) -> LockOut:
     """Lock the database, signed with the re-entered password."""
-    signed = {"meaning": body.meaning} if body.meaning else {}
-    done = sv.lock_database(
-        db, actor, reason=body.reason, password=body.password, override_reason=body.override_reason, **signed
-    )
-    return LockOut(at=done.at)
+    return LockOut(at=sv.lock_database(db, actor, **fields(body)).at)
 
 
 @router.post("/unlock", response_model=LockOut, tags=["lock"])
 def unlock_database(body: SignedIn, db: DB, actor: ApiActor) -> LockOut:
-    signed = {"meaning": body.meaning} if body.meaning else {}
-    return LockOut(at=sv.unlock_database(db, actor, reason=body.reason, password=body.password, **signed).at)
+    return LockOut(at=sv.unlock_database(db, actor, **fields(body)).at)
 
 
 @router.post("/unblinding", response_model=LockOut, tags=["unblinded"])
 def unblind_trial(body: SignedIn, db: DB, actor: ApiActor) -> LockOut:
     """Full unblinding, after the lock, signed with the re-entered password."""
-    signed = {"meaning": body.meaning} if body.meaning else {}
-    return LockOut(at=sv.unblind_trial(db, actor, reason=body.reason, password=body.password, **signed).at)
+    return LockOut(at=sv.unblind_trial(db, actor, **fields(body)).at)
 
 
 @router.post("/participants/{code}/emergency-unblinding", response_model=EmergencyUnblindingOut, tags=["unblinded"])
 def emergency_unblind(code: str, body: SignedIn, db: DB, actor: ApiActor) -> Any:
     """Reveal one participant's arm to their investigator, with a reason and a signature (audited)."""
-    signed = {"meaning": body.meaning} if body.meaning else {}
-    return sv.emergency_unblind(db, actor, code, reason=body.reason, password=body.password, **signed)
+    return sv.emergency_unblind(db, actor, code, **fields(body))
 
 
 @router.get("/unblindings", response_model=list[UnblindingOut], tags=["unblinded"])

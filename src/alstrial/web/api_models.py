@@ -14,6 +14,8 @@ from alstrial.services.disposition import DECIDERS, REASON_CODES
 from alstrial.services.policy import ROLES
 from alstrial.services.reads import PARTICIPANT_STATUSES
 from alstrial.services.safety import INTERCURRENT_KINDS, SAE_CRITERIA
+from alstrial.services.signatures import KINDS as SIGNATURE_KINDS
+from alstrial.services.signatures import MEANINGS
 
 # Literal[...] of a runtime tuple: pydantic and the OpenAPI document see the values; mypy sees str.
 RoleName = Literal[ROLES]  # type: ignore[valid-type]
@@ -127,7 +129,8 @@ class ReasonIn(_In):
     reason: str = Text
 
 
-Meaning = Literal["authorship", "review", "approval", "responsibility"]
+Meaning = Literal[MEANINGS]  # type: ignore[valid-type]
+SignatureKind = Literal[SIGNATURE_KINDS]  # type: ignore[valid-type]
 
 
 class SignedIn(_In):
@@ -136,6 +139,50 @@ class SignedIn(_In):
     reason: str = Text
     password: str = Field(min_length=1, max_length=1000, description="the signer's own password, re-entered")
     meaning: Meaning | None = Field(default=None, description="the meaning of the signature (default per step)")
+
+
+class CasebookSignIn(_In):
+    """An investigator signs a casebook (a participant's whole casebook, or one visit of it)."""
+
+    password: str = Field(min_length=1, max_length=1000, description="the signer's own password, re-entered")
+    meaning: Meaning = Field(description="what the signature means: authorship, review, approval or responsibility")
+    visit: str | None = Field(default=None, min_length=1, max_length=16, description="one visit only (code)")
+    request_key: str | None = RequestKey
+
+
+class SignatureOut(BaseModel):
+    """A signature's manifestation (who, printed name, role, when, meaning, what) and whether it still holds."""
+
+    id: int
+    kind: SignatureKind
+    target: str
+    participant: str | None
+    visit: str | None
+    meaning: Meaning
+    username: str
+    printed_name: str
+    role: RoleName
+    signed_at: datetime
+    content_sha256: str
+    manifest_sha256: str
+    valid: bool
+    status: Literal["valid", "broken"]
+    problems: list[str]
+
+
+class CasebookStatusOut(BaseModel):
+    participant: str
+    visit: str | None
+    state: Literal["unsigned", "signed", "broken"]
+    content_sha256: str = Field(description="SHA-256 of the casebook as it is now")
+    signatures: list[SignatureOut]
+
+
+class PasswordIn(_In):
+    """A new password: your own (re-enter the current one), or anyone's as an admin (a reset)."""
+
+    new_password: str = Field(min_length=1, max_length=1000)
+    current_password: str | None = Field(default=None, max_length=1000, description="required for your own")
 
 
 class LockIn(SignedIn):

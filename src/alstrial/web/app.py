@@ -24,7 +24,7 @@ STATIC = Path(__file__).parent / "static"
 
 def create_app(settings: Settings | None = None, *, db: CaptureDB | None = None) -> FastAPI:
     """The app for ``settings`` (default: from the environment); ``db`` overrides ``settings.db``."""
-    from alstrial.web import api, pages
+    from alstrial.web import api, pages, pages_product, pages_signing
 
     settings = settings or Settings()
     app = FastAPI(
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, *, db: CaptureDB | None = None)
     errors.install(app)
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(pages_signing.router)
+    app.include_router(pages_product.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")

@@ -8,7 +8,6 @@ validation are shown again with each problem next to its field.
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -28,7 +27,7 @@ from alstrial.services.safety import INTERCURRENT_KINDS, SAE_CRITERIA
 from alstrial.web.deps import DB, Form, PageActor, session_of
 from alstrial.web.errors import TooManyAttempts
 from alstrial.web.forms import MAX_INT, FormReader
-from alstrial.web.pages_common import problems_by_field, redirect, render
+from alstrial.web.pages_common import new_request_key, problems_by_field, redirect, render, trial_protocol
 from alstrial.web.schedule import schedule
 from alstrial.web.security import Session, SignInThrottle
 
@@ -38,10 +37,6 @@ QueryId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def _request_key() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def _safe_next(target: object) -> str:
@@ -85,7 +80,7 @@ def logout(request: Request, form: Form) -> Response:
 def dashboard(request: Request, db: DB, actor: PageActor) -> Response:
     """Enrolment per site (never per arm), screen failures by criterion, visits due / overdue / out of window."""
     people = sv.list_participants(db, actor)
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     statuses = ("eligible", "screen_failed", "enrolled", "randomized")
     by_site: dict[str, Counter[str]] = {}
     for p in people:
@@ -152,7 +147,7 @@ def timeline(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     """The participant's schedule with windows: what is done, due and overdue, and the next steps."""
     detail = sv.participant_detail(db, actor, code)
     p = detail.participant
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     rows = schedule(
         protocol,
         screened_on=p.screened_on,
@@ -171,7 +166,7 @@ def timeline(request: Request, code: str, db: DB, actor: PageActor) -> Response:
             "schedule": rows,
             "visit_codes": [v.code for v in protocol.visits],
             "today": _today(),
-            "key": _request_key(),
+            "key": new_request_key(),
         },
     )
 
@@ -212,13 +207,13 @@ def record_visit(request: Request, code: str, db: DB, actor: PageActor, form: Fo
 
 # --------------------------------------------------------------------------- screening
 def _screening_context(db: DB, values: dict[str, str], problems: dict[str, str]) -> dict[str, Any]:
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     return {
         "fields": protocol.screening_fields,
         "criteria": protocol.eligibility,
         "values": values,
         "problems": problems,
-        "key": values.get("request_key") or _request_key(),
+        "key": values.get("request_key") or new_request_key(),
         "today": _today(),
     }
 
@@ -233,7 +228,7 @@ def screening_form(request: Request, db: DB, actor: PageActor) -> Response:
 
 @router.post("/screening", response_class=HTMLResponse)
 def screen(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     r = FormReader(form, "screening")
     screened_on, consent = r.date("screened_on"), r.date("consent_date")
     site = None if policy.is_site_bound(actor.role) else r.text("site", max_length=16)
@@ -289,7 +284,7 @@ def _alsfrs_context(db: DB, actor: Actor, code: str, visit: str) -> dict[str, An
         "domains": {k: list(v) for k, v in alsfrs_r.DOMAINS.items()},
         "values": {},
         "gastrostomy": bool(previous and _items(previous).get("q5b") is not None),
-        "key": _request_key(),
+        "key": new_request_key(),
         "score": None,
     }
 
@@ -340,7 +335,7 @@ def alsfrs_submit(request: Request, code: str, visit: str, db: DB, actor: PageAc
             problems=problems_by_field(exc.problems),
             gastrostomy=gastrostomy,
             error=f"{len(exc.problems)} problem(s): nothing was saved — fix the marked items",
-            key=key or _request_key(),
+            key=key or new_request_key(),
         )
         return render(request, "alsfrs.html", ctx, 422)
     s = result.score
@@ -490,9 +485,28 @@ def history(
 
 # --------------------------------------------------------------------------- queries
 @router.get("/queries", response_class=HTMLResponse)
-def queries(request: Request, db: DB, actor: PageActor, status: str | None = "open") -> Response:
+def queries(
+    request: Request,
+    db: DB,
+    actor: PageActor,
+    status: str | None = "open",
+    entity: Annotated[str, Query(max_length=64)] = "",
+    entity_id: Annotated[str, Query(max_length=20)] = "",
+    field: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """The queries, and the form to open one (filled in by a record's "query" link next to a field)."""
     rows = sv.list_queries(db, actor, status=status or None, limit=500)
-    return render(request, "queries.html", {"rows": rows, "status": status or "", "key": _request_key()})
+    return render(
+        request,
+        "queries.html",
+        {
+            "rows": rows,
+            "status": status or "",
+            "key": new_request_key(),
+            "entities": sorted(FIELDS),
+            "new": {"entity": entity, "entity_id": entity_id, "field": field},
+        },
+    )
 
 
 @router.post("/queries")
@@ -542,7 +556,7 @@ def _ae_context(code: str, events: list[Any], values: dict[str, str], problems: 
         "actions": ACTIONS,
         "outcomes": OUTCOMES,
         "criteria": SAE_CRITERIA,
-        "key": values.get("request_key") or _request_key(),
+        "key": values.get("request_key") or new_request_key(),
     }
 
 
@@ -582,7 +596,7 @@ def record_adverse_event(request: Request, code: str, db: DB, actor: PageActor, 
 @router.get("/participants/{code}/doses/new", response_class=HTMLResponse)
 def dose_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     doses = sv.list_doses(db, actor, participant=code)
-    return render(request, "dose.html", {"code": code, "doses": doses, "key": _request_key(), "values": {}})
+    return render(request, "dose.html", {"code": code, "doses": doses, "key": new_request_key(), "values": {}})
 
 
 @router.post("/participants/{code}/doses", response_class=HTMLResponse)
@@ -600,7 +614,7 @@ def administer_dose(request: Request, code: str, db: DB, actor: PageActor, form:
         )
     except sv.ChainOfIdentityMismatch as exc:
         doses = sv.list_doses(db, actor, participant=code)
-        ctx = {"code": code, "doses": doses, "key": _request_key(), "values": dict(form.items())}
+        ctx = {"code": code, "doses": doses, "key": new_request_key(), "values": dict(form.items())}
         ctx["error"] = f"DOSE REFUSED — {exc}"
         return render(request, "dose.html", ctx, 422)
     return redirect(request, f"/participants/{quote(code)}", f"Dose {number} recorded (lot {lot}).")
@@ -616,7 +630,7 @@ def disposition_form(request: Request, code: str, db: DB, actor: PageActor) -> R
             "reasons": REASON_CODES,
             "deciders": DECIDERS,
             "kinds": INTERCURRENT_KINDS,
-            "key": _request_key(),
+            "key": new_request_key(),
         },
     )
 
@@ -705,11 +719,11 @@ def emergency_unblind(request: Request, code: str, db: DB, actor: PageActor, for
 @router.get("/participants/{code}/csf", response_class=HTMLResponse)
 def csf_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     samples = sv.list_lab_samples(db, actor, participant=code)
-    protocol = db.protocol()
+    protocol = trial_protocol(db)
     return render(
         request,
         "csf.html",
-        {"code": code, "samples": samples, "visit_codes": [v.code for v in protocol.visits], "key": _request_key()},
+        {"code": code, "samples": samples, "visit_codes": [v.code for v in protocol.visits], "key": new_request_key()},
     )
 
 

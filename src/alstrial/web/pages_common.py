@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from alstrial.services import policy
+from alstrial.protocol.models import Protocol
+from alstrial.services import CaptureDB, policy
 from alstrial.web.security import CSRF_FIELD, Session
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -53,6 +56,23 @@ def redirect(request: Request, url: str, message: str | None = None) -> Redirect
     if message and session is not None:
         session.flash.append(message)
     return RedirectResponse(url, status_code=303)
+
+
+_PROTOCOLS: WeakKeyDictionary[CaptureDB, Protocol] = WeakKeyDictionary()
+
+
+def trial_protocol(db: CaptureDB) -> Protocol:
+    """The trial's protocol, read once per database and kept: it is stored at set-up and never
+    changes, so a page (the timeline is the one read at every visit) costs no query for it."""
+    found = _PROTOCOLS.get(db)
+    if found is None:
+        found = _PROTOCOLS[db] = db.protocol()
+    return found
+
+
+def new_request_key() -> str:
+    """A fresh request key for a form: resubmitting the same form creates nothing twice."""
+    return secrets.token_urlsafe(16)
 
 
 def problems_by_field(problems: list[Any]) -> dict[str, str]:
