@@ -24,12 +24,20 @@ from typing import Literal
 
 import numpy as np
 
+from alstrial.stats.mmrm.fit import pairwise_covariance
+from alstrial.stats.mmrm.newton import (
+    Layout,
+    PatternData,
+    Point,
+    average_information,
+    kron_trace,
+    newton,
+    observed_hessian,
+    sigma_of,
+)
 from alstrial.stats.mmrm.threads import single_blas_thread
 
 BatchDf = Literal["kenward-roger", "satterthwaite"]
-_LOG_2PI = float(np.log(2 * np.pi))
-_MAX_ITER = 60
-_TOL = 1e-20
 
 
 @dataclass(frozen=True)
@@ -63,15 +71,14 @@ class PrimaryFits:
         )
 
 
-class PrimaryDesign:
+class PrimaryDesign(Layout):
     """The fixed structure shared by every trial: coding maps, Σ's basis and the contrast."""
 
     def __init__(self, n_visits: int, n_strata: int, primary_visit: int) -> None:
         m, n_str = n_visits, max(int(n_strata), 1)
-        self.m = m
+        super().__init__(m, 2 + 3 * (m - 1) + 1 + (n_str - 1))
         self.n_strata = n_str
         self.d = 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
-        self.k = 2 + 3 * (m - 1) + 1 + (n_str - 1)
         k, d = self.k, self.d
         # X_s[a] = M[a] @ z_s; columns: 1, arm, visit_2..m, arm:visit_2..m, base, base:visit_2..m, strata
         maps = np.zeros((m, k, d))
@@ -96,32 +103,16 @@ class PrimaryDesign:
         if v > 0:
             row[1 + (m - 1) + v] = 1.0
         self.contrast = row
-        rows, cols = np.tril_indices(m)
-        self.rows, self.cols = rows, cols
-        q = rows.size
-        self.q = q
-        basis = np.zeros((q, m, m))
-        basis[np.arange(q), rows, cols] = 1.0
-        basis[np.arange(q), cols, rows] = 1.0
-        self.basis = basis  # ∂Σ/∂φ_j
-        self.basis_flat = basis.reshape(q, m * m)
 
 
-@dataclass
-class _TrialStats:
-    """Sufficient statistics of one trial, by missingness pattern."""
-
-    mask: np.ndarray  # (P, m) bool
-    count: np.ndarray  # (P,)
-    xx: np.ndarray  # (P·m·m, k·k)
-    xy: np.ndarray  # (P·m·m, k)
-    yy: np.ndarray  # (P, m, m)
-    n_obs: int
+@dataclass(frozen=True)
+class _Trial:
+    data: PatternData
     n_subjects: int
     moment: np.ndarray  # (m, m) starting covariance
 
 
-def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _TrialStats | None:
+def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _Trial | None:
     m, k = design.m, design.k
     mask = ~np.isnan(y)
     keep = mask.any(axis=1)
@@ -144,194 +135,29 @@ def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _TrialS
     xx = ((flat_maps @ zz) @ flat_maps.T).reshape(n_pat, m, k, m, k).transpose(0, 1, 3, 2, 4)
     xx = xx * both[:, :, :, None, None]
     xy = (flat_maps @ zy).reshape(n_pat, m, k, m).transpose(0, 1, 3, 2) * pmask[:, :, None, None]
-    moment = _moment_start(design, y, z, mask)
-    return _TrialStats(
+    data = PatternData(
         mask=pmask,
         count=count.astype(float),
         xx=xx.reshape(n_pat * m * m, k * k),
         xy=xy.reshape(n_pat * m * m, k),
         yy=yy,
         n_obs=int(mask.sum()),
-        n_subjects=n,
-        moment=moment,
     )
+    return _Trial(data, n, _moment_start(design, y, z, mask))
 
 
 def _moment_start(design: PrimaryDesign, y: np.ndarray, z: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Pairwise-complete covariance of OLS residuals (the regular engine's start, simplified)."""
-    m = design.m
-    x = (z @ design.maps.reshape(m * design.k, design.d).T).reshape(-1, m, design.k) * mask[:, :, None]
-    beta, *_ = np.linalg.lstsq(x.reshape(-1, design.k), y.ravel(), rcond=None)
-    r = (y - x @ beta) * mask
-    obs = mask.astype(float)
-    counts = obs.T @ obs
-    s = (r.T @ r) / np.maximum(counts, 1.0)
-    var = np.maximum(np.diag(s), 1e-6)
-    sd = np.sqrt(var)
-    corr = np.clip(s / np.outer(sd, sd), -0.9, 0.9)
-    corr = np.where(counts > 2, corr, 0.0)
-    np.fill_diagonal(corr, 1.0)
-    vals, vecs = np.linalg.eigh(corr)
-    corr = (vecs * np.maximum(vals, 0.05)) @ vecs.T
-    dd = np.sqrt(np.diag(corr))
-    return np.asarray(corr / np.outer(dd, dd) * np.outer(sd, sd))
-
-
-@dataclass
-class _Point:
-    """The likelihood and its pieces at one Σ."""
-
-    value: float
-    a: np.ndarray  # (P, m, m) Σ_p⁻¹, zero outside the pattern's visits
-    phi: np.ndarray  # (k, k) (X'V⁻¹X)⁻¹
-    beta: np.ndarray
-    grad: np.ndarray  # (q,) d(-2l)/dφ
-    u: np.ndarray  # (P, m, m) A S A, S = Σ_i r_i r_i'
-    c: np.ndarray  # (P, m, m) A (Σ_i X_i Φ X_i') A
-    xr: np.ndarray  # (P·m·m, k) Σ_i X_i[a]' r_i[b]
-
-
-def _evaluate(design: PrimaryDesign, st: _TrialStats, sigma: np.ndarray) -> _Point | None:
+    """The regular engine's start: pairwise-complete covariance of OLS residuals."""
     m, k = design.m, design.k
-    both = st.mask[:, :, None] & st.mask[:, None, :]
-    eye = np.eye(m, dtype=bool)[None]
-    padded = np.where(both, sigma[None], 0.0)
-    padded = np.where(eye & ~st.mask[:, :, None], 1.0, padded)
-    try:
-        chol = np.linalg.cholesky(padded)
-    except np.linalg.LinAlgError:
-        return None
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
-        return None
-    linv = np.linalg.inv(chol)
-    a = np.where(both, np.transpose(linv, (0, 2, 1)) @ linv, 0.0)
-    logdet = float(st.count @ (2.0 * np.log(diag).sum(axis=1)))
-    a_flat = a.reshape(-1)
-    info = (a_flat @ st.xx).reshape(k, k)
-    info = 0.5 * (info + info.T)
-    xty = a_flat @ st.xy
-    try:
-        cinfo = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
-        return None
-    phi = np.linalg.inv(info)
-    phi = 0.5 * (phi + phi.T)
-    beta = phi @ xty
-    yay = float(a_flat @ st.yy.reshape(-1))
-    rss = yay - float(beta @ xty)
-    value = logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (st.n_obs - k) * _LOG_2PI
-    n_pat = st.mask.shape[0]
-    xyb = (st.xy @ beta).reshape(n_pat, m, m)
-    xxbb = (st.xx @ np.outer(beta, beta).ravel()).reshape(n_pat, m, m)
-    s = st.yy - xyb - np.transpose(xyb, (0, 2, 1)) + xxbb
-    xphix = (st.xx @ phi.ravel()).reshape(n_pat, m, m)
-    u = a @ s @ a
-    c = a @ xphix @ a
-    per = a * st.count[:, None, None] - u - c
-    grad_sigma = per.sum(axis=0)
-    grad = design.basis_flat @ grad_sigma.ravel()
-    xr = st.xy - (st.xx.reshape(-1, k, k) @ beta)
-    return _Point(value, a, phi, beta, grad, u, c, xr)
+    x = (z @ design.maps.reshape(m * k, design.d).T).reshape(-1, m, k) * mask[:, :, None]
+    beta, *_ = np.linalg.lstsq(x.reshape(-1, k), y.ravel(), rcond=None)
+    return pairwise_covariance((y - x @ beta) * mask, mask)
 
 
-def _kron_trace(design: PrimaryDesign, a: np.ndarray, mats: np.ndarray) -> np.ndarray:
-    """(q, q): Σ_p tr(E_i A_p E_j M_p) for the basis matrices E of Σ."""
-    m = design.m
-    n_pat = a.shape[0]
-    kt = (a.reshape(n_pat, m * m).T @ mats.reshape(n_pat, m * m)).reshape(m, m, m, m)
-    kt = kt.transpose(3, 0, 1, 2).reshape(m * m, m * m)  # [(x, y), (z, w)] = Σ_p A[y, z] M[w, x]
-    return design.basis_flat @ kt @ design.basis_flat.T
-
-
-def _sandwich_basis(design: PrimaryDesign, a: np.ndarray) -> np.ndarray:
-    """(q, P·m·m): A_p E_j A_p for every basis matrix E_j = e_r e_c' + e_c e_r' of Σ."""
-    rows, cols = design.rows, design.cols
-    left = np.transpose(a[:, :, rows], (2, 0, 1))  # (q, P, m): A[:, r]
-    right = np.transpose(a[:, cols, :], (1, 0, 2))  # (q, P, m): A[c, :]
-    out = left[:, :, :, None] * right[:, :, None, :]
-    off = rows != cols
-    left2 = np.transpose(a[:, :, cols[off]], (2, 0, 1))
-    right2 = np.transpose(a[:, rows[off], :], (1, 0, 2))
-    out[off] += left2[:, :, :, None] * right2[:, :, None, :]
-    return out.reshape(design.q, -1)
-
-
-def _ai_and_h(design: PrimaryDesign, pt: _Point) -> tuple[np.ndarray, np.ndarray]:
-    """y'PV_iPV_jPy (the average information) and h_i = X'V⁻¹V_iPy."""
-    f = _sandwich_basis(design, pt.a)
-    h = f @ pt.xr
-    ai = _kron_trace(design, pt.a, pt.u) - h @ pt.phi @ h.T
-    return 0.5 * (ai + ai.T), f
-
-
-def _observed_hessian(
-    design: PrimaryDesign, st: _TrialStats, pt: _Point, ai: np.ndarray, f: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Observed Hessian of -2 l_REML in φ, and P̃_j = X'V⁻¹ E_j V⁻¹X (q, k, k)."""
-    k = design.k
-    ptil = (f @ st.xx).reshape(design.q, k, k)
-    rphi = pt.phi @ ptil
-    q = design.q
-    tr_pp = rphi.reshape(q, k * k) @ np.transpose(rphi, (0, 2, 1)).reshape(q, k * k).T
-    tr_pvpv = _kron_trace(design, pt.a, pt.a * st.count[:, None, None]) - 2.0 * _kron_trace(design, pt.a, pt.c) + tr_pp
-    hess = -tr_pvpv + 2.0 * ai
-    return 0.5 * (hess + hess.T), ptil
-
-
-def _newton(design: PrimaryDesign, st: _TrialStats, sigma0: np.ndarray) -> tuple[np.ndarray, _Point, int] | None:
-    """Average-information steps, then full Newton steps, with step halving; None if it fails.
-
-    Stops when the Newton decrement g'H⁻¹g (twice the predicted gain) is below 1e-20, i.e.
-    to machine precision, so results do not depend on the start (warm or not).
-    """
-    pt = _evaluate(design, st, sigma0)
-    if pt is None:
-        return None
-    phi_vec = sigma0[design.rows, design.cols].copy()
-    full = False
-    for it in range(1, _MAX_ITER + 1):
-        ai, f = _ai_and_h(design, pt)
-        hess = _observed_hessian(design, st, pt, ai, f)[0] if full else ai
-        try:
-            step = np.linalg.solve(hess, pt.grad)
-        except np.linalg.LinAlgError:
-            return None
-        dec = float(step @ pt.grad)
-        if not np.isfinite(dec) or dec <= 0:
-            if full or dec == 0:
-                return (phi_vec, pt, it) if dec == 0 else None
-            full = True
-            continue
-        if full and dec < _TOL:
-            return phi_vec, pt, it
-        if dec < 1e-3:
-            full = True
-        scale = 1.0
-        for _ in range(30):
-            trial = phi_vec - scale * step
-            new = _evaluate(design, st, _sigma_of(design, trial))
-            # near the optimum the value no longer resolves the gain: accept the Newton step
-            if new is not None and (new.value <= pt.value or (full and dec < 1e-8)):
-                phi_vec, pt = trial, new
-                break
-            scale *= 0.5
-        else:
-            return None
-    return None
-
-
-def _sigma_of(design: PrimaryDesign, vec: np.ndarray) -> np.ndarray:
-    sig = np.zeros((design.m, design.m))
-    sig[design.rows, design.cols] = vec
-    sig[design.cols, design.rows] = vec
-    return sig
-
-
-def _contrast(design: PrimaryDesign, st: _TrialStats, pt: _Point, df_method: BatchDf) -> tuple[float, float, float]:
+def _contrast(design: PrimaryDesign, st: PatternData, pt: Point, df_method: BatchDf) -> tuple[float, float, float]:
     """Estimate, SE (KR-adjusted for kenward-roger) and Satterthwaite df of the primary contrast."""
-    ai, f = _ai_and_h(design, pt)
-    hess, ptil = _observed_hessian(design, st, pt, ai, f)
+    ai, f = average_information(design, pt)
+    hess, ptil = observed_hessian(design, st, pt, ai, f)
     w = 2.0 * np.linalg.inv(hess)
     w = 0.5 * (w + w.T)
     row = design.contrast
@@ -346,7 +172,7 @@ def _contrast(design: PrimaryDesign, st: _TrialStats, pt: _Point, df_method: Bat
         n_pat, m = st.mask.shape[0], design.m
         xzzx = (st.xx @ np.outer(zvec, zvec).ravel()).reshape(n_pat, m, m)
         wz = pt.a @ xzzx @ pt.a
-        zqz = _kron_trace(design, pt.a, wz)
+        zqz = kron_trace(design, pt.a, wz)
         zppz = pz @ pt.phi @ pz.T
         var = var + 2.0 * float(np.sum(w * (zqz - zppz)))
     return est, float(np.sqrt(max(var, 0.0))), df
@@ -420,19 +246,20 @@ def _fit_all(
         s = np.zeros(y.shape[0], dtype=int) if strata is None else np.asarray(strata[r], dtype=int)
         act = np.asarray(active[r], dtype=bool)
         z = _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata)
-        st = _trial_stats(design, y, z)
-        if st is None:
+        trial = _trial_stats(design, y, z)
+        if trial is None:
             continue
-        n_subj[r], n_obs[r] = st.n_subjects, st.n_obs
+        st = trial.data
+        n_subj[r], n_obs[r] = trial.n_subjects, st.n_obs
         result = None
         with np.errstate(all="ignore"):
             if warm_start and previous is not None:
-                result = _newton(design, st, previous)
+                result = newton(design, st, previous)
             if result is None:
-                result = _newton(design, st, st.moment)
+                result = newton(design, st, trial.moment)
         if result is not None and _strata_complete(s, act, n_strata, y):
             vec, pt, it = result
-            previous = _sigma_of(design, vec)
+            previous = sigma_of(design, vec)
             est, se, ddf = _contrast(design, st, pt, df)
             iters[r] = it
             converged[r] = True
