@@ -88,3 +88,32 @@ def test_bad_input_is_refused() -> None:
         fit_primary_many([y, y[:, :3]], [base, base], [active, active])
     with pytest.raises(ValueError, match="not a visit index"):
         fit_primary_many([y], [base], [active], primary_visit=9)
+
+
+def test_fast_path_equals_the_analysis_plan_on_simulated_trials() -> None:
+    """simulate_cohorts + fit_primary_many give the plan's MMRM change result (seed protocol)."""
+    from alstrial.analysis.datasets import primary_visit_code
+    from alstrial.analysis.plan import AnalysisPlan
+    from alstrial.design.cohort_datasets import datasets_from_cohort
+    from alstrial.protocol import load_protocol
+    from alstrial.simulate.batch import simulate_cohorts
+    from alstrial.simulate.cohort import simulate_cohort
+
+    protocol = load_protocol()
+    arms = tuple(a.code for a in protocol.arms)
+    control = next(a.code for a in protocol.arms if a.is_control)
+    params = protocol.simulation
+    seeds = [21, 22]
+    trials = simulate_cohorts(params, 189, seeds, arms=arms, control_arm=control)
+    primary = list(trials.visit_days[1:]).index(protocol.visit(primary_visit_code(protocol)).day)
+    strata = (trials.baseline_total < 35).astype(int)  # the plan's ALSBAND: ge35 / lt35
+    fits = fit_primary_many(trials.change(), trials.baseline_total, trials.active, strata, primary_visit=primary)
+    plan = AnalysisPlan(protocol)
+    endpoint = next(e for e in protocol.endpoints if e.method == "mmrm_change")
+    for r, seed in enumerate(seeds):
+        ds = datasets_from_cohort(simulate_cohort(params, 189, seed=seed, arms=arms, control_arm=control), protocol)
+        res = plan.mmrm_change(endpoint, ds.adqs, ds)
+        assert res.fit.spec.df == "kenward-roger"
+        got = (fits.estimate[r], fits.std_error[r], fits.df[r], fits.p_value[r])
+        np.testing.assert_allclose(got, (res.difference, res.std_error, res.df, res.p_value), rtol=1e-6)
+        assert fits.n_subjects[r] == res.n_subjects and fits.n_observations[r] == res.n_observations
