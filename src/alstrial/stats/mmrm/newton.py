@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_LOG_2PI = float(np.log(2 * np.pi))
+from alstrial.stats.mmrm.likelihood import criterion, gls_solution, inverse_cholesky
+
 _MAX_ITER = 60
 _TOL = 1e-20
 
@@ -75,30 +76,22 @@ def evaluate(layout: Layout, st: PatternData, sigma: np.ndarray) -> Point | None
     eye = np.eye(m, dtype=bool)[None]
     padded = np.where(both, sigma[None], 0.0)
     padded = np.where(eye & ~st.mask[:, :, None], 1.0, padded)
-    try:
-        chol = np.linalg.cholesky(padded)
-    except np.linalg.LinAlgError:
+    factored = inverse_cholesky(padded)
+    if factored is None:
         return None
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
-        return None
-    linv = np.linalg.inv(chol)
+    diag, linv = factored
     a = np.where(both, np.transpose(linv, (0, 2, 1)) @ linv, 0.0)
     logdet = float(st.count @ (2.0 * np.log(diag).sum(axis=1))) - st.log_weight_sum
     a_flat = a.reshape(-1)
     info = (a_flat @ st.xx).reshape(k, k)
     info = 0.5 * (info + info.T)
     xty = a_flat @ st.xy
-    try:
-        cinfo = np.linalg.cholesky(info)
-    except np.linalg.LinAlgError:
+    solved = gls_solution(info, xty)
+    if solved is None:
         return None
-    phi = np.linalg.inv(info)
-    phi = 0.5 * (phi + phi.T)
-    beta = phi @ xty
-    yay = float(a_flat @ st.yy.reshape(-1))
-    rss = yay - float(beta @ xty)
-    value = logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (st.n_obs - k) * _LOG_2PI
+    cinfo, phi, beta = solved
+    rss = float(a_flat @ st.yy.reshape(-1)) - float(beta @ xty)
+    value = criterion(logdet, rss, cinfo, st.n_obs, k, reml=True)
     n_pat = st.mask.shape[0]
     xyb = (st.xy @ beta).reshape(n_pat, m, m)
     xxbb = (st.xx @ np.outer(beta, beta).ravel()).reshape(n_pat, m, m)
