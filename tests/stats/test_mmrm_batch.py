@@ -57,11 +57,11 @@ def test_results_do_not_depend_on_grouping_or_warm_start() -> None:
     trials = _trials(4, seed=11)
     cols = [list(c) for c in zip(*trials, strict=True)]
     together = fit_primary_many(*cols)
-    cold = fit_primary_many(*cols, warm_start=False)
+    warm = fit_primary_many(*cols, warm_start=True)
     alone = [fit_primary_many(*[[c[r]] for c in cols]) for r in range(4)]
     for r in range(4):
         assert together.estimate[r] == pytest.approx(alone[r].estimate[0], rel=1e-9)
-        assert together.std_error[r] == pytest.approx(cold.std_error[r], rel=1e-9)
+        assert together.std_error[r] == pytest.approx(warm.std_error[r], rel=1e-9)
         assert together.p_value[r] == pytest.approx(alone[r].p_value[0], rel=1e-8)
 
 

@@ -24,6 +24,7 @@ from alstrial.stats.mmrm.likelihood import criterion, gls_solution, inverse_chol
 
 _MAX_ITER = 60
 _TOL = 1e-20
+_AI_UNTIL = 1e-3  # Newton decrement below which full Newton steps replace average-information ones
 
 
 class Layout:
@@ -176,7 +177,7 @@ def newton(layout: Layout, st: PatternData, sigma0: np.ndarray) -> tuple[np.ndar
             continue
         if full and dec < _TOL:
             return phi_vec, pt, it
-        if dec < 1e-3:
+        if dec < _AI_UNTIL:
             full = True
         scale = 1.0
         for _ in range(30):
