@@ -103,7 +103,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "randomize": LazyCommand(
         _CMD + "randomize:app",
-        "Generate and check concealed randomization lists.",
+        "Generate and check concealed randomization lists; randomize participants; read arms (unblinded roles).",
         group=True,
         extras=((_CMD + "records:randomize_participants", "participant"), (_CMD + "records:participant_arms", "arm")),
     ),
