@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pandas as pd
 import typer
 
 from alstrial.errors import AlstrialError
-from alstrial.stats.endpoint_data import EndpointDataError
 
-# The engines (statsmodels, lifelines) are imported inside each command so that
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The engines (statsmodels, lifelines) and pandas are imported inside each command so that
 # `alstrial --help` and the other commands start fast.
 
 T = TypeVar("T")
@@ -26,13 +27,22 @@ DATA = typer.Option(..., "--data", help="CSV file.", exists=False)
 JSON = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
+def _data_error(message: str) -> AlstrialError:
+    """An EndpointDataError (its module imports pandas, so it is imported when an error is raised)."""
+    from alstrial.stats.endpoint_data import EndpointDataError
+
+    return EndpointDataError(message)
+
+
 def _read(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     if not path.is_file():
-        raise EndpointDataError(f"data file {str(path)!r} does not exist")
+        raise _data_error(f"data file {str(path)!r} does not exist")
     try:
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise EndpointDataError(f"cannot read CSV {str(path)!r}: {exc}") from exc
+        raise _data_error(f"cannot read CSV {str(path)!r}: {exc}") from exc
 
 
 def _split(value: str | None) -> list[str]:
@@ -134,12 +144,12 @@ def _responder_frame(
     from alstrial.stats.responder_slopes import derive_pre_post_slopes
 
     if not (day and score and subject):
-        raise EndpointDataError("responder: long data needs --subject, --day and --score together")
+        raise _data_error("responder: long data needs --subject, --day and --score together")
     slopes = derive_pre_post_slopes(df, subject=subject, day=day, score=score, **kw)
     per_subject = df[[subject, arm, *covs]].drop_duplicates()
     if per_subject[subject].duplicated().any():
         bad = per_subject.loc[per_subject[subject].duplicated(), subject].iloc[0]
-        raise EndpointDataError(f"responder: arm/covariates vary within subject {bad!r}; they must be constant")
+        raise _data_error(f"responder: arm/covariates vary within subject {bad!r}; they must be constant")
     return per_subject.merge(slopes, on=subject, how="left")
 
 
@@ -194,7 +204,7 @@ def responder(
             pre, post, change = "pre_slope", "post_slope", None
         if adjust_pre_slope:
             if pre is None:
-                raise EndpointDataError("responder: --adjust-pre-slope needs --pre-slope (or long data)")
+                raise _data_error("responder: --adjust-pre-slope needs --pre-slope (or long data)")
             covs = [*covs, pre] if pre not in covs else covs
         return responder_analysis(
             df,

@@ -14,8 +14,7 @@ from typing import Any
 
 import typer
 
-from alstrial.commands.stats_endpoints import DATA, JSON, _read, _run, _split
-from alstrial.stats.endpoint_data import EndpointDataError
+from alstrial.commands.stats_endpoints import DATA, JSON, _data_error, _read, _run, _split
 
 
 def mi(
@@ -47,20 +46,20 @@ def mi(
         wide = _read(data)
         columns = _split(visits)
         if not columns:
-            raise EndpointDataError("give at least one visit column in --visits")
+            raise _data_error("give at least one visit column in --visits")
         target = visit or columns[-1]
         if target not in columns:
-            raise EndpointDataError(f"--visit {target!r} is not one of --visits {columns}")
+            raise _data_error(f"--visit {target!r} is not one of --visits {columns}")
         wanted = _split(methods)
         bad = [x for x in wanted if x not in IMPUTATION_METHODS]
         if bad or not wanted:
-            raise EndpointDataError(
+            raise _data_error(
                 f"invalid value for --methods {bad or wanted}, expected some of {list(IMPUTATION_METHODS)}"
             )
         try:
             deltas = [float(d) for d in _split(tipping)]
         except ValueError:
-            raise EndpointDataError(f"invalid value for --tipping {tipping!r}, expected numbers like 0,-1,-2") from None
+            raise _data_error(f"invalid value for --tipping {tipping!r}, expected numbers like 0,-1,-2") from None
         analysis = ancova_analysis(arm=arm, baseline=baseline, visit=target, reference=reference)
         out: dict[str, Any] = {"visit": target, "m": m, "seed": seed, "methods": {}}
         for method in dict.fromkeys([*wanted, *(["mar"] if deltas else [])]):

@@ -7,7 +7,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import typer
 
 from alstrial.errors import AlstrialError
@@ -48,6 +47,8 @@ def mmrm(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Fit an MMRM (like SAS PROC MIXED with REPEATED / R mmrm) and print the coefficient table."""
+    import pandas as pd
+
     from alstrial.stats.mmrm import MMRMConvergenceWarning, fit_mmrm
 
     if not data.is_file():

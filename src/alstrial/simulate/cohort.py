@@ -62,10 +62,26 @@ class ScreenedPool:
     baseline: Observations
 
 
-def screen_until(
+@dataclass(frozen=True)
+class ScreenedArrays:
+    """Every screened candidate (screening order) as arrays: the data behind :class:`ScreenedPool`."""
+
+    batch: LatentBatch
+    events: dict[str, np.ndarray]
+    obs: Observations  # at screening, run-in and baseline
+    criteria: list[pd.DataFrame]  # eligibility per screening batch
+    eligible: np.ndarray  # bool, every screened candidate
+    n_screened: int  # candidates screened until the n-th eligible one
+
+    def selected(self) -> np.ndarray:
+        """Indices of the eligible candidates among the screened ones."""
+        return np.flatnonzero(self.eligible[: self.n_screened])
+
+
+def screen_arrays(
     params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
-) -> ScreenedPool:
-    """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
+) -> ScreenedArrays:
+    """Draw and screen candidates in batches until ``n`` are eligible (no data frames built)."""
     pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, pd.DataFrame]] = []
     n_eligible = 0
     days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
@@ -87,13 +103,27 @@ def screen_until(
             f"could not find {n} eligible candidates after screening 1000 batches; "
             "the eligibility criteria exclude nearly everyone the population parameters generate"
         )
-    batch = LatentBatch.concat([p[0] for p in pieces])
-    ev = {k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES}
-    obs_all = _concat_obs([p[2] for p in pieces])
-    table = pd.concat([p[3] for p in pieces], ignore_index=True)
-    last = int(np.flatnonzero(table["eligible"].to_numpy())[n - 1]) if n else -1
+    eligible = np.concatenate([p[3]["eligible"].to_numpy(dtype=bool) for p in pieces])
+    last = int(np.flatnonzero(eligible)[n - 1]) if n else -1
+    return ScreenedArrays(
+        batch=LatentBatch.concat([p[0] for p in pieces]),
+        events={k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES},
+        obs=_concat_obs([p[2] for p in pieces]),
+        criteria=[p[3] for p in pieces],
+        eligible=eligible,
+        n_screened=last + 1,
+    )
+
+
+def screen_until(
+    params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
+) -> ScreenedPool:
+    """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
+    screened = screen_arrays(params, n, rng_candidates, rng_screening)
+    batch, obs_all, last = screened.batch, screened.obs, screened.n_screened - 1
+    table = pd.concat(screened.criteria, ignore_index=True)
     table = table.iloc[: last + 1].copy()
-    sel = np.flatnonzero(table["eligible"].to_numpy())
+    sel = screened.selected()
     table.insert(0, "candidate", [f"C{i + 1:05d}" for i in range(len(table))])
     table["screening_total"] = obs_all.total[: last + 1, 0]
     table["screening_svc"] = obs_all.svc[: last + 1, 0]
@@ -105,7 +135,7 @@ def screen_until(
     return ScreenedPool(
         table=table,
         eligible=batch.take(sel),
-        events={k: v[sel] for k, v in ev.items()},
+        events={k: v[sel] for k, v in screened.events.items()},
         screening=_take_obs(obs_all, sel, 0),
         runin=_take_obs(obs_all, sel, 1),
         baseline=_take_obs(obs_all, sel, 2),
@@ -207,6 +237,31 @@ def simulate_cohort(
     Arms other than ``control_arm`` receive ``params.treatment``. ``visit_days`` overrides the
     ALSFRS-R schedule (days after first dose, starting at 0).
     """
+    params = prepare_params(params, n, arms, visit_days)
+    rng_c, rng_s, rng_a, rng_v, rng_b, rng_d = _streams(seed, rng)
+    pool = screen_until(params, n, rng_c, rng_s)
+    batch = pool.eligible
+    baseline_total = pool.baseline.total[:, 0].astype(float)
+    arm, active, slowing, events = randomize(params, batch, pool.events, baseline_total, arms, control_arm, rng_a)
+    vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
+    noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
+    csf = np.asarray(params.visits.csf_days, dtype=float)
+    bio = biomarker_values(params, batch, csf, active, biomarker_noise(params, (n, csf.size), rng_b))
+    draws = DropoutDraws.draw(n, vdays.size, rng_d)
+    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, pool.baseline, noise, draws)
+
+    ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
+    participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
+    visits = _visits_frame(params, ids, _hstack(pool.screening, pool.runin), obs, csf, bio, drop_day)
+    screening = pool.table
+    screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
+    return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)
+
+
+def prepare_params(
+    params: SimulationParams | None, n: int, arms: Sequence[str], visit_days: Sequence[int] | None
+) -> SimulationParams:
+    """Check the cohort's size and arms; apply a visit schedule override."""
     params = params or SimulationParams()
     if n < 1:
         raise SimulationError(f"invalid value for n, expected a positive number of participants (not {n!r})")
@@ -215,35 +270,44 @@ def simulate_cohort(
     if visit_days is not None:
         schedule = params.visits.model_validate({**params.visits.model_dump(), "alsfrs_days": tuple(visit_days)})
         params = params.model_copy(update={"visits": schedule})
-    rng_c, rng_s, rng_a, rng_v, rng_b, rng_d = _streams(seed, rng)
-    pool = screen_until(params, n, rng_c, rng_s)
-    batch = pool.eligible
-    arm = allocate(arms, n, rng_a)
-    active = arm != control_arm
+    return params
 
-    baseline_total = pool.baseline.total[:, 0].astype(float)
+
+def randomize(
+    params: SimulationParams,
+    batch: LatentBatch,
+    events: dict[str, np.ndarray],
+    baseline_total: np.ndarray,
+    arms: Sequence[str],
+    control_arm: str,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Allocate the eligible participants; the treated arm's clock slowing and event days."""
+    arm = allocate(arms, batch.n, rng)
+    active = arm != control_arm
     slowing = clock_slowing(params, batch, baseline_total, active)
     hr = death_hazard_ratio(params, active)
-    events = pool.events
     if np.any(slowing) or np.any(hr != 1.0):
         treated = event_days(params, batch, slowing, hr)
         events = {k: np.where(active, treated[k], events[k]) for k in EVENT_NAMES}
+    return arm, active, slowing, events
 
+
+def follow_up(
+    params: SimulationParams,
+    batch: LatentBatch,
+    events: dict[str, np.ndarray],
+    slowing: np.ndarray,
+    baseline: Observations,
+    noise: VisitNoise,
+    draws: DropoutDraws,
+) -> tuple[Observations, np.ndarray, np.ndarray]:
+    """Scheduled ALSFRS-R visits (baseline first) and dropout: row by row, so participants of many
+    trials can be followed up in one call (their draws stacked in the same order)."""
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
-    post = observe(batch, vdays[1:], events, VisitNoise.draw(params, n, vdays.size - 1, rng_v), slowing)
-    obs = _hstack(pool.baseline, post)
-    csf = np.asarray(params.visits.csf_days, dtype=float)
-    bio = biomarker_values(params, batch, csf, active, biomarker_noise(params, (n, csf.size), rng_b))
-    drop_day, drop_reason = draw_dropout(
-        params, batch, vdays, obs.total, obs.latent_total, events["death"], DropoutDraws.draw(n, vdays.size, rng_d)
-    )
-
-    ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
-    participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
-    visits = _visits_frame(params, ids, _hstack(pool.screening, pool.runin), obs, csf, bio, drop_day)
-    screening = pool.table
-    screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
-    return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)
+    obs = _hstack(baseline, observe(batch, vdays[1:], events, noise, slowing))
+    drop_day, drop_reason = draw_dropout(params, batch, vdays, obs.total, obs.latent_total, events["death"], draws)
+    return obs, drop_day, drop_reason
 
 
 def _participants_frame(

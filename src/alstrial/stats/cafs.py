@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import special
 
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns, two_arm_levels
 from alstrial.stats.result import format_block, plain
@@ -204,10 +204,10 @@ def _fs_from_scores(
     variance = n1 * n2 / (n_total * (n_total - 1)) * sum_sq if n_total > 1 else 0.0
     if variance > 0:
         z = statistic / np.sqrt(variance)
-        p = float(2 * sps.norm.sf(abs(z)))
+        p = float(2 * special.ndtr(-abs(z)))
     else:  # every pair tied: no evidence either way
         z, p = float("nan"), 1.0
-    ranks = sps.rankdata(u)  # average ranks for tied scores
+    ranks = pd.Series(u).rank(method="average").to_numpy()  # average ranks for tied scores (as scipy's rankdata)
     perm_p: float | None = None
     if permutations:
         perm_p = _permutation_p(u.astype(float), n2, statistic, permutations, seed)

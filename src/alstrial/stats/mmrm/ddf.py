@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Inference:
             den = self._satterthwaite_multi(lmat)
         else:
             den = float(min(self._df_row(r) for r in lmat))
-        return FTestResult(f, c, den, float(stats.f.sf(f, c, den)))
+        return FTestResult(f, c, den, float(special.fdtrc(c, den, f)))
 
     def _satterthwaite_multi(self, lmat: np.ndarray) -> float:
         """SAS: eigen-decompose LΦL', Satterthwaite per eigen-contrast, then match E[F]."""
@@ -133,7 +133,7 @@ class Inference:
         est = lmat @ self.beta
         f_raw = float(est @ np.linalg.solve(lmat @ self.cov_beta @ lmat.T, est)) / c
         f = lam * f_raw
-        return FTestResult(f, c, m, float(stats.f.sf(f, c, m)), lam)
+        return FTestResult(f, c, m, float(special.fdtrc(c, m, f)), lam)
 
 
 def _full_row_rank(lmat: np.ndarray, tol: float = 1e-10) -> np.ndarray:

@@ -69,6 +69,18 @@ def pattern_stats(arrays: RepeatedArrays) -> PatternStats | None:
     return PatternStats(xx.reshape(n_pat * m * m, k * k), xy.reshape(n_pat * m * m, k), yy)
 
 
+def inverse_cholesky(spad: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(diagonal of L, L⁻¹) of each padded pattern covariance; None if one is not positive definite."""
+    try:
+        chol = np.linalg.cholesky(spad)
+    except np.linalg.LinAlgError:
+        return None
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
+        return None
+    return diag, np.linalg.inv(chol)
+
+
 def evaluate(
     arrays: RepeatedArrays,
     sigmas: np.ndarray,
@@ -78,15 +90,10 @@ def evaluate(
     stats: PatternStats | None = None,
 ) -> Evaluation | None:
     """-2 log-likelihood at the given per-group covariance matrices; None if one is not PD."""
-    spad = padded_pattern_covariances(arrays, sigmas)
-    try:
-        chol = np.linalg.cholesky(spad)
-    except np.linalg.LinAlgError:
+    factored = inverse_cholesky(padded_pattern_covariances(arrays, sigmas))
+    if factored is None:
         return None
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    if not np.all(np.isfinite(diag)) or np.any(diag <= 0):
-        return None
-    linv = np.linalg.inv(chol)
+    diag, linv = factored
     logdet_pattern = 2.0 * np.log(diag).sum(axis=1)
     logdet = float(arrays.pattern_count @ logdet_pattern) - arrays.log_weight_sum
     if stats is not None:
@@ -98,20 +105,20 @@ def evaluate(
     xf = xt.reshape(n * m, k)
     info = xf.T @ xf
     xty = xf.T @ yt.ravel()
-    solved = _gls_solution(info, xty)
+    solved = gls_solution(info, xty)
     if solved is None:
         return None
     cinfo, cov_beta, beta = solved
     rt = yt - xt @ beta
     rss = float((rt * rt).sum())
-    value = _criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
+    value = criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
     grad = None
     if gradient:
         grad = _gradient(arrays, linv, li, xt, rt, cov_beta, reml)
     return Evaluation(value=value, beta=beta, cov_beta=cov_beta, linv=linv, grad_sigma=grad)
 
 
-def _gls_solution(info: np.ndarray, xty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def gls_solution(info: np.ndarray, xty: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Cholesky of X'V⁻¹X, the covariance of β̂ and β̂ itself; None when X'V⁻¹X is not positive definite."""
     try:
         cinfo = np.linalg.cholesky(info)
@@ -122,7 +129,7 @@ def _gls_solution(info: np.ndarray, xty: np.ndarray) -> tuple[np.ndarray, np.nda
     return cinfo, cov_beta, cov_beta @ xty
 
 
-def _criterion(logdet: float, rss: float, cinfo: np.ndarray, n_obs: int, k: int, reml: bool) -> float:
+def criterion(logdet: float, rss: float, cinfo: np.ndarray, n_obs: int, k: int, reml: bool) -> float:
     """-2 log-likelihood (ML) or -2 restricted log-likelihood (REML, adds log|X'V⁻¹X|)."""
     if reml:
         return logdet + rss + 2.0 * float(np.log(np.diagonal(cinfo)).sum()) + (n_obs - k) * _LOG_2PI
@@ -144,13 +151,13 @@ def _evaluate_aggregated(
     info = (a_flat @ stats.xx).reshape(k, k)
     info = 0.5 * (info + info.T)
     xty = a_flat @ stats.xy
-    solved = _gls_solution(info, xty)
+    solved = gls_solution(info, xty)
     if solved is None:
         return None
     cinfo, cov_beta, beta = solved
     yay = float(a_flat @ stats.yy.reshape(-1))
     rss = yay - float(beta @ xty)
-    value = _criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
+    value = criterion(logdet, rss, cinfo, arrays.n_obs, k, reml)
     grad = None
     if gradient:
         xyb = (stats.xy @ beta).reshape(n_pat, m, m)  # Σ_i (X_i β)_a y_ib

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
@@ -96,6 +95,8 @@ def minimize(objective: Objective, theta0: np.ndarray, *, max_iter: int = 2000) 
 
 
 def _scipy(f: Objective, theta: np.ndarray, method: str, max_iter: int) -> np.ndarray:
+    from scipy import optimize  # imported when needed: it is a large import
+
     options: dict[str, float | int] = {"maxiter": max_iter}
     if method == "L-BFGS-B":
         options.update(ftol=1e-15, gtol=1e-10, maxcor=20)
@@ -106,6 +107,8 @@ def _scipy(f: Objective, theta: np.ndarray, method: str, max_iter: int) -> np.nd
 
 
 def _nelder_mead(f: Objective, theta: np.ndarray, max_iter: int) -> np.ndarray:
+    from scipy import optimize
+
     res = optimize.minimize(
         lambda t: f(t)[0],
         theta,

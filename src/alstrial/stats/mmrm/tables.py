@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from alstrial.stats.mmrm.ddf import DfResult
 
@@ -18,8 +18,9 @@ def t_table(res: DfResult, index: Sequence[object] | pd.Index, alpha: float) -> 
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = res.estimate / res.std_error
     df = res.df
-    p = 2.0 * stats.t.sf(np.abs(stat), df)
-    crit = stats.t.ppf(1.0 - alpha / 2.0, df)
+    # scipy.special rather than scipy.stats: the same functions without scipy.stats' import time
+    p = 2.0 * special.stdtr(df, -np.abs(stat))
+    crit = special.stdtrit(df, 1.0 - alpha / 2.0)
     table = pd.DataFrame(
         {
             "estimate": res.estimate,

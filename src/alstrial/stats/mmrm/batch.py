@@ -1,0 +1,352 @@
+"""The primary MMRM for many simulated trials of one design: analytic Newton, no data frames.
+
+``fit_primary_many(change, baseline, active, strata)`` fits, trial by trial, the model of
+:func:`alstrial.stats.endpoints_change.change_from_baseline_mmrm` — change ~ arm*visit +
+baseline*visit + strata, unstructured covariance, REML — and returns the treatment − reference
+difference at the primary visit with its SE, df and p value, equal to the regular
+:class:`~alstrial.stats.mmrm.MMRM` fit of the same data (tests check 1e-6 relative).
+
+Why it is fast: every trial of a design shares the design's structure, so a subject's design
+rows are a fixed linear map of four numbers (1, arm, baseline, stratum) and the likelihood needs
+only per-missingness-pattern sums of their products (O(n) once per trial). The optimiser works
+directly on the natural parameters (the entries of Σ) with analytic gradient and Hessian: average
+information steps, then full Newton, from the trial's own moment estimate of Σ. (Starting from the
+previous trial's estimate, ``warm_start=True``, was measured to take more iterations: 8-9 against
+6-7 on simulated seed trials, the trials differ more from each other than a moment estimate misses.)
+The observed information at the optimum gives Cov(φ̂), Satterthwaite's df and the Kenward-Roger
+adjustment of the contrast's variance (Σ is linear in φ for ``us``, so KR's R term is zero).
+A trial where Newton does not converge is refitted by the regular engine (counted in ``refits``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from alstrial.stats.mmrm.fit import pairwise_covariance
+from alstrial.stats.mmrm.newton import (
+    Layout,
+    PatternData,
+    Point,
+    average_information,
+    kron_trace,
+    newton,
+    observed_hessian,
+    sigma_of,
+)
+from alstrial.stats.mmrm.threads import single_blas_thread
+
+BatchDf = Literal["kenward-roger", "satterthwaite"]
+
+
+@dataclass(frozen=True)
+class PrimaryFits:
+    """Per-trial results of the primary contrast (arrays of length R, one entry per trial)."""
+
+    estimate: np.ndarray
+    std_error: np.ndarray
+    df: np.ndarray
+    statistic: np.ndarray
+    p_value: np.ndarray
+    converged: np.ndarray  # bool
+    n_subjects: np.ndarray
+    n_observations: np.ndarray
+    iterations: np.ndarray
+    refits: int  # trials handed to the regular engine
+
+    def __len__(self) -> int:
+        return int(self.estimate.shape[0])
+
+    def rejections(self, alpha: float = 0.05) -> int:
+        """Two-sided tests with p < alpha."""
+        return int(np.sum(self.p_value < alpha))
+
+    def __str__(self) -> str:
+        n = len(self)
+        return (
+            f"Primary MMRM on {n} trials: mean difference {np.nanmean(self.estimate):.3f} "
+            f"(mean SE {np.nanmean(self.std_error):.3f}), {self.rejections()} of {n} with p < 0.05, "
+            f"{int(np.sum(~self.converged))} not converged, {self.refits} refitted by the regular engine"
+        )
+
+
+class PrimaryDesign(Layout):
+    """The fixed structure shared by every trial: coding maps, Σ's basis and the contrast."""
+
+    def __init__(self, n_visits: int, n_strata: int, primary_visit: int) -> None:
+        m, n_str = n_visits, max(int(n_strata), 1)
+        super().__init__(m, 2 + 3 * (m - 1) + 1 + (n_str - 1))
+        self.n_strata = n_str
+        self.d = 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
+        k, d = self.k, self.d
+        # X_s[a] = M[a] @ z_s; columns: 1, arm, visit_2..m, arm:visit_2..m, base, base:visit_2..m, strata
+        maps = np.zeros((m, k, d))
+        base_col = 2 + 2 * (m - 1)
+        for a in range(m):
+            maps[a, 0, 0] = 1.0
+            maps[a, 1, 1] = 1.0
+            maps[a, base_col, 2] = 1.0
+            if a > 0:
+                maps[a, 1 + a, 0] = 1.0
+                maps[a, 1 + (m - 1) + a, 1] = 1.0
+                maps[a, base_col + a, 2] = 1.0
+            for j in range(1, n_str):
+                maps[a, base_col + m - 1 + j, 2 + j] = 1.0
+        self.maps = maps
+        if not -m <= primary_visit < m:
+            raise ValueError(f"primary_visit {primary_visit!r} is not a visit index for {m} visits")
+        v = primary_visit % m
+        self.primary = v
+        row = np.zeros(k)
+        row[1] = 1.0
+        if v > 0:
+            row[1 + (m - 1) + v] = 1.0
+        self.contrast = row
+
+
+@dataclass(frozen=True)
+class _Trial:
+    data: PatternData
+    n_subjects: int
+    moment: np.ndarray  # (m, m) starting covariance
+
+
+def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _Trial | None:
+    m, k = design.m, design.k
+    mask = ~np.isnan(y)
+    keep = mask.any(axis=1)
+    y, z, mask = np.where(mask, y, 0.0)[keep], z[keep], mask[keep]
+    n = y.shape[0]
+    if n <= k:
+        return None
+    codes = mask @ (1 << np.arange(m))
+    uniq, pattern, count = np.unique(codes, return_inverse=True, return_counts=True)
+    n_pat = uniq.size
+    pmask = ((uniq[:, None] >> np.arange(m)) & 1).astype(bool)
+    d = design.d
+    onehot = np.zeros((n_pat, n))
+    onehot[pattern.ravel(), np.arange(n)] = 1.0
+    zz = (onehot @ (z[:, :, None] * z[:, None, :]).reshape(n, d * d)).reshape(n_pat, d, d)
+    zy = (onehot @ (z[:, :, None] * y[:, None, :]).reshape(n, d * m)).reshape(n_pat, d, m)
+    yy = (onehot @ (y[:, :, None] * y[:, None, :]).reshape(n, m * m)).reshape(n_pat, m, m)
+    both = (pmask[:, :, None] & pmask[:, None, :]).astype(float)
+    flat_maps = design.maps.reshape(m * k, d)
+    xx = ((flat_maps @ zz) @ flat_maps.T).reshape(n_pat, m, k, m, k).transpose(0, 1, 3, 2, 4)
+    xx = xx * both[:, :, :, None, None]
+    xy = (flat_maps @ zy).reshape(n_pat, m, k, m).transpose(0, 1, 3, 2) * pmask[:, :, None, None]
+    data = PatternData(
+        mask=pmask,
+        count=count.astype(float),
+        xx=xx.reshape(n_pat * m * m, k * k),
+        xy=xy.reshape(n_pat * m * m, k),
+        yy=yy,
+        n_obs=int(mask.sum()),
+    )
+    return _Trial(data, n, _moment_start(design, y, z, mask))
+
+
+def _moment_start(design: PrimaryDesign, y: np.ndarray, z: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The regular engine's start: pairwise-complete covariance of OLS residuals."""
+    m, k = design.m, design.k
+    x = (z @ design.maps.reshape(m * k, design.d).T).reshape(-1, m, k) * mask[:, :, None]
+    beta, *_ = np.linalg.lstsq(x.reshape(-1, k), y.ravel(), rcond=None)
+    return pairwise_covariance((y - x @ beta) * mask, mask)
+
+
+def _contrast(design: PrimaryDesign, st: PatternData, pt: Point, df_method: BatchDf) -> tuple[float, float, float]:
+    """Estimate, SE (KR-adjusted for kenward-roger) and Satterthwaite df of the primary contrast."""
+    ai, f = average_information(design, pt)
+    hess, ptil = observed_hessian(design, st, pt, ai, f)
+    w = 2.0 * np.linalg.inv(hess)
+    w = 0.5 * (w + w.T)
+    row = design.contrast
+    est = float(row @ pt.beta)
+    zvec = pt.phi @ row
+    var = float(row @ zvec)
+    pz = ptil @ zvec  # (q, k)
+    g = pz @ zvec
+    denom = float(g @ w @ g)
+    df = 2.0 * var * var / denom if denom > 0 and var > 0 else float("inf")
+    if df_method == "kenward-roger":
+        n_pat, m = st.mask.shape[0], design.m
+        xzzx = (st.xx @ np.outer(zvec, zvec).ravel()).reshape(n_pat, m, m)
+        wz = pt.a @ xzzx @ pt.a
+        zqz = kron_trace(design, pt.a, wz)
+        zppz = pz @ pt.phi @ pz.T
+        var = var + 2.0 * float(np.sum(w * (zqz - zppz)))
+    return est, float(np.sqrt(max(var, 0.0))), df
+
+
+def _design_z(baseline: np.ndarray, active: np.ndarray, strata: np.ndarray, n_strata: int) -> np.ndarray:
+    n = baseline.shape[0]
+    z = np.zeros((n, 3 + n_strata - 1))
+    z[:, 0] = 1.0
+    z[:, 1] = active
+    z[:, 2] = baseline
+    for j in range(1, n_strata):
+        z[:, 2 + j] = strata == j
+    return z
+
+
+def fit_primary_many(
+    change: np.ndarray | Sequence[np.ndarray],
+    baseline: np.ndarray | Sequence[np.ndarray],
+    active: np.ndarray | Sequence[np.ndarray],
+    strata: np.ndarray | Sequence[np.ndarray] | None = None,
+    *,
+    df: BatchDf = "kenward-roger",
+    primary_visit: int = -1,
+    warm_start: bool = False,
+) -> PrimaryFits:
+    """Fit the primary MMRM to each of R simulated trials of one design.
+
+    ``change[r]`` is (n_r, m): change from baseline at the m post-baseline visits in schedule
+    order, NaN where not observed; ``baseline[r]`` (n_r,) the covariate; ``active[r]`` (n_r,)
+    True for the treated arm (the reference arm is False); ``strata[r]`` (n_r,) integer stratum
+    codes 0..L-1 (e.g. baseline ALSFRS-R >= 35 → 0, else 1; None: no stratum term). ``primary_visit``
+    indexes the visit whose arm difference is tested. Equivalent regular fit: ``MMRM`` with
+    ``change ~ arm*visit + baseline*visit + stratum``, ``cov="us"``, REML, ``df``.
+    """
+    if df not in ("kenward-roger", "satterthwaite"):
+        raise ValueError(f"invalid value for df, expected 'kenward-roger' or 'satterthwaite' (not {df!r})")
+    n_trials = len(change)
+    if not (len(baseline) == len(active) == n_trials) or (strata is not None and len(strata) != n_trials):
+        raise ValueError("change, baseline, active (and strata) must hold the same number of trials")
+    m = int(np.shape(change[0])[1]) if n_trials else 1
+    n_strata = 1
+    if strata is not None and n_trials:
+        n_strata = int(max(int(np.max(s)) if np.size(s) else 0 for s in strata)) + 1
+    design = PrimaryDesign(m, n_strata, primary_visit)
+    with single_blas_thread():
+        return _fit_all(design, change, baseline, active, strata, df, warm_start)
+
+
+def _fit_all(
+    design: PrimaryDesign,
+    change: np.ndarray | Sequence[np.ndarray],
+    baseline: np.ndarray | Sequence[np.ndarray],
+    active: np.ndarray | Sequence[np.ndarray],
+    strata: np.ndarray | Sequence[np.ndarray] | None,
+    df: BatchDf,
+    warm_start: bool,
+) -> PrimaryFits:
+    n_trials, m, n_strata = len(change), design.m, design.n_strata
+    out = {name: np.full(n_trials, np.nan) for name in ("estimate", "std_error", "df")}
+    converged = np.zeros(n_trials, dtype=bool)
+    n_subj = np.zeros(n_trials, dtype=int)
+    n_obs = np.zeros(n_trials, dtype=int)
+    iters = np.zeros(n_trials, dtype=int)
+    refits = 0
+    previous: np.ndarray | None = None
+    for r in range(n_trials):
+        y = np.asarray(change[r], dtype=float)
+        if y.ndim != 2 or y.shape[1] != m:
+            raise ValueError(f"change[{r}] must be (participants, {m}) (got shape {y.shape})")
+        s = np.zeros(y.shape[0], dtype=int) if strata is None else np.asarray(strata[r], dtype=int)
+        act = np.asarray(active[r], dtype=bool)
+        z = _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata)
+        trial = _trial_stats(design, y, z)
+        if trial is None:
+            continue
+        st = trial.data
+        n_subj[r], n_obs[r] = trial.n_subjects, st.n_obs
+        result = None
+        with np.errstate(all="ignore"):
+            if warm_start and previous is not None:
+                result = newton(design, st, previous)
+            if result is None:
+                result = newton(design, st, trial.moment)
+        if result is not None and _strata_complete(s, act, n_strata, y):
+            vec, pt, it = result
+            previous = sigma_of(design, vec)
+            est, se, ddf = _contrast(design, st, pt, df)
+            iters[r] = it
+            converged[r] = True
+        else:
+            refits += 1
+            base = np.asarray(baseline[r], dtype=float)
+            est, se, ddf, ok = _regular_fit(y, base, act, s, strata is not None, df, design)
+            converged[r] = ok
+        out["estimate"][r], out["std_error"][r], out["df"][r] = est, se, ddf
+    from scipy.special import stdtr
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = out["estimate"] / out["std_error"]
+        p = 2.0 * stdtr(out["df"], -np.abs(stat))
+    return PrimaryFits(
+        estimate=out["estimate"],
+        std_error=out["std_error"],
+        df=out["df"],
+        statistic=stat,
+        p_value=p,
+        converged=converged,
+        n_subjects=n_subj,
+        n_observations=n_obs,
+        iterations=iters,
+        refits=refits,
+    )
+
+
+def _strata_complete(s: np.ndarray, active: np.ndarray, n_strata: int, y: np.ndarray) -> bool:
+    """Every stratum level and both arms among the analysed subjects (else the coding differs)."""
+    used = ~np.all(np.isnan(y), axis=1)
+    return bool(np.unique(s[used]).size == n_strata and np.unique(active[used]).size == 2)
+
+
+def primary_frame(
+    change: np.ndarray, baseline: np.ndarray, active: np.ndarray, strata: np.ndarray | None = None
+) -> object:
+    """The long data frame the regular engine fits for one trial (columns USUBJID, ARM, AVISIT,
+    CHG, BASE and STRATUM); visits are labelled V1..Vm, arms 'reference' and 'treated'."""
+    import pandas as pd
+
+    n, m = change.shape
+    frame = pd.DataFrame(
+        {
+            "USUBJID": np.repeat([f"S{i:05d}" for i in range(n)], m),
+            "ARM": np.repeat(np.where(active, "treated", "reference"), m),
+            "AVISIT": np.tile([f"V{j + 1}" for j in range(m)], n),
+            "CHG": change.ravel(),
+            "BASE": np.repeat(baseline, m),
+        }
+    )
+    if strata is not None:
+        frame["STRATUM"] = np.repeat([f"L{int(v)}" for v in strata], m)
+    return frame[frame["CHG"].notna()].reset_index(drop=True)
+
+
+def _regular_fit(
+    y: np.ndarray,
+    baseline: np.ndarray,
+    active: np.ndarray,
+    strata: np.ndarray,
+    has_strata: bool,
+    df: BatchDf,
+    design: PrimaryDesign,
+) -> tuple[float, float, float, bool]:
+    """The regular engine on one trial: the safety net when Newton fails."""
+    import warnings
+
+    from alstrial.stats.endpoints_change import change_from_baseline_mmrm
+    from alstrial.stats.mmrm.errors import MMRMError
+
+    frame = primary_frame(y, baseline, active, strata if has_strata else None)
+    visit = f"V{design.primary + 1}"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = change_from_baseline_mmrm(
+                frame,  # type: ignore[arg-type]
+                change="CHG",
+                baseline="BASE",
+                strata=["STRATUM"] if has_strata else [],
+                primary_visit=visit,
+                reference_arm="reference",
+                df=df,
+            )
+    except (MMRMError, ValueError, np.linalg.LinAlgError):
+        return float("nan"), float("nan"), float("nan"), False
+    return res.difference, res.std_error, res.df, bool(res.fit.converged)

@@ -1,0 +1,65 @@
+"""Many trials at once equal the same trials simulated one by one, whatever the grouping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.batch import CohortArrays, simulate_cohorts
+from alstrial.simulate.cohort import Cohort, simulate_cohort
+
+
+def _check_trial(arrays: CohortArrays, r: int, cohort: Cohort) -> None:
+    p, v = cohort.participants, cohort.visits
+    np.testing.assert_array_equal(arrays.arm[r], p["arm"].to_numpy())
+    np.testing.assert_array_equal(arrays.baseline_total[r], p["baseline_total"].to_numpy())
+    np.testing.assert_array_equal(arrays.screening_total[r], p["screening_total"].to_numpy())
+    np.testing.assert_array_equal(arrays.runin_total[r], p["runin_total"].to_numpy())
+    np.testing.assert_array_equal(arrays.age[r], p["age"].to_numpy())
+    np.testing.assert_array_equal(arrays.dropout_day[r], p["dropout_day"].to_numpy(dtype=float))
+    np.testing.assert_array_equal(arrays.dropout_reason[r], p["dropout_reason"].to_numpy())
+    np.testing.assert_allclose(arrays.months_since_onset[r], p["months_since_onset"].to_numpy(), rtol=0, atol=0)
+    for name, days in arrays.events.items():
+        np.testing.assert_array_equal(days[r], p[f"{name}_day"].to_numpy(dtype=float))
+    assert arrays.n_screened[r] == cohort.n_screened
+    # every attended post-baseline visit, and no other, is in the long visits table
+    post = v[(v["day"] > 0) & v["total"].notna()]
+    ids = p["id"].to_numpy()
+    got = {
+        (ids[i], int(d)): int(arrays.total[r, i, j])
+        for i in range(ids.size)
+        for j, d in enumerate(arrays.visit_days)
+        if d > 0 and arrays.attended[r, i, j]
+    }
+    assert got == {(i, int(d)): int(t) for i, d, t in zip(post["id"], post["day"], post["total"], strict=True)}
+    change = arrays.change()[r]
+    assert np.isnan(change).sum() == (~arrays.attended[r, :, 1:]).sum()
+
+
+@pytest.mark.parametrize("effect", [0.0, 0.6])
+def test_each_trial_equals_simulate_cohort(effect: float) -> None:
+    params = SimulationParams()
+    params = params.model_copy(
+        update={"treatment": params.treatment.model_copy(update={"effect_slope_points_per_month": effect})}
+    )
+    seeds = [5, 6, 7]
+    arrays = simulate_cohorts(params, 60, seeds, arms=("PBO", "MSC"), control_arm="PBO")
+    assert arrays.total.shape == (3, 60, len(params.visits.alsfrs_days))
+    for r, seed in enumerate(seeds):
+        _check_trial(arrays, r, simulate_cohort(params, 60, seed=seed, arms=("PBO", "MSC"), control_arm="PBO"))
+    assert "3 simulated trials of 60 participants" in str(arrays)
+
+
+def test_grouping_does_not_change_a_trial() -> None:
+    together = simulate_cohorts(None, 40, [1, 2, 3])
+    alone = simulate_cohorts(None, 40, [3])
+    np.testing.assert_array_equal(together.total[2], alone.total[0])
+    np.testing.assert_array_equal(together.dropout_day[2], alone.dropout_day[0])
+
+
+def test_bad_arguments_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least one seed"):
+        simulate_cohorts(None, 10, [])
+    with pytest.raises(Exception, match="invalid value for n"):
+        simulate_cohorts(None, 0, [1])
