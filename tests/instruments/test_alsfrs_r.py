@@ -1,4 +1,4 @@
-"""Items, validation and scoring of one ALSFRS-R visit."""
+"""Items, validation and scoring of one ALSFRS-R visit (the scale: validation/reference/alsfrs_staging_encals.md)."""
 
 from __future__ import annotations
 

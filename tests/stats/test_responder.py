@@ -1,4 +1,5 @@
-"""Responder endpoint: slope derivation by hand, exact 2×2 odds ratio, simulated known OR."""
+"""Responder endpoint (definition: validation/reference/alsfrs_staging_encals.md): slope derivation by hand,
+exact 2×2 odds ratio, simulated known OR."""
 
 from __future__ import annotations
 
