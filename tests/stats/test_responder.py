@@ -9,7 +9,7 @@ import pytest
 
 from alstrial.stats.endpoint_data import EndpointDataError
 from alstrial.stats.responder import responder_analysis
-from alstrial.stats.responder_slopes import DAYS_PER_MONTH, derive_pre_post_slopes
+from alstrial.stats.responder_slopes import DAYS_PER_MONTH, SlopeRule, derive_pre_post_slopes
 
 
 def test_two_point_and_least_squares_slopes_by_hand() -> None:
@@ -124,3 +124,59 @@ def test_separation_and_bad_options_are_clear_errors() -> None:
         responder_analysis(df, arm="arm", slope_change="chg", missing="drop")  # type: ignore[arg-type]
     with pytest.raises(EndpointDataError, match="column\\(s\\) 'nope' not found"):
         responder_analysis(df, arm="arm", slope_change="nope")
+
+
+def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
+    # Same table as above: TRT 12/40, PBO 6/40, OR = 12·34 / (28·6) = 2.4286, 95 % Wald CI exp(log OR ± 1.96·SE).
+    change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
+    res = responder_analysis(
+        pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change}), arm="arm", slope_change="chg"
+    )
+    text = str(res)
+    assert text.startswith("<ResponderResult: 'TRT' vs 'PBO'>")
+    for line in (
+        "responder rule = post - pre slope >= 1.25 points/month",
+        "n analysed     = 80 (excluded 0, missing rule 'exclude')",
+        f"odds ratio     = 2.429 (95% CI {res.ci_lower:.4g} to {res.ci_upper:.4g})",
+        f"p (Wald)       = {res.p_value:g}",
+    ):
+        assert line in text, line
+    assert ["PBO", "40", "6", "0.15"] in [row.split() for row in text.splitlines()]
+    assert text.splitlines()[-1].split()[0] == "arm[TRT]"
+    d = res.to_dict()
+    assert list(d) == [
+        "arms", "threshold", "covariates", "missing_rule", "n", "n_excluded", "odds_ratio", "ci_lower", "ci_upper",
+        "p_value", "log_odds_ratio", "std_error", "conf_level", "proportions", "terms", "notes",
+    ]  # fmt: skip
+    assert (d["arms"], d["threshold"], d["covariates"], d["missing_rule"], d["n"], d["n_excluded"]) == (
+        ["PBO", "TRT"], 1.25, [], "exclude", 80, 0,
+    )  # fmt: skip
+    assert d["odds_ratio"] == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)
+    assert d["log_odds_ratio"] == pytest.approx(np.log(12 * 34 / (28 * 6)), rel=1e-7)
+    assert d["std_error"] == pytest.approx(np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34), rel=1e-6)
+    assert (d["ci_lower"], d["ci_upper"], d["p_value"]) == (res.ci_lower, res.ci_upper, res.p_value)
+    assert d["conf_level"] == 0.95 and d["notes"] == []
+    assert d["proportions"][1] == {"arm": "TRT", "n": 40, "responders": 12, "proportion": 0.3}
+    assert [t["term"] for t in d["terms"]] == ["intercept", "arm[TRT]"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "text"),
+    [
+        (
+            {},
+            "pre-treatment slope: least squares; post-treatment slope: least squares; "
+            "no post-treatment slope: excluded",
+        ),
+        (
+            {"pre_slope_method": "two_point", "post_slope_method": "two_point", "missing_post_slope": "nonresponder"},
+            "pre-treatment slope: two-point; post-treatment slope: two-point; no post-treatment slope: non-responder",
+        ),
+        (
+            {"pre_slope_method": "onset_dfs"},
+            "pre-treatment slope: onset-based ΔFS; post-treatment slope: least squares",
+        ),
+    ],
+)
+def test_slope_rule_prints_the_protocol_choice(parameters: dict[str, str], text: str) -> None:
+    assert str(SlopeRule.from_parameters(parameters)).startswith(text)
