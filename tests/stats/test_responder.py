@@ -126,6 +126,38 @@ def test_separation_and_bad_options_are_clear_errors() -> None:
         responder_analysis(df, arm="arm", slope_change="nope")
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"slope_change": "chg", "conf_level": 0.0}, "responder: conf_level must be between 0 and 1 (not 0.0)"),
+        ({"slope_change": "chg", "conf_level": 1.0}, "responder: conf_level must be between 0 and 1 (not 1.0)"),
+        ({"slope_change": "chg", "conf_level": 1.5}, "responder: conf_level must be between 0 and 1 (not 1.5)"),
+        ({"pre_slope": "pre"}, "responder: give slope_change, or both pre_slope and post_slope"),
+        ({"post_slope": "post"}, "responder: give slope_change, or both pre_slope and post_slope"),
+        ({"pre_slope": "pre", "post_slope": "nope"}, "responder: column(s) 'nope' not found"),
+        ({"slope_change": "txt"}, "responder: column 'txt' must be numeric"),
+    ],
+)
+def test_each_bad_argument_names_the_endpoint_and_the_value(kwargs: dict[str, object], message: str) -> None:
+    df = pd.DataFrame({"arm": ["A", "B"] * 5, "chg": 1.0, "pre": -1.0, "post": 0.0, "txt": list("abcdefghij")})
+    with pytest.raises(EndpointDataError) as err:
+        responder_analysis(df, arm="arm", **kwargs)  # type: ignore[arg-type]
+    assert str(err.value).startswith(message)
+    with pytest.raises(EndpointDataError, match=r"^responder: arm column 'arm' must have exactly 2 levels"):
+        responder_analysis(df.assign(arm=[*"ABC" * 3, "A"]), arm="arm", slope_change="chg")
+
+
+def test_a_missing_slope_is_excluded_whichever_column_it_is_in() -> None:
+    change = [2.0, 0.0, 1.5, 0.1, np.nan, 2.0, 0.0, 3.0, 1.0, 2.0]
+    df = pd.DataFrame({"arm": ["A", "B"] * 5, "chg": change, "pre": -1.0, "post": np.subtract(change, 1.0)})
+    res = responder_analysis(df, arm="arm", slope_change="chg")
+    assert (res.n, res.n_excluded) == (9, 1)
+    for col in ("pre", "post"):
+        with_gap = df.assign(chg=1.0, **{col: df[col].where(df.index != 0)})
+        res = responder_analysis(with_gap, arm="arm", pre_slope="pre", post_slope="post")
+        assert (res.n, res.n_excluded) == (8, 2), col  # rows 0 and 4
+
+
 def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
     # Same table as above: TRT 12/40, PBO 6/40, OR = 12·34 / (28·6) = 2.4286, 95 % Wald CI exp(log OR ± 1.96·SE).
     change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
