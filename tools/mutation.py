@@ -83,9 +83,11 @@ def prepare(name: str, group: Group) -> Path:
             'also_copy = ["validation/"]',
             f"pytest_add_cli_args_test_selection = {_toml_list(group.tests)}",
             f"pytest_add_cli_args = {_toml_list(FAST)}",
-            # a mutant that loops forever is stopped after 2 × 2 × (its tests' clean time + 1 s) of CPU,
-            # not mutmut's default 15 × 2 ×: on a loaded machine the default spends most of the run waiting
+            # a mutant that loops forever is stopped after 2 × 2 × (its tests' clean time + 10 s) of CPU
+            # (pytest's start-up in the worker counts too), not after mutmut's default 15 × 2 × (time + 1 s):
+            # on a loaded machine the default spends most of the run waiting for endless loops
             "timeout_multiplier = 2.0",
+            "timeout_constant = 10.0",
             "",
         ]
     )
