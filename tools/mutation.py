@@ -44,8 +44,12 @@ GROUPS: dict[str, Group] = {
         ("alstrial/instruments/alsfrs_r.py", "alstrial/instruments/staging.py"),
         ("tests/instruments/test_alsfrs_r.py", "tests/instruments/test_staging.py"),
     ),
-    "domain": Group(
-        ("alstrial/domain/eligibility.py", "alstrial/domain/visit_windows.py", "alstrial/domain/randomization/*"),
+    "eligibility_windows": Group(
+        ("alstrial/domain/eligibility.py", "alstrial/domain/visit_windows.py"),
+        ("tests/domain/test_eligibility.py", "tests/domain/test_visit_windows.py"),
+    ),
+    "randomization": Group(
+        ("alstrial/domain/randomization/*",),
         ("tests/domain/",),
     ),
     "endpoints": Group(
@@ -57,8 +61,12 @@ GROUPS: dict[str, Group] = {
         ("tests/stats/test_mmrm_reference.py", "tests/stats/test_mmrm_features.py"),
     ),
     "policy": Group(
-        ("alstrial/services/policy.py", "alstrial/services/reads.py"),
-        ("tests/services/test_blinding.py", "tests/services/test_roles_and_lock.py"),
+        ("alstrial/services/policy.py",),
+        ("tests/services/test_roles_and_lock.py", "tests/services/test_blinding.py"),
+    ),
+    "blinding_reads": Group(
+        ("alstrial/services/reads.py",),
+        ("tests/services/test_blinding.py", "tests/services/test_concealment.py"),
     ),
 }
 
