@@ -91,11 +91,12 @@ def prepare(name: str, group: Group) -> Path:
             'also_copy = ["validation/"]',
             f"pytest_add_cli_args_test_selection = {_toml_list(group.tests)}",
             f"pytest_add_cli_args = {_toml_list(FAST)}",
-            # a mutant that loops forever is stopped after 2 × 2 × (its tests' clean time + 10 s) of CPU
-            # (pytest's start-up in the worker counts too), not after mutmut's default 15 × 2 × (time + 1 s):
-            # on a loaded machine the default spends most of the run waiting for endless loops
-            "timeout_multiplier = 2.0",
-            "timeout_constant = 10.0",
+            # mutmut stops a mutant after (clean time + constant) × multiplier seconds of *wall* time (twice that
+            # of CPU). Under nice 19 on a shared, loaded machine a 6 CPU-second test run took 2 minutes of wall
+            # time, so mutmut's default (clean time + 1 s) × 15 reports killed-looking "timeouts" that are only
+            # waiting: allow (clean time + 150 s) × 3. A mutant that really loops still ends, after ~8 minutes.
+            "timeout_multiplier = 3.0",
+            "timeout_constant = 150.0",
             "",
         ]
     )
