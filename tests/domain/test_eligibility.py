@@ -51,6 +51,10 @@ def test_each_criterion_fails_on_its_boundary(field: str, value: object, criteri
     result = evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: value})
     assert not result.eligible
     assert [o.criterion_id for o in result.failed] == [criterion]
+    (failed,) = result.failed
+    # an inclusion criterion fails when not met, an exclusion criterion when met
+    assert failed.outcome == ("not_met" if criterion.startswith("IN") else "met")
+    assert str(result) == f"not eligible: {criterion} {failed.text} (value {failed.value!r})"
 
 
 @pytest.mark.parametrize(
@@ -90,3 +94,30 @@ def test_strings_from_forms_are_coerced() -> None:
     assert evaluate_eligibility(PROTOCOL, values).eligible
     with pytest.raises(ValidationFailed, match="expected an integer"):
         evaluate_eligibility(PROTOCOL, {**values, "age_years": "40.5"})
+
+
+def test_every_outcome_is_recorded_for_an_eligible_participant() -> None:
+    outcomes = {o.criterion_id: o.outcome for o in evaluate_eligibility(PROTOCOL, ELIGIBLE).outcomes}
+    assert outcomes == {"IN1": "met", "IN2": "met", "IN3": "met", "IN4": "met", "IN5": "met", "IN6": "met"} | {
+        "EX1": "not_met",
+        "EX2": "not_met",
+        "EX3": "not_met",
+    }
+    assert str(evaluate_eligibility(PROTOCOL, ELIGIBLE)) == "eligible (9 criteria passed)"
+
+
+def test_a_non_finite_number_is_refused_with_its_unit_when_it_has_one() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(PROTOCOL, {**ELIGIBLE, "svc_percent_predicted": "inf", "age_years": "nan"})
+    reasons = {p.where: p.reason for p in info.value.problems}
+    assert reasons == {
+        "svc_percent_predicted": "expected a finite number (% predicted)",
+        "age_years": "expected a finite integer (years)",
+    }
+    fields = [
+        f.model_copy(update={"unit": ""}) if f.name == "svc_percent_predicted" else f for f in PROTOCOL.screening_fields
+    ]
+    unitless = PROTOCOL.model_copy(update={"screening_fields": fields})
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(unitless, {**ELIGIBLE, "svc_percent_predicted": "inf"})
+    assert [p.reason for p in info.value.problems] == ["expected a finite number"]
