@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alstrial.domain.eligibility import evaluate_eligibility
+from alstrial.domain.eligibility import coerce_screening_values, evaluate_eligibility
 from alstrial.errors import ValidationFailed
 from alstrial.protocol import load_protocol
 
@@ -54,7 +54,10 @@ def test_each_criterion_fails_on_its_boundary(field: str, value: object, criteri
     (failed,) = result.failed
     # an inclusion criterion fails when not met, an exclusion criterion when met
     assert failed.outcome == ("not_met" if criterion.startswith("IN") else "met")
-    assert str(result) == f"not eligible: {criterion} {failed.text} (value {failed.value!r})"
+    assert failed.kind == ("inclusion" if criterion.startswith("IN") else "exclusion")
+    text = next(c.text for c in PROTOCOL.eligibility if c.id == criterion)
+    assert failed.text == text
+    assert str(result) == f"not eligible: {criterion} {text} (value {failed.value!r})"
 
 
 @pytest.mark.parametrize(
@@ -121,3 +124,37 @@ def test_a_non_finite_number_is_refused_with_its_unit_when_it_has_one() -> None:
     with pytest.raises(ValidationFailed) as info:
         evaluate_eligibility(unitless, {**ELIGIBLE, "svc_percent_predicted": "inf"})
     assert [p.reason for p in info.value.problems] == ["expected a finite number"]
+
+
+def test_blank_or_absent_values_are_missing_and_fail_inclusion_and_exclusion_alike() -> None:
+    values = {**ELIGIBLE, "age_years": "", "alsfrs_r_total": "  ", "riluzole": None}
+    del values["prior_stem_cell_therapy"]
+    result = evaluate_eligibility(PROTOCOL, values)
+    failed = {o.criterion_id: o.outcome for o in result.failed}
+    assert failed == {"IN1": "missing", "IN4": "missing", "EX1": "missing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        *[("true", True), ("Yes", True), ("y", True), ("Y", True), ("1", True)],
+        *[("false", False), ("no", False), ("NO", False), ("n", False), ("N", False), ("0", False)],
+    ],
+)
+def test_boolean_spellings(text: str, value: bool) -> None:
+    assert coerce_screening_values(PROTOCOL, {"riluzole": text}) == {"riluzole": value}
+
+
+def test_every_bad_value_is_reported_with_its_reason_and_raw_value() -> None:
+    raw = {"height": 180, "age_years": "forty", "sex": "X", "riluzole": "maybe", "alsfrs_r_total": True}
+    with pytest.raises(ValidationFailed) as info:
+        coerce_screening_values(PROTOCOL, raw)
+    assert str(info.value).startswith("screening values: 5 problem(s)")
+    known = sorted(f.name for f in PROTOCOL.screening_fields)
+    assert [(p.where, p.value, p.reason) for p in info.value.problems] == [
+        ("height", 180, f"unknown screening field; expected one of {known}"),
+        ("age_years", "forty", "expected a integer"),
+        ("sex", "X", "expected one of ['F', 'M']"),
+        ("riluzole", "maybe", "expected a boolean (true/false, yes/no, 1/0)"),
+        ("alsfrs_r_total", True, "expected a integer, not a boolean"),
+    ]
