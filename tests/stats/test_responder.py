@@ -136,10 +136,17 @@ def test_separation_and_bad_options_are_clear_errors() -> None:
         ({"post_slope": "post"}, "responder: give slope_change, or both pre_slope and post_slope"),
         ({"pre_slope": "pre", "post_slope": "nope"}, "responder: column(s) 'nope' not found"),
         ({"slope_change": "txt"}, "responder: column 'txt' must be numeric"),
+        ({"pre_slope": "txt", "post_slope": "post"}, "responder: column 'txt' must be numeric"),
+        ({"pre_slope": "pre", "post_slope": "txt"}, "responder: column 'txt' must be numeric"),
+        ({"slope_change": "chg", "covariates": ["site"]}, "responder: covariate 'site' has a single level 'S1'"),
+        ({"slope_change": "gap"}, "responder: no participant has a slope change and complete covariates"),
+        ({"slope_change": "gap_b"}, "responder: an arm has no analysable participant ([{'arm': 'A', 'n': 5,"),
     ],
 )
 def test_each_bad_argument_names_the_endpoint_and_the_value(kwargs: dict[str, object], message: str) -> None:
     df = pd.DataFrame({"arm": ["A", "B"] * 5, "chg": 1.0, "pre": -1.0, "post": 0.0, "txt": list("abcdefghij")})
+    # "gap": no slope at all; "gap_b": arm B has none (its proportion would divide by zero); one site only
+    df = df.assign(gap=np.nan, gap_b=[1.0, np.nan] * 5, site="S1")
     with pytest.raises(EndpointDataError) as err:
         responder_analysis(df, arm="arm", **kwargs)  # type: ignore[arg-type]
     assert str(err.value).startswith(message)
@@ -190,6 +197,14 @@ def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
     assert d["conf_level"] == 0.95 and d["notes"] == []
     assert d["proportions"][1] == {"arm": "TRT", "n": 40, "responders": 12, "proportion": 0.3}
     assert [t["term"] for t in d["terms"]] == ["intercept", "arm[TRT]"]
+    assert d["terms"][0]["estimate"] == pytest.approx(np.log(6 / 34), rel=1e-6)  # placebo log-odds
+    # a 90 % interval is exp(log OR ± z(0.95)·SE)
+    res90 = responder_analysis(
+        pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change}), arm="arm", slope_change="chg", conf_level=0.9
+    )
+    se = np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34)
+    assert res90.ci_lower == pytest.approx(12 * 34 / (28 * 6) * np.exp(-1.6448536269514722 * se), rel=1e-6)
+    assert "(90% CI " in str(res90)
 
 
 @pytest.mark.parametrize(
