@@ -181,7 +181,31 @@ def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
     ):
         assert line in text, line
     assert ["PBO", "40", "6", "0.15"] in [row.split() for row in text.splitlines()]
-    assert text.splitlines()[-1].split()[0] == "arm[TRT]"
+    lines = text.splitlines()
+    blank = lines.index("")
+    assert lines[blank + 1].split()[:2] == ["n", "responders"]  # the per-arm table, after one blank line
+    blank = lines.index("", blank + 1)
+    assert lines[blank + 1].split() == [
+        "estimate",
+        "std_error",
+        "odds_ratio",
+        "statistic",
+        "p_value",
+        "ci_lower",
+        "ci_upper",
+    ]
+    # six significant digits: log(6/34), SE √(1/6 + 1/34), odds 6/34, Wald z, p, CI
+    assert lines[-2].split() == [
+        "intercept",
+        "-1.7346",
+        "0.442807",
+        "0.176471",
+        "-3.91728",
+        "8.95534e-05",
+        "0.074089",
+        "0.42033",
+    ]
+    assert lines[-1].split()[0] == "arm[TRT]"
     d = res.to_dict()
     assert list(d) == [
         "arms", "threshold", "covariates", "missing_rule", "n", "n_excluded", "odds_ratio", "ci_lower", "ci_upper",
