@@ -158,3 +158,6 @@ def test_every_bad_value_is_reported_with_its_reason_and_raw_value() -> None:
         ("riluzole", "maybe", "expected a boolean (true/false, yes/no, 1/0)"),
         ("alsfrs_r_total", True, "expected a integer, not a boolean"),
     ]
+    with pytest.raises(ValidationFailed) as info:
+        coerce_screening_values(PROTOCOL, {"age_years": "40.5"})
+    assert [p.reason for p in info.value.problems] == ["expected an integer"]
