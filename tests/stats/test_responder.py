@@ -9,7 +9,7 @@ import pytest
 
 from alstrial.stats.endpoint_data import EndpointDataError
 from alstrial.stats.responder import responder_analysis
-from alstrial.stats.responder_slopes import DAYS_PER_MONTH, SlopeRule, derive_pre_post_slopes
+from alstrial.stats.responder_slopes import DAYS_PER_MONTH, SlopeRule, derive_pre_post_slopes, pre_treatment_slopes
 
 
 def test_two_point_and_least_squares_slopes_by_hand() -> None:
@@ -251,3 +251,12 @@ def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
 )
 def test_slope_rule_prints_the_protocol_choice(parameters: dict[str, str], text: str) -> None:
     assert str(SlopeRule.from_parameters(parameters)).startswith(text)
+
+
+def test_pre_treatment_slope_ends_at_day_0_by_default() -> None:
+    # screening −61 days (40), run-in −30 (39), baseline day 0 (38), first post visit on day 1 (30):
+    # the pre-treatment slope uses the first three only, two-point = (38 − 40) / (61 / 30.4375) points/month
+    long = pd.DataFrame({"id": "a", "day": [-61, -30, 0, 1], "total": [40.0, 39.0, 38.0, 30.0]})
+    rule = SlopeRule.from_parameters({"pre_slope_method": "two_point"})
+    pre = pre_treatment_slopes(long, rule, subject="id", day="day", score="total")
+    assert pre["a"] == pytest.approx((38 - 40) / (61 / DAYS_PER_MONTH))
