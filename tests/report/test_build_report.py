@@ -122,8 +122,8 @@ def test_every_analysed_endpoint_has_its_section(
 def test_consort_numbers_appear(html: str, protocol: Protocol, cohort: Cohort) -> None:
     """The flow numbers are counted from the simulator's own participant table, not through
     ``summaries.consort``: the fast path keeps only randomized participants (so screened = randomized)
-    and treats them all, and a participant
-    completes week 28 unless the simulator recorded a dropout on or before that day."""
+    and treats them all, and a participant completes week 28 unless the simulator recorded a dropout
+    on or before that day."""
     p = cohort.participants
     week28 = next(v.day for v in protocol.visits if v.code == "W28")
     completed = p["dropout_day"].isna() | (p["dropout_day"] > week28)
