@@ -46,6 +46,7 @@ def test_unadjusted_odds_ratio_equals_the_2x2_table() -> None:
     assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)
     se = np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34)
     assert res.std_error == pytest.approx(se, rel=1e-6)
+    # 1.959963984540054 = Φ⁻¹(0.975), the two-sided 95 % normal quantile
     assert res.ci_lower == pytest.approx(np.exp(np.log(res.odds_ratio) - 1.959963984540054 * se), rel=1e-6)
     props = res.proportions.set_index("arm")
     assert props.loc["TRT", "proportion"] == pytest.approx(0.3) and props.loc["PBO", "responders"] == 6
