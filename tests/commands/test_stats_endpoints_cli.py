@@ -253,6 +253,7 @@ def test_subprocess_entry_point() -> None:
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["logrank"]["chisq"] == pytest.approx(1.06273986129, abs=1e-6)
+    # validation/survival/outputs/cox.csv, ovarian rx + age (efron): -0.803973012665, 0.147326595469
     assert [round(r["estimate"], 9) for r in out["cox"]] == [-0.803973013, 0.147326595]
     bad = subprocess.run(
         [str(exe), "stats", "survival", "--data", "/nonexistent.csv", "--time", "t", "--event", "e"],

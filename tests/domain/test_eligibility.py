@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alstrial.domain.eligibility import evaluate_eligibility
+from alstrial.domain.eligibility import coerce_screening_values, evaluate_eligibility
 from alstrial.errors import ValidationFailed
 from alstrial.protocol import load_protocol
 
@@ -51,6 +51,13 @@ def test_each_criterion_fails_on_its_boundary(field: str, value: object, criteri
     result = evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: value})
     assert not result.eligible
     assert [o.criterion_id for o in result.failed] == [criterion]
+    (failed,) = result.failed
+    # an inclusion criterion fails when not met, an exclusion criterion when met
+    assert failed.outcome == ("not_met" if criterion.startswith("IN") else "met")
+    assert failed.kind == ("inclusion" if criterion.startswith("IN") else "exclusion")
+    text = next(c.text for c in PROTOCOL.eligibility if c.id == criterion)
+    assert failed.text == text
+    assert str(result) == f"not eligible: {criterion} {text} (value {failed.value!r})"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +83,10 @@ def test_all_failures_are_recorded_and_missing_values_fail() -> None:
     assert set(failed) == {"IN1", "IN4", "IN5"}
     assert failed["IN5"].outcome == "missing"
     assert failed["IN1"].value == 70
+    texts = {c.id: c.text for c in PROTOCOL.eligibility}
+    assert str(result) == (
+        f"not eligible: IN1 {texts['IN1']} (value 70); IN4 {texts['IN4']} (value 20); IN5 {texts['IN5']} (value None)"
+    )
 
 
 def test_bad_values_are_all_reported_by_field() -> None:
@@ -90,3 +101,67 @@ def test_strings_from_forms_are_coerced() -> None:
     assert evaluate_eligibility(PROTOCOL, values).eligible
     with pytest.raises(ValidationFailed, match="expected an integer"):
         evaluate_eligibility(PROTOCOL, {**values, "age_years": "40.5"})
+
+
+def test_every_outcome_is_recorded_for_an_eligible_participant() -> None:
+    outcomes = {o.criterion_id: o.outcome for o in evaluate_eligibility(PROTOCOL, ELIGIBLE).outcomes}
+    assert outcomes == {"IN1": "met", "IN2": "met", "IN3": "met", "IN4": "met", "IN5": "met", "IN6": "met"} | {
+        "EX1": "not_met",
+        "EX2": "not_met",
+        "EX3": "not_met",
+    }
+    assert str(evaluate_eligibility(PROTOCOL, ELIGIBLE)) == "eligible (9 criteria passed)"
+
+
+def test_a_non_finite_number_is_refused_with_its_unit_when_it_has_one() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(PROTOCOL, {**ELIGIBLE, "svc_percent_predicted": "inf", "age_years": "nan"})
+    reasons = {p.where: p.reason for p in info.value.problems}
+    assert reasons == {
+        "svc_percent_predicted": "expected a finite number (% predicted)",
+        "age_years": "expected a finite integer (years)",
+    }
+    fields = [
+        f.model_copy(update={"unit": ""}) if f.name == "svc_percent_predicted" else f for f in PROTOCOL.screening_fields
+    ]
+    unitless = PROTOCOL.model_copy(update={"screening_fields": fields})
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(unitless, {**ELIGIBLE, "svc_percent_predicted": "inf"})
+    assert [p.reason for p in info.value.problems] == ["expected a finite number"]
+
+
+def test_blank_or_absent_values_are_missing_and_fail_inclusion_and_exclusion_alike() -> None:
+    values = {**ELIGIBLE, "age_years": "", "alsfrs_r_total": "  ", "riluzole": None}
+    del values["prior_stem_cell_therapy"]
+    result = evaluate_eligibility(PROTOCOL, values)
+    failed = {o.criterion_id: o.outcome for o in result.failed}
+    assert failed == {"IN1": "missing", "IN4": "missing", "EX1": "missing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        *[("true", True), ("Yes", True), ("y", True), ("Y", True), ("1", True)],
+        *[("false", False), ("no", False), ("NO", False), ("n", False), ("N", False), ("0", False)],
+    ],
+)
+def test_boolean_spellings(text: str, value: bool) -> None:
+    assert coerce_screening_values(PROTOCOL, {"riluzole": text}) == {"riluzole": value}
+
+
+def test_every_bad_value_is_reported_with_its_reason_and_raw_value() -> None:
+    raw = {"height": 180, "age_years": "forty", "sex": "X", "riluzole": "maybe", "alsfrs_r_total": True}
+    with pytest.raises(ValidationFailed) as info:
+        coerce_screening_values(PROTOCOL, raw)
+    assert str(info.value).startswith("screening values: 5 problem(s)")
+    known = sorted(f.name for f in PROTOCOL.screening_fields)
+    assert [(p.where, p.value, p.reason) for p in info.value.problems] == [
+        ("height", 180, f"unknown screening field; expected one of {known}"),
+        ("age_years", "forty", "expected a integer"),
+        ("sex", "X", "expected one of ['F', 'M']"),
+        ("riluzole", "maybe", "expected a boolean (true/false, yes/no, 1/0)"),
+        ("alsfrs_r_total", True, "expected a integer, not a boolean"),
+    ]
+    with pytest.raises(ValidationFailed) as info:
+        coerce_screening_values(PROTOCOL, {"age_years": "40.5"})
+    assert [p.reason for p in info.value.problems] == ["expected an integer"]

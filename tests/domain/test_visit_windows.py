@@ -28,7 +28,8 @@ def test_window_edges(day: int, status: str, deviation: int) -> None:
     assert check.status == status
     assert check.deviation_days == deviation
     assert check.in_window == (status == "in_window")
-    assert "W8 on day" in str(check)
+    assert check.target_day == 56
+    assert str(check) == f"W8 on day {day}: {status.replace('_', ' ')} (target 56, window 49..63)"
 
 
 def test_study_day() -> None:

@@ -1,4 +1,4 @@
-"""Items, validation and scoring of one ALSFRS-R visit."""
+"""Items, validation and scoring of one ALSFRS-R visit (the scale: validation/reference/alsfrs_staging_encals.md)."""
 
 from __future__ import annotations
 
@@ -134,3 +134,17 @@ def test_score_raises_with_every_problem() -> None:
 def test_non_mapping_input_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="mapping"):
         validate([4] * 12)  # type: ignore[arg-type]
+
+
+def test_printed_score_names_every_domain_and_the_gastrostomy() -> None:
+    normal = score({c: 4 for c in ITEM_CODES if c != "q5b"})
+    assert str(normal) == (
+        "ALSFRS-R 48/48 — bulbar 12/12, fine motor 12/12, gross motor 12/12, respiratory 12/12; "
+        "King's stage 0, MiToS stage 0"
+    )
+    # every item 3 with the gastrostomy form of item 5: 36/48, 9 per domain; item 12 < 4 makes King's 4B
+    fed = score({c: 3 for c in ITEM_CODES if c != "q5a"})
+    assert str(fed) == (
+        "ALSFRS-R 36/48 — bulbar 9/12, fine motor 9/12, gross motor 9/12, respiratory 9/12, gastrostomy (5b); "
+        "King's stage 4B, MiToS stage 0"
+    )

@@ -1,4 +1,5 @@
-"""ENCALS / TRICALS linear predictor and survival (Westeneng 2018; coefficients [C])."""
+"""ENCALS / TRICALS linear predictor and survival (Westeneng 2018; coefficients [C], as transcribed in
+validation/reference/alsfrs_staging_encals.md)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_docstring_says_research_use_and_unconfirmed_time_scale() -> None:
 
 
 def test_linear_predictor_by_hand() -> None:
-    # Transforms written out independently of the module (CLINICAL.md §7).
+    # Transforms written out independently of the module (validation/reference/alsfrs_staging_encals.md).
     t_slope = 1 / math.sqrt(0.5 + 0.1)
     t_delay = 1 / math.sqrt(1.2) + math.log(1.2)
     t_age = 1 / 0.55**2

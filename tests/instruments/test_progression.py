@@ -1,4 +1,4 @@
-"""ΔFS (Kimura 2006) and slopes in points/month."""
+"""ΔFS (Kimura 2006) and slopes in points/month (definitions: validation/reference/alsfrs_staging_encals.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""King's (Balendra 2014) and MiToS (Chiò 2015) edge cases, one published rule per row."""
+"""King's (Balendra 2014) and MiToS (Chiò 2015) edge cases, one published rule per row (the rules are
+transcribed in validation/reference/alsfrs_staging_encals.md)."""
 
 from __future__ import annotations
 

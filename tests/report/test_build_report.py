@@ -17,7 +17,7 @@ from alstrial.protocol import load_protocol
 from alstrial.protocol.models import Protocol
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.report.build import build_report
-from alstrial.simulate.cohort import simulate_cohort
+from alstrial.simulate.cohort import Cohort, simulate_cohort
 
 HOSTILE = "<script>alert('x')</script> & MSC"
 
@@ -29,9 +29,16 @@ def protocol() -> Protocol:
     return p.model_copy(update={"title": HOSTILE, "endpoints": endpoints})
 
 
+N_RANDOMIZED = 80
+
+
 @pytest.fixture(scope="module")
-def datasets(protocol: Protocol) -> AnalysisDatasets:
-    cohort = simulate_cohort(SimulationParams(), n=80, seed=4, arms=("PBO", "MSC"), control_arm="PBO")
+def cohort() -> Cohort:
+    return simulate_cohort(SimulationParams(), n=N_RANDOMIZED, seed=4, arms=("PBO", "MSC"), control_arm="PBO")
+
+
+@pytest.fixture(scope="module")
+def datasets(protocol: Protocol, cohort: Cohort) -> AnalysisDatasets:
     return datasets_from_cohort(cohort, protocol)
 
 
@@ -93,8 +100,7 @@ def _text(html: str) -> str:
 def test_every_analysed_endpoint_has_its_section(
     html: str, protocol: Protocol, outcomes: tuple[EndpointOutcome, ...]
 ) -> None:
-    analysed = [o for o in outcomes]
-    assert {o.endpoint.method for o in analysed} == {
+    assert {o.endpoint.method for o in outcomes} == {
         "responder",
         "mmrm_change",
         "cafs",
@@ -105,7 +111,7 @@ def test_every_analysed_endpoint_has_its_section(
     }
     headings = re.findall(r"<h2>(\d+)\. (.*?)</h2>", html)
     titles = [t for _, t in headings]
-    for o in analysed:
+    for o in outcomes:
         escaped = o.endpoint.name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         assert escaped in titles, o.endpoint.name
     # numbered 1..n in order: flow, baseline, the endpoints, dropouts
@@ -113,18 +119,26 @@ def test_every_analysed_endpoint_has_its_section(
     assert titles[:2] == ["Participant flow", "Baseline characteristics"] and titles[-1] == "Dropouts"
 
 
-def test_consort_numbers_appear(html: str, protocol: Protocol, datasets: AnalysisDatasets) -> None:
-    c = summaries.consort(datasets.adsl, [a.code for a in protocol.arms])
+def test_consort_numbers_appear(html: str, protocol: Protocol, cohort: Cohort) -> None:
+    """The flow numbers are counted from the simulator's own participant table, not through
+    ``summaries.consort``: the fast path keeps only randomized participants (so screened = randomized)
+    and treats them all, and a participant completes week 28 unless the simulator recorded a dropout
+    on or before that day."""
+    p = cohort.participants
+    week28 = next(v.day for v in protocol.visits if v.code == "W28")
+    completed = p["dropout_day"].isna() | (p["dropout_day"] > week28)
+    assert len(p) == N_RANDOMIZED
     text = _text(html)
-    assert f"Screened {c['screened']}" in text
-    assert f"Randomized {c['randomized']}" in text
+    assert f"Screened {N_RANDOMIZED}" in text
+    assert f"Randomized {N_RANDOMIZED}" in text
     for arm in protocol.arms:
-        a = c["arms"][arm.code]
-        assert f"{arm.name} randomized {a['randomized']} · treated {a['treated']}" in text
-        assert f"discontinued {a['discontinued']}" in text
-        assert f"completed week 28 {a['completed']}" in text
-    d = summaries.dropouts(datasets.adsl)
-    assert f"{d['total']} of {c['randomized']} randomized participants" in text
+        mine = (p["arm"] == arm.code).to_numpy()
+        n, done = int(mine.sum()), int((mine & completed).sum())
+        assert 0 < done < n  # the fixture must exercise both branches
+        assert f"{arm.name} randomized {n} · treated {n}" in text
+        assert f"discontinued {n - done}" in text
+        assert f"completed week 28 {done}" in text
+    assert f"{int((~completed).sum())} of {N_RANDOMIZED} randomized participants" in text
     assert "Audit trail: 1234 records, chain verified" in text
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alstrial.stats.cafs import cafs_test, pairwise_scores
+from alstrial.stats.cafs import _permutation_p, cafs_test, pairwise_scores
 from alstrial.stats.endpoint_data import EndpointDataError
 
 
@@ -164,3 +164,44 @@ def test_bad_data_is_named(change: dict[str, list[object]], message: str) -> Non
     df = _four().assign(**change)
     with pytest.raises(EndpointDataError, match=message):
         cafs_test(df, arm="arm", time="time", event="died", change="chg")
+
+
+def test_printed_summary_and_plain_dict_name_every_figure() -> None:
+    res = cafs_test(_four(), arm="arm", time="time", event="died", change="chg", subject="id", permutations=99, seed=1)
+    text = str(res)
+    assert text.startswith("<CAFSResult>")
+    for line in (
+        "test            = Finkelstein-Schoenfeld (CAFS)",
+        "statistic T     = 2 (sum of scores in arm 'TRT')",
+        "Var(T)          = 6.66667",  # 2·2 / (4·3) · 20
+        "z               = 0.774597",  # 2 / √(20/3)
+        f"p (normal)      = {res.p_value:g}",
+        f"p (permutation) = {res.permutation_p_value:.6g} (99 perms, seed 1)",
+    ):
+        assert line in text, line
+    table = text.split("\n\n", 1)[1].split()
+    assert table[:3] == ["n", "mean_score", "mean_rank"] and table[-8:] == ["PBO", "2", "-1", "2", "TRT", "2", "1", "3"]
+    assert res.to_dict() == {
+        "arms": ["PBO", "TRT"],
+        "n": {"PBO": 2, "TRT": 2},
+        "statistic": 2.0,
+        "variance": pytest.approx(20 / 3),
+        "z": pytest.approx(2 / np.sqrt(20 / 3)),
+        "p_value": pytest.approx(res.p_value),
+        "mean_rank": {"PBO": 2.0, "TRT": 3.0},
+        "permutations": 99,
+        "permutation_p_value": res.permutation_p_value,
+        "seed": 1,
+    }
+
+
+def test_permutation_p_counts_every_draw_over_several_chunks() -> None:
+    """Draws are made in chunks of 2,000,000 // N permutations: with N = 1,000 and B = 4,500 that is
+    three chunks (2,000 + 2,000 + 500). Two exact answers: T = 0 is matched by every draw (p = 1),
+    and a T no permutation can reach is matched by none (p = 1 / (B + 1))."""
+    n, b = 1000, 4500
+    same = pd.DataFrame({"arm": [0, 1] * (n // 2), "t": 12.0, "d": 0, "c": -3.0})
+    res = cafs_test(same, arm="arm", time="t", event="d", change="c", permutations=b, seed=5)
+    assert res.statistic == 0.0 and res.permutation_p_value == 1.0
+    u = np.tile([1.0, -1.0], n // 2)
+    assert _permutation_p(u, n // 2, n, b, seed=5) == 1 / (b + 1)  # |T*| <= 500 < 1,000

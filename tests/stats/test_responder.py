@@ -1,4 +1,5 @@
-"""Responder endpoint: slope derivation by hand, exact 2×2 odds ratio, simulated known OR."""
+"""Responder endpoint (definition: validation/reference/alsfrs_staging_encals.md): slope derivation by hand,
+exact 2×2 odds ratio, simulated known OR."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from alstrial.stats.endpoint_data import EndpointDataError
 from alstrial.stats.responder import responder_analysis
-from alstrial.stats.responder_slopes import DAYS_PER_MONTH, derive_pre_post_slopes
+from alstrial.stats.responder_slopes import DAYS_PER_MONTH, SlopeRule, derive_pre_post_slopes, pre_treatment_slopes
 
 
 def test_two_point_and_least_squares_slopes_by_hand() -> None:
@@ -45,6 +46,7 @@ def test_unadjusted_odds_ratio_equals_the_2x2_table() -> None:
     assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)
     se = np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34)
     assert res.std_error == pytest.approx(se, rel=1e-6)
+    # 1.959963984540054 = Φ⁻¹(0.975), the two-sided 95 % normal quantile
     assert res.ci_lower == pytest.approx(np.exp(np.log(res.odds_ratio) - 1.959963984540054 * se), rel=1e-6)
     props = res.proportions.set_index("arm")
     assert props.loc["TRT", "proportion"] == pytest.approx(0.3) and props.loc["PBO", "responders"] == 6
@@ -123,3 +125,139 @@ def test_separation_and_bad_options_are_clear_errors() -> None:
         responder_analysis(df, arm="arm", slope_change="chg", missing="drop")  # type: ignore[arg-type]
     with pytest.raises(EndpointDataError, match="column\\(s\\) 'nope' not found"):
         responder_analysis(df, arm="arm", slope_change="nope")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"slope_change": "chg", "conf_level": 0.0}, "responder: conf_level must be between 0 and 1 (not 0.0)"),
+        ({"slope_change": "chg", "conf_level": 1.0}, "responder: conf_level must be between 0 and 1 (not 1.0)"),
+        ({"slope_change": "chg", "conf_level": 1.5}, "responder: conf_level must be between 0 and 1 (not 1.5)"),
+        ({"pre_slope": "pre"}, "responder: give slope_change, or both pre_slope and post_slope"),
+        ({"post_slope": "post"}, "responder: give slope_change, or both pre_slope and post_slope"),
+        ({"pre_slope": "pre", "post_slope": "nope"}, "responder: column(s) 'nope' not found"),
+        ({"slope_change": "txt"}, "responder: column 'txt' must be numeric"),
+        ({"pre_slope": "txt", "post_slope": "post"}, "responder: column 'txt' must be numeric"),
+        ({"pre_slope": "pre", "post_slope": "txt"}, "responder: column 'txt' must be numeric"),
+        ({"slope_change": "chg", "covariates": ["site"]}, "responder: covariate 'site' has a single level 'S1'"),
+        ({"slope_change": "gap"}, "responder: no participant has a slope change and complete covariates"),
+        ({"slope_change": "gap_b"}, "responder: an arm has no analysable participant ([{'arm': 'A', 'n': 5,"),
+    ],
+)
+def test_each_bad_argument_names_the_endpoint_and_the_value(kwargs: dict[str, object], message: str) -> None:
+    df = pd.DataFrame({"arm": ["A", "B"] * 5, "chg": 1.0, "pre": -1.0, "post": 0.0, "txt": list("abcdefghij")})
+    # "gap": no slope at all; "gap_b": arm B has none (its proportion would divide by zero); one site only
+    df = df.assign(gap=np.nan, gap_b=[1.0, np.nan] * 5, site="S1")
+    with pytest.raises(EndpointDataError) as err:
+        responder_analysis(df, arm="arm", **kwargs)  # type: ignore[arg-type]
+    assert str(err.value).startswith(message)
+    with pytest.raises(EndpointDataError, match=r"^responder: arm column 'arm' must have exactly 2 levels"):
+        responder_analysis(df.assign(arm=[*"ABC" * 3, "A"]), arm="arm", slope_change="chg")
+
+
+def test_a_missing_slope_is_excluded_whichever_column_it_is_in() -> None:
+    change = [2.0, 0.0, 1.5, 0.1, np.nan, 2.0, 0.0, 3.0, 1.0, 2.0]
+    df = pd.DataFrame({"arm": ["A", "B"] * 5, "chg": change, "pre": -1.0, "post": np.subtract(change, 1.0)})
+    res = responder_analysis(df, arm="arm", slope_change="chg")
+    assert (res.n, res.n_excluded) == (9, 1)
+    for col in ("pre", "post"):
+        with_gap = df.assign(chg=1.0, **{col: df[col].where(df.index != 0)})
+        res = responder_analysis(with_gap, arm="arm", pre_slope="pre", post_slope="post")
+        assert (res.n, res.n_excluded) == (8, 2), col  # rows 0 and 4
+
+
+def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
+    # Same table as above: TRT 12/40, PBO 6/40, OR = 12·34 / (28·6) = 2.4286, 95 % Wald CI exp(log OR ± 1.96·SE).
+    change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
+    res = responder_analysis(
+        pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change}), arm="arm", slope_change="chg"
+    )
+    text = str(res)
+    assert text.startswith("<ResponderResult: 'TRT' vs 'PBO'>")
+    for line in (
+        "responder rule = post - pre slope >= 1.25 points/month",
+        "n analysed     = 80 (excluded 0, missing rule 'exclude')",
+        f"odds ratio     = 2.429 (95% CI {res.ci_lower:.4g} to {res.ci_upper:.4g})",
+        f"p (Wald)       = {res.p_value:g}",
+    ):
+        assert line in text, line
+    assert ["PBO", "40", "6", "0.15"] in [row.split() for row in text.splitlines()]
+    lines = text.splitlines()
+    blank = lines.index("")
+    assert lines[blank + 1].split()[:2] == ["n", "responders"]  # the per-arm table, after one blank line
+    blank = lines.index("", blank + 1)
+    assert lines[blank + 1].split() == [
+        "estimate",
+        "std_error",
+        "odds_ratio",
+        "statistic",
+        "p_value",
+        "ci_lower",
+        "ci_upper",
+    ]
+    # six significant digits: log(6/34), SE √(1/6 + 1/34), odds 6/34, Wald z, p, CI
+    assert lines[-2].split() == [
+        "intercept",
+        "-1.7346",
+        "0.442807",
+        "0.176471",
+        "-3.91728",
+        "8.95534e-05",
+        "0.074089",
+        "0.42033",
+    ]
+    assert lines[-1].split()[0] == "arm[TRT]"
+    d = res.to_dict()
+    assert list(d) == [
+        "arms", "threshold", "covariates", "missing_rule", "n", "n_excluded", "odds_ratio", "ci_lower", "ci_upper",
+        "p_value", "log_odds_ratio", "std_error", "conf_level", "proportions", "terms", "notes",
+    ]  # fmt: skip
+    assert (d["arms"], d["threshold"], d["covariates"], d["missing_rule"], d["n"], d["n_excluded"]) == (
+        ["PBO", "TRT"], 1.25, [], "exclude", 80, 0,
+    )  # fmt: skip
+    assert d["odds_ratio"] == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)
+    assert d["log_odds_ratio"] == pytest.approx(np.log(12 * 34 / (28 * 6)), rel=1e-7)
+    assert d["std_error"] == pytest.approx(np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34), rel=1e-6)
+    assert (d["ci_lower"], d["ci_upper"], d["p_value"]) == (res.ci_lower, res.ci_upper, res.p_value)
+    assert d["conf_level"] == 0.95 and d["notes"] == []
+    assert d["proportions"][1] == {"arm": "TRT", "n": 40, "responders": 12, "proportion": 0.3}
+    assert [t["term"] for t in d["terms"]] == ["intercept", "arm[TRT]"]
+    assert d["terms"][0]["estimate"] == pytest.approx(np.log(6 / 34), rel=1e-6)  # placebo log-odds
+    # a 90 % interval is exp(log OR ± z(0.95)·SE)
+    res90 = responder_analysis(
+        pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change}), arm="arm", slope_change="chg", conf_level=0.9
+    )
+    se = np.sqrt(1 / 12 + 1 / 28 + 1 / 6 + 1 / 34)
+    assert res90.ci_lower == pytest.approx(12 * 34 / (28 * 6) * np.exp(-1.6448536269514722 * se), rel=1e-6)
+    assert "(90% CI " in str(res90)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "text"),
+    [
+        (
+            {},
+            "pre-treatment slope: least squares; post-treatment slope: least squares; "
+            "no post-treatment slope: excluded",
+        ),
+        (
+            {"pre_slope_method": "two_point", "post_slope_method": "two_point", "missing_post_slope": "nonresponder"},
+            "pre-treatment slope: two-point; post-treatment slope: two-point; no post-treatment slope: non-responder",
+        ),
+        (
+            {"pre_slope_method": "onset_dfs"},
+            "pre-treatment slope: onset-based ΔFS; post-treatment slope: least squares",
+        ),
+    ],
+)
+def test_slope_rule_prints_the_protocol_choice(parameters: dict[str, str], text: str) -> None:
+    assert str(SlopeRule.from_parameters(parameters)).startswith(text)
+
+
+def test_pre_treatment_slope_ends_at_day_0_by_default() -> None:
+    # screening −61 days (40), run-in −30 (39), baseline day 0 (38), first post visit on day 1 (30):
+    # the pre-treatment slope uses the first three only, two-point = (38 − 40) / (61 / 30.4375) points/month
+    long = pd.DataFrame({"id": "a", "day": [-61, -30, 0, 1], "total": [40.0, 39.0, 38.0, 30.0]})
+    rule = SlopeRule.from_parameters({"pre_slope_method": "two_point"})
+    pre = pre_treatment_slopes(long, rule, subject="id", day="day", score="total")
+    assert pre["a"] == pytest.approx((38 - 40) / (61 / DAYS_PER_MONTH))

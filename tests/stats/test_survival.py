@@ -49,6 +49,7 @@ def test_ovarian_km_matches_r(ovarian: pd.DataFrame) -> None:
     assert events["std_error"].iloc[0] == pytest.approx(0.0739053017562, abs=TOL)
     # log CI (R's default conf.type = "log") at day 59: S * exp(±1.96 * sqrt(1/(13*12))), upper capped at 1.
     se_log = np.sqrt(1 / (13 * 12))
+    # 1.959963984540054 = Φ⁻¹(0.975), the two-sided 95 % normal quantile
     assert events["ci_lower"].iloc[0] == pytest.approx(12 / 13 * np.exp(-1.959963984540054 * se_log), abs=1e-12)
     assert events["ci_upper"].iloc[0] == 1.0
     assert curve.median == 638.0

@@ -79,7 +79,8 @@ def _item(code: str, name: str, domain: Domain, *anchors: str) -> Item:
     )
 
 
-# Anchor wording: items 1–8 and 10, 12 as in CLINICAL.md §2 [V]; items 9 and 11 are [M].
+# Anchor wording: items 1–8 and 10, 12 as transcribed in validation/reference/alsfrs_staging_encals.md [V];
+# items 9 and 11 are [M].
 ITEMS: tuple[Item, ...] = (
     _item("q1", "Speech", "bulbar",
           "Normal speech processes", "Detectable speech disturbance",

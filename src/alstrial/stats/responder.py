@@ -1,4 +1,4 @@
-"""Responder endpoint of the model trial (NurOwn phase 3, CLINICAL.md §1.4).
+"""Responder endpoint of the model trial (NurOwn phase 3, validation/reference/alsfrs_staging_encals.md).
 
 A participant responds when post-treatment ALSFRS-R slope − pre-treatment slope ≥ 1.25
 points/month (configurable). The analysis is a logistic regression of response on arm,
