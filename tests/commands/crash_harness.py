@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,9 @@ class Server:
             except (OSError, http.client.HTTPException):
                 pass
             if self.proc.poll() is not None or time.monotonic() - started > timeout:
-                raise AssertionError(f"alstrial serve did not start; log:\n{self.log.read_text(errors='replace')[-3000:]}")
+                raise AssertionError(
+                    f"alstrial serve did not start; log:\n{self.log.read_text(errors='replace')[-3000:]}"
+                )
             time.sleep(0.05)
 
     def kill(self) -> None:
@@ -158,7 +160,7 @@ def writes_for(client: int, codes: list[str], alsfrs_codes: list[str]) -> Iterat
     while True:
         n += 1
         if visits and n % 2:
-            code, visit, day = visits.pop(0)
+            code, visit, _day = visits.pop(0)
             total = rng.randint(20, 44)
             yield Write("alsfrs", code, f"c{client}-{code}-{visit}", {"items": alsfrs_items(total)}, visit)
             continue

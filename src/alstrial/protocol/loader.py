@@ -107,12 +107,10 @@ def _without_rejected(data: dict[str, Any], errors: list[Any]) -> dict[str, Any]
         key: Any = None
         node: Any = out
         for part in err["loc"]:  # pydantic adds union and validator tags: follow the data as far as it goes
-            if isinstance(node, dict) and part in node:
-                child = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-                child = node[part]
-            else:
+            in_dict = isinstance(node, dict) and part in node
+            if not (in_dict or (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node))):
                 break
+            child = node[part]
             if isinstance(child, dict | list) and id(child) not in copied:
                 child = dict(child) if isinstance(child, dict) else list(child)
                 copied.add(id(child))
