@@ -72,7 +72,7 @@ class Server:
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> float:
+    def start(self, timeout: float = 240.0) -> float:
         """Start and wait until it answers; returns the start-up time in seconds."""
         exe = Path(sys.executable).with_name("alstrial")
         env = {"PATH": os.environ.get("PATH", ""), "ALSTRIAL_SECRET_KEY": SECRET, "HOME": os.environ.get("HOME", "/")}
