@@ -93,6 +93,21 @@ def test_every_field_replaced_by_a_wrong_value_is_a_protocol_error() -> None:
     print(f"{len(paths)} locations × {len(HOSTILE) + 1} values: {errors} refused, {accepted} accepted, 0 crashes")
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (("arms", 0, "ratio"), True, "arms[0].ratio"),
+        (("sample_size",), 10**19, "sample_size"),
+        (("endpoints", 0, "parameters", "threshold_points_per_month"), math.nan, "endpoints[0].parameters"),
+        (("randomization", "block_multiples", 0), 10**6, "randomization.block_multiples"),
+    ],
+)
+def test_values_the_sweep_found_accepted_are_refused(path: tuple[object, ...], value: object, where: str) -> None:
+    with pytest.raises(ProtocolError) as info:
+        protocol_from_mapping(_mutated(_seed(), path, value))
+    assert any(p.where == where for p in info.value.problems), info.value.problems
+
+
 def test_structures_nested_thousands_deep_are_refused() -> None:
     for depth in (50, 1000, 100_000):
         for opener, closer in (("[", "]"), ("{a=", "}")):
