@@ -291,7 +291,13 @@ def cox_fit(
     if design.shape[1] == 0:
         raise EndpointDataError("Cox: no covariates to fit")
     model = sm.PHReg(time, design.to_numpy(dtype=float), status=event, ties=ties, strata=strata)
-    fit = model.fit(disp=False)
+    try:
+        fit = model.fit(disp=False)
+    except np.linalg.LinAlgError:  # found by the stats fuzzer: too few events for the covariates
+        raise EndpointDataError(
+            f"Cox: the model cannot be fitted (singular information matrix) for {list(design.columns)}; "
+            "too few events, or a covariate constant or collinear with another"
+        ) from None
     summary = wald_table(
         list(design.columns), np.asarray(fit.params), np.asarray(fit.bse), conf_level=conf_level, ratio="hazard_ratio"
     )
