@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from alstrial import services as sv
 from alstrial.cli import app
 from alstrial.services.audit import verify_database
-from alstrial.store.audit_chain import GENESIS_HASH, record_hash
+from alstrial.store.audit_chain import GENESIS_HASH, keyed_genesis, record_hash
 from alstrial.store.audit_guard import drop_audit_guards
 from conftest import alsfrs_items
 
@@ -49,10 +49,13 @@ def _filled(trial) -> dict[str, object]:
     return ctx
 
 
-def _rehash_chain(conn: Connection) -> None:
-    """Rewrite every record's hash links so that the chain verifies again (an insider covering tracks)."""
+def _rehash_chain(conn: Connection, key: bytes | None = None) -> None:
+    """Rewrite every record's hash links so that the chain verifies again (an insider covering tracks).
+
+    Without ``key`` as a plain SHA-256 chain; with one, as a keyed chain under that key.
+    """
     rows = conn.execute(text("SELECT * FROM audit_record ORDER BY seq")).mappings().all()
-    prev = GENESIS_HASH
+    prev = GENESIS_HASH if key is None else keyed_genesis(key)
     for r in rows:
         digest = record_hash(
             seq=r["seq"],
@@ -66,6 +69,7 @@ def _rehash_chain(conn: Connection) -> None:
             changes=r["changes"],
             reason=r["reason"],
             prev_hash=prev,
+            key=key,
         )
         conn.execute(
             text("UPDATE audit_record SET prev_hash = :p, hash = :h WHERE seq = :s"),
@@ -171,25 +175,24 @@ def test_tampering_is_detected(trial, case: str) -> None:
     assert named in str(result), str(result)
 
 
+def _rewrite_history(conn: Connection, key: bytes | None = None) -> None:
+    """Change a value AND the audit record that wrote it, then re-hash the whole chain."""
+    _edit_item(conn)
+    for seq, raw in conn.execute(text("SELECT seq, changes FROM audit_record WHERE action = 'alsfrs.record'")).all():
+        changes = json.loads(raw)
+        changes["q1"]["new"] = 4 - changes["q1"]["new"]
+        conn.execute(
+            text("UPDATE audit_record SET changes = :c WHERE seq = :s"),
+            {"c": json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=False), "s": seq},
+        )
+    _rehash_chain(conn, key)
+
+
 def test_a_rewritten_chain_is_caught_by_the_anchor_kept_outside(trial) -> None:
     _filled(trial)
     anchor = verify_database(trial.db.engine).chain.head_hash
 
-    def rewrite(conn: Connection) -> None:
-        # change a value AND the record that wrote it, then re-hash the whole chain
-        _edit_item(conn)
-        for seq, raw in conn.execute(
-            text("SELECT seq, changes FROM audit_record WHERE action = 'alsfrs.record'")
-        ).all():
-            changes = json.loads(raw)
-            changes["q1"]["new"] = 4 - changes["q1"]["new"]
-            conn.execute(
-                text("UPDATE audit_record SET changes = :c WHERE seq = :s"),
-                {"c": json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=False), "s": seq},
-            )
-        _rehash_chain(conn)
-
-    _tamper(trial, rewrite)
+    _tamper(trial, _rewrite_history)
     unanchored = verify_database(trial.db.engine)
     assert unanchored.ok  # without an anchor a full rewrite cannot be told from the truth (documented)
     anchored = verify_database(trial.db.engine, expect_head=anchor)

@@ -39,9 +39,10 @@ def read_alsfrs_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
     header: list[str] | None = None
     try:
         with p.open(newline="", encoding="utf-8-sig") as fh:
-            header = next(csv.reader(fh), None)
+            # pandas skips blank lines before the header too; a file of blank lines has no header
+            header = next((row for row in csv.reader(fh) if any(cell.strip() for cell in row)), None)
             if header is None:
-                raise AlsfrsCsvError(f"{p} is empty: expected a header row naming q1 … q12")
+                raise AlsfrsCsvError(f"{p} is empty (or only blank lines): expected a header row naming q1 … q12")
             names = [h.strip() for h in header]
             dupes = sorted({h for h in names if names.count(h) > 1})
             if dupes:
@@ -61,6 +62,8 @@ def read_alsfrs_csv(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise AlsfrsCsvError(f"no permission to read {p}") from None
     except UnicodeDecodeError as e:
         raise AlsfrsCsvError(f"{p} is not UTF-8 text (byte {e.start}); save it as CSV UTF-8") from None
+    except pd.errors.EmptyDataError:
+        raise AlsfrsCsvError(f"{p} is empty (or only blank lines): expected a header row naming q1 … q12") from None
     except (pd.errors.ParserError, pd.errors.ParserWarning, csv.Error) as e:
         raise AlsfrsCsvError(
             f"{p} is not a well-formed CSV file: {_first_long_row(p, len(header or [])) or e}"

@@ -224,7 +224,8 @@ def _check_strata(data: Mapping[str, Any], fields: Mapping[Any, dict[str, Any]])
                         f"{where}.levels", levels, f"a numeric factor needs len(cutpoints) + 1 = {len(cuts) + 1} levels"
                     )
                 )
-            if list(cuts) != sorted(cuts):
+            numeric_cuts = [c for c in cuts if isinstance(c, int | float)]  # others are reported as field errors
+            if numeric_cuts != sorted(numeric_cuts):
                 problems.append(Problem(f"{where}.cutpoints", cuts, "cut points must be increasing"))
         else:
             problems.append(Problem(f"{where}.field", s.get("field"), "a stratum needs a category or numeric field"))

@@ -8,9 +8,10 @@ file reports every problem at once.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from alstrial.protocol.simulation import SimulationParams
 
@@ -20,6 +21,33 @@ _CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_\-]{0,31}$"
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_as_number(cls, value: object, info: ValidationInfo) -> object:
+        # pydantic's lax mode reads ``ratio = true`` as 1; a protocol must say the number it means
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
+            raise ValueError("expected a number or text, not true/false")
+        return value
+
+
+def _admits_bool(annotation: object) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation)) if get_origin(annotation) is not None else False
+
+
+def _finite_parameters(value: object, where: str = "parameters") -> None:
+    """Free-form endpoint parameters still hold finite numbers only (TOML allows ``nan`` and ``inf``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value!r} is not a finite number")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_parameters(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite_parameters(v, f"{where}[{i}]")
 
 
 class Arm(_Model):
@@ -96,8 +124,8 @@ class Randomization(_Model):
     @field_validator("block_multiples")
     @classmethod
     def _positive_unique(cls, v: list[int]) -> list[int]:
-        if any(m < 1 for m in v):
-            raise ValueError(f"block multiples must be positive integers (not {v!r})")
+        if any(m < 1 or m > 100 for m in v):
+            raise ValueError(f"block multiples must be integers from 1 to 100 (not {v!r})")
         if len(set(v)) != len(v):
             raise ValueError(f"block multiples must be distinct (not {v!r})")
         return sorted(v)
@@ -183,6 +211,12 @@ class Endpoint(_Model):
     visit: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("parameters")
+    @classmethod
+    def _finite(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _finite_parameters(v)
+        return v
+
 
 #: Intercurrent events the capture services record (``rescue_medication``: the first dose of an ALS
 #: drug the protocol excludes, recorded as an intercurrent event with the drug's name).
@@ -250,7 +284,7 @@ class Protocol(_Model):
     title: str = Field(min_length=1)
     phase: str = "3"
     registry_id: str = ""
-    sample_size: int = Field(ge=2)
+    sample_size: int = Field(ge=2, le=1_000_000)
     arms: list[Arm] = Field(min_length=2)
     sites: list[Site] = Field(min_length=1)
     screening_fields: list[ScreeningField] = Field(min_length=1)

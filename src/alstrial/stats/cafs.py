@@ -180,6 +180,12 @@ def cafs_test(
             raise EndpointDataError(f"{what}: event column {col!r} must be 0/1, found {float(e[bad][0])!r}")
         ev |= e == 1.0
     ch = np.column_stack([numeric_column(df, c, what=what, allow_missing=True) for c in changes])
+    if (~ev).any() and np.isnan(ch[~ev]).all():
+        # every pair of survivors would tie: the "functional" half of the score would be silently empty
+        raise EndpointDataError(
+            f"{what}: change column(s) {', '.join(map(repr, changes))} have no value for any of the "
+            f"{int((~ev).sum())} participant(s) without an event; the functional part cannot be ranked"
+        )
     u = pairwise_scores(t, ev, ch[:, 0] if ch.shape[1] == 1 else ch).sum(axis=1, dtype=np.int64)
     return _fs_from_scores(df, u, arm=arm, subject=subject, arms=(ref, trt), permutations=permutations, seed=seed)
 

@@ -29,7 +29,7 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str) -> N
 
 
 def numeric_column(df: pd.DataFrame, column: str, *, what: str, allow_missing: bool = False) -> np.ndarray:
-    """Return ``df[column]`` as float, quoting the first value that is not a number."""
+    """Return ``df[column]`` as float, quoting the first value that is not a finite number."""
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
@@ -41,7 +41,31 @@ def numeric_column(df: pd.DataFrame, column: str, *, what: str, allow_missing: b
     if not allow_missing and values.isna().any():
         row = values[values.isna()].index[0]
         raise EndpointDataError(f"{what}: column {column!r} has a missing value in row {row!r}")
-    return values.to_numpy(dtype=float)
+    out = values.to_numpy(dtype=float)
+    infinite = np.isinf(out)
+    if infinite.any():  # ``inf``, ``1e400``: no analysis means anything with them
+        i = int(np.flatnonzero(infinite)[0])
+        raise EndpointDataError(
+            f"{what}: column {column!r} must hold finite numbers, found {_plain(raw.iloc[i])!r} in row {raw.index[i]!r}"
+        )
+    return out
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def distinct_columns(roles: Sequence[tuple[str, str | None]], *, what: str) -> None:
+    """Refuse one column in two roles (the group also listed as a covariate...): the model would be singular."""
+    seen: dict[str, str] = {}
+    for role, column in roles:
+        if column is None:
+            continue
+        if column in seen:
+            raise EndpointDataError(
+                f"{what}: column {column!r} is given both as {seen[column]} and as {role}; use each column once"
+            )
+        seen[column] = role
 
 
 def two_arm_levels(arm: pd.Series, *, what: str, reference: object | None = None) -> tuple[object, object]:

@@ -24,7 +24,7 @@ from lifelines import KaplanMeierFitter
 from scipy import stats as sps
 
 from alstrial.stats.design_matrix import covariate_columns
-from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns
+from alstrial.stats.endpoint_data import EndpointDataError, distinct_columns, numeric_column, require_columns
 from alstrial.stats.result import format_block, plain, wald_table
 
 Ties = Literal["efron", "breslow"]
@@ -218,6 +218,11 @@ def logrank(
     u = (observed - expected)[1:]
     chisq = float(u @ np.linalg.pinv(cov[1:, 1:]) @ u)
     df = int((expected > 0).sum()) - 1
+    if df < 1:
+        raise EndpointDataError(
+            f"log-rank: the groups need expected events in at least 2 of them (found {df + 1}); "
+            "no event happened while more than one group was at risk"
+        )
     table = pd.DataFrame(
         {
             "group": levels,
@@ -286,7 +291,13 @@ def cox_fit(
     if design.shape[1] == 0:
         raise EndpointDataError("Cox: no covariates to fit")
     model = sm.PHReg(time, design.to_numpy(dtype=float), status=event, ties=ties, strata=strata)
-    fit = model.fit(disp=False)
+    try:
+        fit = model.fit(disp=False)
+    except np.linalg.LinAlgError:  # found by the stats fuzzer: too few events for the covariates
+        raise EndpointDataError(
+            f"Cox: the model cannot be fitted (singular information matrix) for {list(design.columns)}; "
+            "too few events, or a covariate constant or collinear with another"
+        ) from None
     summary = wald_table(
         list(design.columns), np.asarray(fit.params), np.asarray(fit.bse), conf_level=conf_level, ratio="hazard_ratio"
     )
@@ -365,6 +376,8 @@ class SurvivalResult:
                     self.cox.summary.set_index("term"),
                 )
             )
+        if sum(c.events for c in self.km) == 0:
+            parts.append("no events: the log-rank test and the Cox model are not defined and were not run")
         return "\n\n".join(parts)
 
 
@@ -397,10 +410,17 @@ def survival_analysis(
     With ``strata`` the log-rank test and the Cox model are stratified by that column (R
     ``survdiff``/``coxph`` with ``+ strata(s)``); the Kaplan–Meier curves stay per group.
     Rows with a missing value in any used column are dropped (R's ``na.omit``) and counted.
+    With no event at all only the Kaplan–Meier curves are returned (``logrank`` and ``cox`` are
+    ``None``, printed as "no events"); a column in two roles and a non-finite time are errors.
     """
     what = "survival"
     used = [time, event, *([group] if group else []), *([strata] if strata else []), *covariates]
     require_columns(df, used, what=what)
+    distinct_columns(
+        [("time", time), ("event", event), ("group", group), ("strata", strata)]
+        + [("a covariate", c) for c in covariates],
+        what=what,
+    )
     if ties not in ("efron", "breslow"):
         raise EndpointDataError(f"invalid value for ties, expected one of 'efron', 'breslow' (not {ties!r})")
     data = df[used].dropna()
@@ -416,7 +436,8 @@ def survival_analysis(
         levels = sorted(pd.unique(g).tolist())
         km = tuple(kaplan_meier_curve(t[g == lv], e[g == lv], group=lv, conf_level=conf_level) for lv in levels)
         s = data[strata].to_numpy() if strata else None
-        lr = logrank(t, e, g, s, strata_name=strata) if len(levels) > 1 else None
+        # without any event the log-rank test is not defined (df would be −1): it is left out, like Cox
+        lr = logrank(t, e, g, s, strata_name=strata) if len(levels) > 1 and e.sum() > 0 else None
     else:
         km = (kaplan_meier_curve(t, e, group="all", conf_level=conf_level),)
         lr = None

@@ -4,26 +4,68 @@ Each record's hash is SHA-256 over the canonical JSON of its content plus the pr
 record's hash, so editing, deleting or reordering any record breaks the chain at that point.
 Appends are serialised: the single ``audit_head`` row is read ``FOR UPDATE`` on PostgreSQL,
 and on SQLite every write transaction already holds the database lock (``BEGIN IMMEDIATE``).
+
+**Keyed chain.** Anyone with write access can recompute a SHA-256 chain after an edit. With a
+key held outside the database (``ALSTRIAL_AUDIT_KEY``, or a file named by
+``ALSTRIAL_AUDIT_KEY_FILE``; at least 32 characters), every hash is an HMAC-SHA256 under that key
+and the first record links to a key-derived genesis instead of zeros, so rewriting the chain
+needs the key. A chain's mode is fixed by its first record: writing to a keyed chain without its
+key (or with another key), or to an unkeyed chain with a key, is refused; verifying a keyed chain
+needs the key, and with a key set an unkeyed chain fails verification (it may be a rewrite).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from alstrial.errors import AlstrialError
 from alstrial.store.models.audit import AuditHead, AuditRecord
 from alstrial.store.types import utcnow
 
 GENESIS_HASH = "0" * 64
 _HEAD_ID = 1
+KEY_ENV = "ALSTRIAL_AUDIT_KEY"
+KEY_FILE_ENV = "ALSTRIAL_AUDIT_KEY_FILE"
+MIN_KEY_LENGTH = 32
+
+
+class AuditKeyError(AlstrialError):
+    """The audit key is unusable, or does not fit the chain in the database (a configuration error)."""
+
+
+def audit_key() -> bytes | None:
+    """The audit-chain key from the environment, or ``None`` for an unkeyed (plain SHA-256) chain."""
+    text, source = os.environ.get(KEY_ENV), KEY_ENV
+    path = os.environ.get(KEY_FILE_ENV)
+    if path:
+        if text:
+            raise AuditKeyError(f"set {KEY_ENV} or {KEY_FILE_ENV}, not both")
+        try:
+            text, source = Path(path).read_text(encoding="utf-8").strip(), f"{KEY_FILE_ENV} ({path})"
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AuditKeyError(f"cannot read the audit key file {path!r}: {exc}") from None
+    if not text:
+        return None
+    if len(text) < MIN_KEY_LENGTH:
+        raise AuditKeyError(f"the audit key in {source} has {len(text)} characters; use at least {MIN_KEY_LENGTH}")
+    return text.encode("utf-8")
+
+
+def keyed_genesis(key: bytes) -> str:
+    """What the first record of a keyed chain links to (instead of zeros): names the key, reveals nothing."""
+    return hmac.new(key, b"alstrial audit chain genesis", hashlib.sha256).hexdigest()
 
 
 def _json_default(value: object) -> object:
@@ -68,8 +110,9 @@ def record_hash(
     changes: str,
     reason: str | None,
     prev_hash: str,
+    key: bytes | None = None,
 ) -> str:
-    """The SHA-256 of one record's content and the previous hash (hex)."""
+    """The SHA-256 (HMAC-SHA256 under ``key``) of one record's content and the previous hash (hex)."""
     payload = canonical_json(
         {
             "seq": seq,
@@ -85,6 +128,8 @@ def record_hash(
             "prev_hash": prev_hash,
         }
     )
+    if key is not None:
+        return hmac.new(key, payload.encode("utf-8"), hashlib.sha256).hexdigest()
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -104,11 +149,16 @@ def append(session: Session, *, username: str, role: str, entries: Iterable[Audi
         return 0
     # the query autoflushes the service's own changes first, so they precede their audit records
     head = session.execute(_HEAD_FOR_UPDATE).first()
+    key = audit_key()
     if head is None:
         session.execute(insert(_HEAD_TABLE).values(id=_HEAD_ID, seq=0, hash=GENESIS_HASH))
         seq, prev = 0, GENESIS_HASH
     else:
         seq, prev = head
+    if seq == 0:
+        prev = GENESIS_HASH if key is None else keyed_genesis(key)
+    else:
+        _require_same_mode(session.execute(_FIRST_LINK).scalar_one_or_none(), key)
     at = utcnow()
     rows: list[dict[str, Any]] = []
     for entry in entries:
@@ -126,7 +176,7 @@ def append(session: Session, *, username: str, role: str, entries: Iterable[Audi
             "reason": entry.reason,
             "prev_hash": prev,
         }
-        prev = row["hash"] = record_hash(**row)
+        prev = row["hash"] = record_hash(**row, key=key)
         rows.append(row)
     session.execute(insert(_RECORD_TABLE), rows)
     session.execute(update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == _HEAD_ID).values(seq=seq, hash=prev))
@@ -136,6 +186,26 @@ def append(session: Session, *, username: str, role: str, entries: Iterable[Audi
 _RECORD_TABLE = cast(Table, AuditRecord.__table__)
 _HEAD_TABLE = cast(Table, AuditHead.__table__)
 _HEAD_FOR_UPDATE = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash).where(_HEAD_TABLE.c.id == _HEAD_ID).with_for_update()
+_FIRST_LINK = select(_RECORD_TABLE.c.prev_hash).where(_RECORD_TABLE.c.seq == 1)
+
+
+def _mode_problem(first_link: str | None, key: bytes | None) -> str | None:
+    """Why records under ``key`` (or none) cannot extend a chain whose first record links to ``first_link``."""
+    if first_link is None or (first_link == GENESIS_HASH and key is None):
+        return None
+    if first_link == GENESIS_HASH:
+        return f"the audit trail is not keyed but an audit key is set ({KEY_ENV}/{KEY_FILE_ENV})"
+    if key is None:
+        return f"the audit trail is keyed (HMAC): set its key in {KEY_ENV} or {KEY_FILE_ENV}"
+    if first_link != keyed_genesis(key):
+        return "the audit trail is keyed with another key than the one set"
+    return None
+
+
+def _require_same_mode(first_link: str | None, key: bytes | None) -> None:
+    problem = _mode_problem(first_link, key)
+    if problem is not None:
+        raise AuditKeyError(problem + "; nothing was written")
 
 
 @dataclass(frozen=True)
@@ -147,10 +217,12 @@ class ChainVerification:
     bad_seq: int | None = None
     problem: str | None = None
     head_hash: str = GENESIS_HASH
+    keyed: bool = False
 
     def __str__(self) -> str:
         if self.ok:
-            return f"audit trail intact: {self.records} record(s), head {self.head_hash}"
+            keyed = " (HMAC-keyed)" if self.keyed else ""
+            return f"audit trail intact{keyed}: {self.records} record(s), head {self.head_hash}"
         return f"audit trail BROKEN at record {self.bad_seq}: {self.problem} ({self.records} record(s) read)"
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,13 +232,22 @@ class ChainVerification:
             "bad_seq": self.bad_seq,
             "problem": self.problem,
             "head_hash": self.head_hash,
+            "keyed": self.keyed,
         }
 
 
-def verify_chain(conn: Connection | Session) -> ChainVerification:
-    """Recompute every hash in sequence order and check the links and the head."""
+def verify_chain(conn: Connection | Session, key: bytes | None = None) -> ChainVerification:
+    """Recompute every hash in sequence order and check the links and the head.
+
+    ``key`` defaults to the environment's audit key (:func:`audit_key`).
+    """
+    key = key if key is not None else audit_key()
     rows = conn.execute(select(AuditRecord.__table__).order_by(AuditRecord.seq)).mappings().all()
-    prev = GENESIS_HASH
+    prev = GENESIS_HASH if key is None else keyed_genesis(key)
+    if rows and rows[0]["seq"] == 1:
+        problem = _mode_problem(rows[0]["prev_hash"], key)
+        if problem is not None:
+            return ChainVerification(len(rows), False, 1, problem)
     expected_seq = 1
     count = 0
     for row in rows:
@@ -190,11 +271,14 @@ def verify_chain(conn: Connection | Session) -> ChainVerification:
             changes=row["changes"],
             reason=row["reason"],
             prev_hash=row["prev_hash"],
+            key=key,
         )
         if digest != row["hash"]:
             return ChainVerification(count, False, seq, "content does not match its hash (the record was altered)")
         prev = digest
         expected_seq += 1
+    if count == 0:
+        prev = GENESIS_HASH  # the head of an empty trail, keyed or not
     head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == _HEAD_ID)).first()
     head_seq, head_hash = (head[0], head[1]) if head is not None else (0, GENESIS_HASH)
     if head_seq != expected_seq - 1 or head_hash != prev:
@@ -205,4 +289,4 @@ def verify_chain(conn: Connection | Session) -> ChainVerification:
             f"chain ends at record {expected_seq - 1} but the head names record {head_seq} "
             "(the newest records were removed or the head was altered)",
         )
-    return ChainVerification(count, True, head_hash=prev)
+    return ChainVerification(count, True, head_hash=prev, keyed=key is not None and count > 0)

@@ -11,7 +11,9 @@ wall-clock times) are written to ``run.json`` instead.
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -64,10 +66,13 @@ def run_demo(
     # the protocol first: a bad protocol file must not cost the previous demo in out_dir
     protocol: Protocol = load_protocol(protocol_path)
     text = Path(protocol_path).read_text(encoding="utf-8") if protocol_path else None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    db_path = out_dir / "trial.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    # everything is built in a staging folder and moved into out_dir only once complete, so a run
+    # killed midway leaves the previous demo whole (never its report beside a half-built database)
+    staging = out_dir / STAGING
+    if staging.exists():
+        shutil.rmtree(staging)  # left by a run that was killed
+    staging.mkdir(parents=True)
+    db_path = staging / "trial.db"
 
     # the one account that can sign in to a demo database: its password is new every run and shown once
     admin_password = secrets.token_urlsafe(12)
@@ -106,23 +111,58 @@ def run_demo(
     results["virtual_sites"] = clean_json(asdict(log))
     # results.json stays byte-identical for a seed: the analysis time and the audit head hash (which
     # covers the wall-clock times of the audit records) go to run.json instead
-    write_analysis(results, out_dir)
-    results_path = out_dir / "results.json"
+    write_analysis(results, staging)
     run_info = {
         "analysis_time": when.isoformat(),
         "audit_head_hash": analysis.state.audit.head_hash,
         "alstrial": __version__,
         "seed": seed,
     }
-    (out_dir / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (staging / "run.json").write_text(json.dumps(run_info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     say("writing the report")
     report = report_database(
-        db, None, audience="sponsor", seed=seed, database_label=db_path.name, analysis=analysis,
+        db, None, audience="sponsor", seed=seed, database_label="trial.db", analysis=analysis,
         trial_extra=extra, when=when,
     )  # fmt: skip
-    report_path = out_dir / "report.html"
-    report_path.write_text(report.html, encoding="utf-8")
+    (staging / REPORT).write_text(report.html, encoding="utf-8")
     outcomes = analysis.outcomes
     db.dispose()
-    return DemoRun(out_dir, db_path, results_path, report_path, results, outcomes, log, ADMIN, admin_password)
+    swap_into(staging, out_dir)
+    return DemoRun(
+        out_dir,
+        out_dir / "trial.db",
+        out_dir / "results.json",
+        out_dir / REPORT,
+        results,
+        outcomes,
+        log,
+        ADMIN,
+        admin_password,
+    )
+
+
+STAGING = ".demo-building"
+REPORT = "report.html"
+#: what a demo writes, in the order it is moved into place: the report last, so that a report in
+#: the folder always describes the database beside it
+DEMO_FILES = ("trial.db", "trial.db-wal", "trial.db-shm", "tables", "results.json", "run.json", REPORT)
+
+
+def swap_into(staging: Path, out_dir: Path) -> None:
+    """Replace the demo in ``out_dir`` by the complete one in ``staging``.
+
+    The old report goes first and the new one comes last: interrupted anywhere, the folder holds
+    either no report or a report together with the database, results and tables it describes.
+    """
+    for name in (REPORT, *DEMO_FILES[:-1]):
+        old = out_dir / name
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink(missing_ok=True)
+    for name in DEMO_FILES:
+        new = staging / name
+        if new.exists():
+            os.replace(new, out_dir / name)
+    shutil.rmtree(staging)

@@ -33,6 +33,21 @@ def _is_numeric(series: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(series.dtype)) and not pd.api.types.is_bool_dtype(series.dtype)
 
 
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _require_finite(series: pd.Series, role: str) -> None:
+    """``inf`` (or ``1e400`` read from a file) would only surface later as a singular fit."""
+    infinite = np.isinf(series.to_numpy(dtype=float))
+    if infinite.any():
+        i = int(np.flatnonzero(infinite)[0])
+        found = _plain(series.iloc[i])
+        raise MMRMDataError(
+            f"{role} {series.name!r} must hold finite numbers, found {found!r} in row {series.index[i]!r}"
+        )
+
+
 def prepare(spec: MMRMSpec, data: pd.DataFrame) -> PreparedData:
     """Validate columns and values, drop incomplete rows, code the design, build arrays."""
     if not isinstance(data, pd.DataFrame):
@@ -47,9 +62,14 @@ def prepare(spec: MMRMSpec, data: pd.DataFrame) -> PreparedData:
     if unknown_ref:
         raise MMRMDataError(f"ref names column(s) {unknown_ref!r} that are not in the formula {spec.fixed!r}")
     response = data[spec.response]
+    if response.notna().sum() == 0:
+        raise MMRMDataError(
+            f"the data have no observed {spec.response!r} ({len(data)} row(s)); there is nothing to fit"
+        )
     if not _is_numeric(response):
         bad = next((v for v in response.dropna() if not isinstance(v, int | float)), response.iloc[0])
         raise MMRMDataError(f"response column {spec.response!r} must be numeric (found value {bad!r})")
+    _require_finite(response, "response column")
     visits = _visit_levels(spec, data)
     rows = data[response.notna()]
     for col in [spec.subject, spec.visit]:
@@ -85,6 +105,7 @@ def prepare(spec: MMRMSpec, data: pd.DataFrame) -> PreparedData:
                 raise MMRMDataError(f"invalid reference level for {name!r}: {ref!r} is not one of {list(visits)!r}")
             variables[name] = Variable(name, tuple(visits), ref)
         elif _is_numeric(rows[name]) and name not in spec.ref:
+            _require_finite(rows[name], "covariate")
             variables[name] = Variable(name, None)
         else:
             levels, ref = factor_levels(rows[name], spec.ref.get(name), name)
