@@ -86,7 +86,10 @@ def test_a_real_search_on_simulated_trials(tmp_path: Path) -> None:
     values = {"effect": 2.0, "followup": 20}
     kwargs: dict[str, Any] = {"target": 0.6, "reps": 4, "seed": 3, "analyses": ("cafs",), "executor": "inprocess"}
     (r,) = find_sample_sizes(protocol, values, out_dir=tmp_path, start=16, **kwargs)
-    assert r.n is not None and r.n <= 16 and r.power >= 0.6
+    assert r.n is not None and r.n <= 64 and r.power >= 0.6
+    # the bracket closed: the largest size tried below N fell short of the target, one block below N
+    below = max((n, p) for n, p, _ in r.evaluations if n < r.n)
+    assert below[1] < 0.6 and below[0] == r.n - 2
     tried = {n for n, _, _ in r.evaluations}
     assert len(list((tmp_path / "chunks").glob("*.parquet"))) >= len(tried)
     (again,) = find_sample_sizes(protocol, values, out_dir=tmp_path, start=16, **kwargs)
