@@ -44,8 +44,8 @@ def test_rejection_is_p_below_the_protocol_alpha_and_failed_fits_reject_nothing(
 
 
 def test_common_random_numbers_same_replicate_same_participants_across_effects() -> None:
-    null = run_chunk(small[0], replicate_seeds(5, 0, 1), ("responder",))
-    treated = run_chunk(small[1], replicate_seeds(5, 0, 1), ("responder",))
+    null = run_chunk(small[0], replicate_seeds(5, 0, 1), ("responder_unadjusted",))
+    treated = run_chunk(small[1], replicate_seeds(5, 0, 1), ("responder_unadjusted",))
     # the same people were screened and randomized; only the treatment changed their outcome
     assert null["n_screened"].tolist() == treated["n_screened"].tolist()
     assert null["rate_control"].tolist() == treated["rate_control"].tolist()
