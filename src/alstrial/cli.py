@@ -122,6 +122,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "redcap": LazyCommand(_CMD + "redcap:app", "Import a REDCap data dictionary or REDCap records.", group=True),
     "odm": LazyCommand(_CMD + "redcap:odm_app", "Import CDISC ODM 1.3 study metadata.", group=True),
     "query": LazyCommand(_CMD + "records:query_app", "Raise, answer, close and list data queries.", group=True),
+    "design": LazyCommand(
+        _CMD + "design:app", "Trial design by simulation: power, type I error, sample size.", group=True
+    ),
 }
 
 
