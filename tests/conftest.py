@@ -29,6 +29,11 @@ from alstrial.store.audit_chain import GENESIS_HASH
 from alstrial.store.audit_guard import install_audit_guards
 
 PASSWORD = "correct-horse-battery"
+# A developer's own audit key must not turn every unkeyed test trial into a keyed one (the keyed-chain
+# tests set it themselves).
+for _name in ("ALSTRIAL_AUDIT_KEY", "ALSTRIAL_AUDIT_KEY_FILE"):
+    os.environ.pop(_name, None)
+
 BACKENDS = ("sqlite", "postgresql")
 
 

@@ -101,20 +101,27 @@ def authenticate(db: CaptureDB, username: str, password: str) -> Actor:
     return actor
 
 
+def _count_failure(session: Session, user_id: int, *, locked: bool) -> dict[str, tuple[object, object]]:
+    """Add one failure to the account's count, locking it at the limit; the changes for the audit entry."""
+    row = session.execute(select(User.failed_logins, User.locked_until).where(User.id == user_id)).first()
+    if row is None:
+        return {}
+    failures = row.failed_logins + 1
+    values: dict[str, object] = {"failed_logins": failures}
+    changes: dict[str, tuple[object, object]] = {"failed_sign_ins": (failures - 1, failures)}
+    if failures >= MAX_FAILED_SIGN_INS and not locked:
+        until = utcnow() + LOCKOUT
+        values["locked_until"] = until
+        changes["locked_until"] = (row.locked_until, until)
+    session.execute(update(User).where(User.id == user_id).values(**values))
+    return changes
+
+
 def _record_failed_sign_in(db: CaptureDB, username: str, user: User | None, *, locked: bool = False) -> None:
     """Count the failure against a known account (locking it at the limit) and audit it, in one transaction."""
     shown = "".join(ch for ch in username if ch.isprintable())[:64] or "(blank)"
-    changes: dict[str, tuple[object, object]] = {}
     with database_errors(), db.sessions.begin() as session:
-        if user is not None:
-            failures = session.execute(select(User.failed_logins).where(User.id == user.id)).scalar_one() + 1
-            values: dict[str, object] = {"failed_logins": failures}
-            changes["failed_sign_ins"] = (failures - 1, failures)
-            if failures >= MAX_FAILED_SIGN_INS and not locked:
-                until = utcnow() + LOCKOUT
-                values["locked_until"] = until
-                changes["locked_until"] = (user.locked_until, until)
-            session.execute(update(User).where(User.id == user.id).values(**values))
+        changes = _count_failure(session, user.id, locked=locked) if user is not None else {}
         entry = AuditEntry("user.sign_in_failed", "user", shown, changes, "account locked" if locked else None, None)
         audit_chain.append(session, username=shown, role="-", entries=[entry])
 
@@ -122,18 +129,8 @@ def _record_failed_sign_in(db: CaptureDB, username: str, user: User | None, *, l
 def record_failed_reentry(db: CaptureDB, actor: Actor, entry: AuditEntry, *, locked: bool) -> None:
     """A wrong password re-entered to sign counts like a failed sign-in (the same limit locks the account),
     so a session left open cannot be used to guess its owner's password; audited with the refusal."""
-    changes = dict(entry.changes)
     with database_errors(), db.sessions.begin() as session:
-        row = session.execute(select(User.failed_logins, User.locked_until).where(User.id == actor.user_id)).first()
-        if row is not None:
-            failures = row.failed_logins + 1
-            values: dict[str, object] = {"failed_logins": failures}
-            changes["failed_sign_ins"] = (failures - 1, failures)
-            if failures >= MAX_FAILED_SIGN_INS and not locked:
-                until = utcnow() + LOCKOUT
-                values["locked_until"] = until
-                changes["locked_until"] = (row.locked_until, until)
-            session.execute(update(User).where(User.id == actor.user_id).values(**values))
+        changes = {**entry.changes, **_count_failure(session, actor.user_id, locked=locked)}
         counted = AuditEntry(entry.action, entry.entity, entry.entity_id, changes, entry.reason, entry.participant_code)
         audit_chain.append(session, username=actor.username, role=actor.role, entries=[counted])
 

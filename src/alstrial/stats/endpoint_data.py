@@ -28,8 +28,11 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str) -> N
         )
 
 
-def numeric_column(df: pd.DataFrame, column: str, *, what: str, allow_missing: bool = False) -> np.ndarray:
-    """Return ``df[column]`` as float, quoting the first value that is not a finite number."""
+def numeric_column(
+    df: pd.DataFrame, column: str, *, what: str, allow_missing: bool = False, allow_minus_infinity: bool = False
+) -> np.ndarray:
+    """Return ``df[column]`` as float, quoting the first value that is not a finite number
+    (``allow_minus_infinity``: −∞ is a value the caller gives a meaning, e.g. a composite failure)."""
     raw = df[column]
     values = pd.to_numeric(raw, errors="coerce")
     bad = values.isna() & raw.notna()
@@ -42,7 +45,7 @@ def numeric_column(df: pd.DataFrame, column: str, *, what: str, allow_missing: b
         row = values[values.isna()].index[0]
         raise EndpointDataError(f"{what}: column {column!r} has a missing value in row {row!r}")
     out = values.to_numpy(dtype=float)
-    infinite = np.isinf(out)
+    infinite = np.isposinf(out) if allow_minus_infinity else np.isinf(out)
     if infinite.any():  # ``inf``, ``1e400``: no analysis means anything with them
         i = int(np.flatnonzero(infinite)[0])
         raise EndpointDataError(

@@ -124,7 +124,8 @@ def responder_analysis(
     require_columns(df, [arm, *[c for c in slope_cols if c], *covariates], what=what)
     ref, trt = two_arm_levels(df[arm], what=what, reference=reference)
     if slope_change:
-        change = numeric_column(df, slope_change, what=what, allow_missing=True)
+        # −∞ marks a composite failure (death or ventilation before the visit): never a responder
+        change = numeric_column(df, slope_change, what=what, allow_missing=True, allow_minus_infinity=True)
     else:
         assert pre_slope is not None and post_slope is not None
         change = numeric_column(df, post_slope, what=what, allow_missing=True) - numeric_column(

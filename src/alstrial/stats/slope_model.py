@@ -134,10 +134,18 @@ def random_slope_model(
     groups = data[subject].to_numpy()
     if pd.Series(groups).nunique() < 3:
         raise EndpointDataError(f"{what}: needs at least 3 subjects (found {pd.Series(groups).nunique()})")
+    if np.linalg.matrix_rank(x.to_numpy(dtype=float)) < x.shape[1]:
+        raise EndpointDataError(
+            f"{what}: the fixed effects cannot be estimated (columns {', '.join(map(str, x.columns))} are linearly "
+            "dependent): the times must vary within the data and each arm needs participants"
+        )
     model = sm.MixedLM(y, x, groups=groups, exog_re=z_re)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = model.fit(reml=True, method=["lbfgs", "powell"])
+        try:
+            fit = model.fit(reml=True, method=["lbfgs", "powell"])
+        except np.linalg.LinAlgError as exc:
+            raise EndpointDataError(f"{what}: the model cannot be fitted to these data ({exc})") from None
     notes = tuple(sorted({str(w.message) for w in caught}))
     first = "lbfgs" if not any("Retrying MixedLM optimization" in n for n in notes) else "powell (after lbfgs failed)"
     fit, polished = _polish(model, fit)
