@@ -27,7 +27,14 @@ from alstrial.services.safety import INTERCURRENT_KINDS, SAE_CRITERIA
 from alstrial.web.deps import DB, Form, PageActor, session_of
 from alstrial.web.errors import TooManyAttempts
 from alstrial.web.forms import MAX_INT, FormReader
-from alstrial.web.pages_common import new_request_key, problems_by_field, redirect, render, trial_protocol
+from alstrial.web.pages_common import (
+    form_problems,
+    new_request_key,
+    problems_by_field,
+    redirect,
+    render,
+    trial_protocol,
+)
 from alstrial.web.schedule import schedule
 from alstrial.web.security import Session, SignInThrottle
 
@@ -595,8 +602,11 @@ def record_adverse_event(request: Request, code: str, db: DB, actor: PageActor, 
 
 @router.get("/participants/{code}/doses/new", response_class=HTMLResponse)
 def dose_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
-    doses = sv.list_doses(db, actor, participant=code)
-    return render(request, "dose.html", {"code": code, "doses": doses, "key": new_request_key(), "values": {}})
+    return render(request, "dose.html", _dose_context(db, actor, code))
+
+
+def _dose_context(db: DB, actor: Actor, code: str) -> dict[str, Any]:
+    return {"code": code, "doses": sv.list_doses(db, actor, participant=code), "key": new_request_key()}
 
 
 @router.post("/participants/{code}/doses", response_class=HTMLResponse)
@@ -606,33 +616,35 @@ def administer_dose(request: Request, code: str, db: DB, actor: PageActor, form:
     lot, label = r.text("lot_number", max_length=64), r.text("label_coi_id", max_length=64)
     at, number = r.datetime("administered_at"), r.integer("dose_number")
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert lot and label and at and number is not None
     try:
+        r.done()
+        assert lot and label and at and number is not None
         sv.administer_dose(
             db, actor, code, lot_number=lot, label_coi_id=label, administered_at=at, dose_number=number, request_key=key
         )
     except sv.ChainOfIdentityMismatch as exc:
-        doses = sv.list_doses(db, actor, participant=code)
-        ctx = {"code": code, "doses": doses, "key": new_request_key(), "values": dict(form.items())}
+        ctx = {**_dose_context(db, actor, code), "values": dict(form.items()), "failed_form": "dose"}
         ctx["error"] = f"DOSE REFUSED — {exc}"
         return render(request, "dose.html", ctx, 422)
+    except ValidationFailed as exc:
+        return form_problems(request, "dose.html", _dose_context(db, actor, code), form, exc, failed_form="dose")
     return redirect(request, f"/participants/{quote(code)}", f"Dose {number} recorded (lot {lot}).")
 
 
 @router.get("/participants/{code}/disposition", response_class=HTMLResponse)
 def disposition_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
-    return render(
-        request,
-        "disposition.html",
-        {
-            "code": code,
-            "reasons": REASON_CODES,
-            "deciders": DECIDERS,
-            "kinds": INTERCURRENT_KINDS,
-            "key": new_request_key(),
-        },
-    )
+    sv.participant_detail(db, actor, code)  # the participant must be visible to the caller
+    return render(request, "disposition.html", _disposition_context(code))
+
+
+def _disposition_context(code: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "reasons": REASON_CODES,
+        "deciders": DECIDERS,
+        "kinds": [(k, k.replace("_", " ")) for k in INTERCURRENT_KINDS],
+        "key": new_request_key(),
+    }
 
 
 @router.post("/participants/{code}/disposition")
@@ -645,10 +657,11 @@ def record_disposition(request: Request, code: str, db: DB, actor: PageActor, fo
     key = r.text("request_key", required=False, max_length=128)
     if what not in ("discontinue", "withdraw"):
         r.problems.append(Problem("what", what, "expected 'discontinue' (treatment) or 'withdraw' (study)"))
-    r.done()
-    assert on and reason_code and decided_by
-    if what == "discontinue":
-        sv.discontinue_treatment(
+    try:
+        r.done()
+        assert on and reason_code and decided_by
+        call = sv.discontinue_treatment if what == "discontinue" else sv.withdraw_participant
+        call(
             db,
             actor,
             code,
@@ -658,18 +671,12 @@ def record_disposition(request: Request, code: str, db: DB, actor: PageActor, fo
             reason_text=reason_text,
             request_key=key,
         )
+    except ValidationFailed as exc:
+        context = _disposition_context(code)
+        return form_problems(request, "disposition.html", context, form, exc, failed_form="disposition")
+    if what == "discontinue":
         message = f"Treatment of {code} discontinued on {on}."
     else:
-        sv.withdraw_participant(
-            db,
-            actor,
-            code,
-            on=on,
-            reason_code=reason_code,
-            decided_by=decided_by,
-            reason_text=reason_text,
-            request_key=key,
-        )
         message = f"{code} withdrawn from the study on {on}."
     return redirect(request, f"/participants/{quote(code)}", message)
 
@@ -681,19 +688,22 @@ def record_intercurrent_event(request: Request, code: str, db: DB, actor: PageAc
     hours, days = r.number("hours_per_day", required=False), r.integer("consecutive_days", required=False)
     details = r.text("details", required=False)
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert kind and when
-    sv.record_intercurrent_event(
-        db,
-        actor,
-        code,
-        kind=kind,
-        event_date=when,
-        hours_per_day=hours,
-        consecutive_days=days,
-        details=details,
-        request_key=key,
-    )
+    try:
+        r.done()
+        assert kind and when
+        sv.record_intercurrent_event(
+            db,
+            actor,
+            code,
+            kind=kind,
+            event_date=when,
+            hours_per_day=hours,
+            consecutive_days=days,
+            details=details,
+            request_key=key,
+        )
+    except ValidationFailed as exc:
+        return form_problems(request, "disposition.html", _disposition_context(code), form, exc, failed_form="ice")
     return redirect(request, f"/participants/{quote(code)}", f"{kind.replace('_', ' ')} recorded on {when}.")
 
 
@@ -709,22 +719,26 @@ def emergency_unblind(request: Request, code: str, db: DB, actor: PageActor, for
     """Reveal one participant's arm to their investigator (audited); the answer is shown once, not redirected."""
     r = FormReader(form, "emergency unblinding")
     reason, password = r.text("reason"), r.text("password", max_length=1000)
-    r.done()
-    assert reason and password
-    result = sv.emergency_unblind(db, actor, code, reason=reason, password=password)
+    try:
+        r.done()
+        assert reason and password
+        result = sv.emergency_unblind(db, actor, code, reason=reason, password=password)
+    except ValidationFailed as exc:
+        context = {"code": code, "result": None}
+        return form_problems(request, "emergency_unblinding.html", context, form, exc, failed_form="unblind")
     return render(request, "emergency_unblinding.html", {"code": code, "result": result})
 
 
 # --------------------------------------------------------------------------- CSF
 @router.get("/participants/{code}/csf", response_class=HTMLResponse)
 def csf_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
+    return render(request, "csf.html", _csf_context(db, actor, code))
+
+
+def _csf_context(db: DB, actor: Actor, code: str) -> dict[str, Any]:
     samples = sv.list_lab_samples(db, actor, participant=code)
-    protocol = trial_protocol(db)
-    return render(
-        request,
-        "csf.html",
-        {"code": code, "samples": samples, "visit_codes": [v.code for v in protocol.visits], "key": new_request_key()},
-    )
+    visit_codes = [v.code for v in trial_protocol(db).visits]
+    return {"code": code, "samples": samples, "visit_codes": visit_codes, "key": new_request_key()}
 
 
 @router.post("/participants/{code}/csf")
@@ -736,9 +750,12 @@ def record_csf(request: Request, code: str, db: DB, actor: PageActor, form: Form
         r.datetime("collected_at"),
     )
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert visit and sample_id and at
-    sv.record_csf_sample(db, actor, code, visit=visit, sample_id=sample_id, collected_at=at, request_key=key)
+    try:
+        r.done()
+        assert visit and sample_id and at
+        sv.record_csf_sample(db, actor, code, visit=visit, sample_id=sample_id, collected_at=at, request_key=key)
+    except ValidationFailed as exc:
+        return form_problems(request, "csf.html", _csf_context(db, actor, code), form, exc, failed_form="sample")
     return redirect(request, f"/participants/{quote(code)}/csf", f"CSF sample {sample_id} recorded.")
 
 
@@ -751,22 +768,27 @@ def record_csf_result(request: Request, code: str, db: DB, actor: PageActor, for
         r.text("unit", max_length=32),
         r.text("assay", max_length=100),
     )
-    r.done()
-    assert sample_id and analyte and unit and assay
     below = True if r.flag("below_lloq") else None
-    sv.record_lab_result(
-        db, actor, sample_id=sample_id, analyte=analyte, value=value, unit=unit, assay=assay, below_lloq=below
-    )
+    try:
+        r.done()
+        assert sample_id and analyte and unit and assay
+        sv.record_lab_result(
+            db, actor, sample_id=sample_id, analyte=analyte, value=value, unit=unit, assay=assay, below_lloq=below
+        )
+    except ValidationFailed as exc:
+        return form_problems(request, "csf.html", _csf_context(db, actor, code), form, exc, failed_form="result")
     return redirect(request, f"/participants/{quote(code)}/csf", f"{analyte} result recorded for {sample_id}.")
 
 
 # --------------------------------------------------------------------------- lock and admin
 @router.get("/admin/lock", response_class=HTMLResponse)
 def lock_page(request: Request, db: DB, actor: PageActor) -> Response:
+    return render(request, "lock.html", _lock_context(db, actor))
+
+
+def _lock_context(db: DB, actor: Actor) -> dict[str, Any]:
     events = sv.audit_log(db, actor, action="database.") if policy.can(actor.role, policy.Permission.READ_AUDIT) else []
-    return render(
-        request, "lock.html", {"events": events, "locked": bool(events) and events[-1].action == "database.lock"}
-    )
+    return {"events": events, "locked": bool(events) and events[-1].action == "database.lock"}
 
 
 @router.post("/admin/lock")
@@ -775,22 +797,29 @@ def lock(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
     reason, what = r.text("reason"), r.text("what", max_length=8)
     password = r.text("password", max_length=1000)
     override = r.text("override_reason", required=False)
-    r.done()
-    assert reason and password
+    try:
+        r.done()
+        assert reason and password
+        if what == "unlock":
+            sv.unlock_database(db, actor, reason=reason, password=password)
+        else:
+            sv.lock_database(db, actor, reason=reason, password=password, override_reason=override)
+    except ValidationFailed as exc:
+        return form_problems(request, "lock.html", _lock_context(db, actor), form, exc, failed_form="lock")
     if what == "unlock":
-        sv.unlock_database(db, actor, reason=reason, password=password)
         return redirect(request, "/admin/lock", "The database is unlocked: data entry is open again.")
-    sv.lock_database(db, actor, reason=reason, password=password, override_reason=override)
     return redirect(request, "/admin/lock", "The database is locked: every data write is refused.")
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, db: DB, actor: PageActor) -> Response:
-    return render(
-        request,
-        "users.html",
-        {"users": sv.list_users(db, actor), "sites": sv.list_sites(db, actor), "roles": policy.ROLES},
-    )
+    return render(request, "users.html", _users_context(db, actor))
+
+
+def _users_context(db: DB, actor: Actor) -> dict[str, Any]:
+    roles = [(r, r.replace("_", " ")) for r in policy.ROLES]
+    sites = sv.list_sites(db, actor)
+    return {"users": sv.list_users(db, actor), "sites": sites, "site_codes": [s.code for s in sites], "roles": roles}
 
 
 @router.post("/admin/users")
@@ -799,9 +828,12 @@ def add_user(request: Request, db: DB, actor: PageActor, form: Form) -> Response
     username, role = r.text("username", max_length=64), r.text("role", max_length=32)
     password, full_name = r.text("password", max_length=1000), r.text("full_name", required=False, max_length=200)
     site = r.text("site", required=False, max_length=16)
-    r.done()
-    assert username and role and password
-    sv.add_user(db, actor, username=username, role=role, password=password, full_name=full_name or "", site=site)
+    try:
+        r.done()
+        assert username and role and password
+        sv.add_user(db, actor, username=username, role=role, password=password, full_name=full_name or "", site=site)
+    except ValidationFailed as exc:
+        return form_problems(request, "users.html", _users_context(db, actor), form, exc, failed_form="user")
     return redirect(request, "/admin/users", f"User {username} ({role}) created.")
 
 
@@ -819,9 +851,12 @@ def unlock_user(request: Request, username: str, db: DB, actor: PageActor, form:
 def add_site(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
     r = FormReader(form, "site")
     code, name, country = r.text("code", max_length=16), r.text("name", max_length=200), r.text("country", max_length=3)
-    r.done()
-    assert code and name and country
-    sv.add_site(db, actor, code, name, country)
+    try:
+        r.done()
+        assert code and name and country
+        sv.add_site(db, actor, code, name, country)
+    except ValidationFailed as exc:
+        return form_problems(request, "users.html", _users_context(db, actor), form, exc, failed_form="site")
     return redirect(request, "/admin/users", f"Site {code} added.")
 
 

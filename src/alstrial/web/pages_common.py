@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from alstrial.errors import ValidationFailed
 from alstrial.protocol.models import Protocol
 from alstrial.services import CaptureDB, policy
 from alstrial.web.security import CSRF_FIELD, Session
@@ -41,9 +42,31 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "can": (lambda perm: actor is not None and policy.can(actor.role, policy.Permission(perm))),
         "error": None,
         "problems": {},
+        "values": {},
+        "failed_form": None,
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def form_problems(
+    request: Request, name: str, context: dict[str, Any], form: Any, exc: ValidationFailed, *, failed_form: str
+) -> HTMLResponse:
+    """The page a refused form came from, again (422): what was typed (never a password), each problem
+    beside its field, and every problem in the banner so none hides behind a field the form lacks.
+    The form keeps its request key: nothing was stored under it, so the fixed resubmission is the first."""
+    values = {k: str(v) for k, v in form.multi_items() if "password" not in k}
+    listed = "; ".join(f"{p.where}: {p.reason}" for p in exc.problems)
+    ctx = {
+        **context,
+        "values": values,
+        "problems": problems_by_field(exc.problems),
+        "failed_form": failed_form,
+        "error": f"Nothing was saved — {len(exc.problems)} problem(s): {listed}",
+    }
+    if values.get("request_key"):
+        ctx["key"] = values["request_key"]
+    return render(request, name, ctx, 422)
 
 
 def render_error(request: Request, status: int, body: dict[str, Any]) -> HTMLResponse:

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from alstrial import services as sv
-from alstrial.services import policy
+from alstrial.errors import ValidationFailed
+from alstrial.services import Actor, policy
 from alstrial.web.deps import DB, Form, PageActor
 from alstrial.web.forms import FormReader
-from alstrial.web.pages_common import new_request_key, redirect, render
+from alstrial.web.pages_common import form_problems, new_request_key, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,6 +29,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/pharmacy", response_class=HTMLResponse)
 def pharmacy(request: Request, db: DB, actor: PageActor, participant: str | None = None) -> Response:
     """Chain of identity: participant → kit → (arm, unblinded only) → aspiration COI id → lot → dose given."""
+    return render(request, "pharmacy.html", _pharmacy_context(db, actor, participant))
+
+
+def _pharmacy_context(db: DB, actor: Actor, participant: str | None) -> dict[str, Any]:
     lots = sv.list_product_lots(db, actor, participant=participant or None, limit=1000)
     given = {d["lot_number"]: d for d in sv.list_doses(db, actor, participant=participant or None)}
     kits = {p.code: p.kit_code for p in sv.list_participants(db, actor, status="randomized")}
@@ -43,11 +48,7 @@ def pharmacy(request: Request, db: DB, actor: PageActor, participant: str | None
         }
         for lot in lots
     ]
-    return render(
-        request,
-        "pharmacy.html",
-        {"rows": rows, "show_arm": arms is not None, "participant": participant or "", "key": new_request_key()},
-    )
+    return {"rows": rows, "show_arm": arms is not None, "participant": participant or "", "key": new_request_key()}
 
 
 @router.post("/pharmacy/lots")
@@ -56,17 +57,20 @@ def manufacture_lot(request: Request, db: DB, actor: PageActor, form: Form) -> R
     aspiration, dose = r.integer("aspiration_id"), r.integer("dose_number")
     made, expires = r.date("manufactured_on"), r.date("expires_on")
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert aspiration is not None and dose is not None and made and expires
-    lot = sv.manufacture_lot(
-        db,
-        actor,
-        aspiration_id=aspiration,
-        dose_number=dose,
-        manufactured_on=made,
-        expires_on=expires,
-        request_key=key,
-    )
+    try:
+        r.done()
+        assert aspiration is not None and dose is not None and made and expires
+        lot = sv.manufacture_lot(
+            db,
+            actor,
+            aspiration_id=aspiration,
+            dose_number=dose,
+            manufactured_on=made,
+            expires_on=expires,
+            request_key=key,
+        )
+    except ValidationFailed as exc:
+        return form_problems(request, "pharmacy.html", _pharmacy_context(db, actor, None), form, exc, failed_form="lot")
     return redirect(request, "/pharmacy", f"Lot {lot.lot_number} made for dose {dose}: label it with {lot.coi_id}.")
 
 
@@ -87,18 +91,26 @@ def unblinding_page(request: Request, db: DB, actor: PageActor) -> Response:
 def unblind_trial(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
     r = FormReader(form, "full unblinding")
     reason, password = r.text("reason"), r.text("password", max_length=1000)
-    r.done()
-    assert reason and password
-    sv.unblind_trial(db, actor, reason=reason, password=password)
+    try:
+        r.done()
+        assert reason and password
+        sv.unblind_trial(db, actor, reason=reason, password=password)
+    except ValidationFailed as exc:
+        context = {"events": sv.list_unblindings(db, actor)}
+        return form_problems(request, "unblinding.html", context, form, exc, failed_form="unblind")
     return redirect(request, "/admin/unblinding", "The trial is unblinded: every role may now see the arms.")
 
 
 # --------------------------------------------------------------------------- vital capacity and weight
 @router.get("/participants/{code}/visits/{visit}/measures", response_class=HTMLResponse)
 def measures(request: Request, code: str, visit: str, db: DB, actor: PageActor) -> Response:
+    return render(request, "measures.html", _measures_context(db, actor, code, visit))
+
+
+def _measures_context(db: DB, actor: Actor, code: str, visit: str) -> dict[str, Any]:
     rows = sv.visit_data(db, actor, code)
     record = next((v for v in rows if v["visit"] == visit), None)
-    return render(request, "measures.html", {"code": code, "visit": visit, "record": record, "key": new_request_key()})
+    return {"code": code, "visit": visit, "record": record, "key": new_request_key()}
 
 
 def _back(code: str, visit: str) -> str:
@@ -112,11 +124,15 @@ def record_vital_capacity(request: Request, code: str, visit: str, db: DB, actor
     test = r.text("test", required=False, max_length=8) or "SVC"
     position = r.text("position", required=False, max_length=16) or "upright"
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert pct is not None
-    sv.record_vital_capacity(
-        db, actor, code, visit, percent_predicted=pct, liters=liters, test=test, position=position, request_key=key
-    )
+    try:
+        r.done()
+        assert pct is not None
+        sv.record_vital_capacity(
+            db, actor, code, visit, percent_predicted=pct, liters=liters, test=test, position=position, request_key=key
+        )
+    except ValidationFailed as exc:
+        context = _measures_context(db, actor, code, visit)
+        return form_problems(request, "measures.html", context, form, exc, failed_form="vital_capacity")
     return redirect(request, _back(code, visit), f"{test} {pct:g} % predicted recorded for {code} at {visit}.")
 
 
@@ -125,9 +141,13 @@ def record_weight(request: Request, code: str, visit: str, db: DB, actor: PageAc
     r = FormReader(form, "weight")
     kg = r.number("weight_kg")
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert kg is not None
-    sv.record_weight(db, actor, code, visit, weight_kg=kg, request_key=key)
+    try:
+        r.done()
+        assert kg is not None
+        sv.record_weight(db, actor, code, visit, weight_kg=kg, request_key=key)
+    except ValidationFailed as exc:
+        context = _measures_context(db, actor, code, visit)
+        return form_problems(request, "measures.html", context, form, exc, failed_form="weight")
     return redirect(request, _back(code, visit), f"Weight {kg:g} kg recorded for {code} at {visit}.")
 
 
