@@ -78,6 +78,9 @@ def test_randomize_read_arms_and_list_records(enrolled: tuple[str, list[str]]) -
     assert all("arm" not in p for p in people)  # the monitor is blinded
     one = json.loads(ok("records", "participants", "--participant", codes[0], "--db", db, "--user", "mon", "--json"))
     assert [p["code"] for p in one] == [codes[0]]
+    # the filter applies before the page is cut: the third participant is found with a page of one
+    third = ["records", "participants", "--participant", codes[2], "--limit", "1", "--db", db, "--user", "mon"]
+    assert [p["code"] for p in json.loads(ok(*third, "--json"))] == [codes[2]]
     assert ok("records", "lots", "--db", db, "--user", "pharm").strip() == "(none)"
 
 

@@ -116,6 +116,21 @@ def test_numeric_stratum_needs_one_more_level_than_cutpoints() -> None:
         parse_protocol(text)
 
 
+@pytest.mark.parametrize(
+    ("seed", "typo", "where"),
+    [
+        ("cutpoints = [35]", "cutpoints = [true]", "strata[1].cutpoints"),
+        ("block_multiples = [1, 2, 3]", "block_multiples = [1, false, 3]", "randomization.block_multiples"),
+    ],
+)
+def test_true_or_false_in_a_list_of_numbers_is_refused(seed: str, typo: str, where: str) -> None:
+    """TOML's ``true`` would otherwise be read as 1: a cut point of 1 on ALSFRS-R nobody wrote."""
+    with pytest.raises(ProtocolError) as info:
+        parse_protocol(_replace(_seed_text(), seed, typo))
+    found = [p for p in info.value.problems if p.where.startswith(where)]
+    assert found and "not true/false" in found[0].reason, info.value.problems
+
+
 def test_protocol_is_immutable() -> None:
     p = load_protocol()
     with pytest.raises(Exception, match="frozen"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from capture_calls import AT0, DAY0, prepare
@@ -154,3 +154,29 @@ def test_active_and_placebo_lots_look_the_same(trial) -> None:
     assert all(re.fullmatch(r"LOT-[2-9A-Z]{8}", v.lot_number) for v in views)
     assert {tuple(v.to_dict()) for v in views} == {tuple(views[0].to_dict())}
     assert len({v.labelled_amount for v in views}) == 1
+
+
+@pytest.mark.parametrize(
+    ("made", "expires", "field", "words"),
+    [
+        (date(1900, 1, 1), date(1900, 3, 1), "manufactured_on", "not a plausible date"),
+        (DAY0 + timedelta(days=3650), DAY0 + timedelta(days=3700), "manufactured_on", "not a plausible date"),
+        (DAY0 - timedelta(days=60), DAY0 + timedelta(days=30), "manufactured_on", "before its aspiration"),
+        (DAY0, "2027-01-01", "expires_on", "expected a date"),
+    ],
+)
+def test_a_lot_date_that_cannot_be_true_is_refused(trial, made, expires, field: str, words: str) -> None:
+    """A lot is made from the marrow of one aspiration (28 days before day 0 here): not before it, not in 1900,
+    not in the future — the same plausibility rule as every other trial date (``domain.fields.date_problem``)."""
+    ctx = prepare(trial)
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed) as refused:
+        sv.manufacture_lot(
+            trial.db,
+            trial["pharmacist"],
+            aspiration_id=ctx["bma"],
+            dose_number=3,
+            manufactured_on=made,
+            expires_on=expires,
+        )
+    assert [p.where for p in refused.value.problems] == [field]
+    assert words in str(refused.value)

@@ -118,12 +118,8 @@ def list_records(
         if table not in RECORD_TABLES:
             raise ValidationFailed([Problem("table", table, f"expected one of {', '.join(RECORD_TABLES)}")])
     lister = _lister(table)
-    if table == "participants":
-        rows = run_as(db, user, lambda c, a: lister(c, a, offset=offset, limit=limit))
-        if participant is not None:
-            rows = [r for r in rows if r.code == participant]
-    else:
-        rows = run_as(db, user, lambda c, a: lister(c, a, participant=participant, offset=offset, limit=limit))
+    by = "code" if table == "participants" else "participant"
+    rows = run_as(db, user, lambda c, a: lister(c, a, **{by: participant}, offset=offset, limit=limit))
     _emit(rows, as_json)
 
 

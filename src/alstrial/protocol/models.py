@@ -27,8 +27,11 @@ class _Model(BaseModel):
     def _no_boolean_as_number(cls, value: object, info: ValidationInfo) -> object:
         # pydantic's lax mode reads ``ratio = true`` as 1; a protocol must say the number it means
         field = cls.model_fields.get(info.field_name or "")
-        if isinstance(value, bool) and field is not None and not _admits_bool(field.annotation):
-            raise ValueError("expected a number or text, not true/false")
+        if field is not None and not _admits_bool(field.annotation):
+            if isinstance(value, bool):
+                raise ValueError("expected a number or text, not true/false")
+            if isinstance(value, list) and (flags := [i for i, v in enumerate(value) if isinstance(v, bool)]):
+                raise ValueError(f"item {flags[0]}: expected a number or text, not true/false")
         return value
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
@@ -101,6 +101,11 @@ def manufacture_lot(
         return remember(tx, manufacture_lot_step(tx, aspiration_id, dose_number, manufactured_on, expires_on))
 
 
+def _utc_day(stored: datetime) -> date:
+    """The UTC calendar day of a stored instant (SQLite hands it back without its zone, which is UTC)."""
+    return (stored if stored.tzinfo else stored.replace(tzinfo=UTC)).astimezone(UTC).date()
+
+
 def manufacture_lot_step(
     tx: Tx, aspiration_id: int, dose_number: int, manufactured_on: date, expires_on: date
 ) -> LotView:
@@ -112,7 +117,17 @@ def manufacture_lot_step(
     problems = []
     if dose_number not in numbers:
         problems.append(Problem("dose_number", dose_number, f"expected one of {numbers}"))
-    if expires_on <= manufactured_on:
+    # made from this aspiration's marrow: a real date, not in the future, and not before the aspiration
+    made_ok = isinstance(manufactured_on, date) and not isinstance(manufactured_on, datetime)
+    if not made_ok:
+        problems.append(Problem("manufactured_on", manufactured_on, "expected a date (YYYY-MM-DD)"))
+    elif found := date_problem(manufactured_on, "manufactured_on"):
+        problems.append(found)
+    elif manufactured_on < (aspirated := _utc_day(bma.aspirated_at)):
+        problems.append(Problem("manufactured_on", manufactured_on.isoformat(), f"before its aspiration ({aspirated})"))
+    if not isinstance(expires_on, date) or isinstance(expires_on, datetime):
+        problems.append(Problem("expires_on", expires_on, "expected a date (YYYY-MM-DD)"))
+    elif made_ok and expires_on <= manufactured_on:
         problems.append(Problem("expires_on", expires_on.isoformat(), "must be after the manufacturing date"))
     if problems:
         raise ValidationFailed(problems, context="lot")

@@ -119,10 +119,12 @@ def list_participants(
     *,
     site: str | None = None,
     status: str | None = None,
+    code: str | None = None,
     offset: int = 0,
     limit: int | None = None,
 ) -> list[ParticipantView]:
-    """Participants the caller may see, by code, filtered by site and status, one page at a time."""
+    """Participants the caller may see, by code, filtered by site, status and code, one page at a time
+    (the filters apply before the page is cut, so a filtered page is never missing a match)."""
     problems = page_problems(offset, limit)
     if status is not None and status not in PARTICIPANT_STATUSES:
         problems.append(Problem("status", status, f"expected one of {', '.join(PARTICIPANT_STATUSES)}"))
@@ -134,6 +136,8 @@ def list_participants(
             where.append(Site.code == site)
         if status is not None:
             where.append(Participant.status == status)
+        if code is not None:
+            where.append(Participant.code == code)
         return _views(tx, where, offset=offset, limit=limit)
 
 
