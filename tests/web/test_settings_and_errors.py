@@ -111,13 +111,19 @@ def test_unexpected_errors_are_a_generic_500_and_logged(caplog: pytest.LogCaptur
     assert any("unexpected error" in rec.message for rec in caplog.records)
 
 
-def test_alstrial_serve_serves_pages_and_the_api(sqlite_template: str, tmp_path: Path) -> None:
-    """The real command in a subprocess (uvicorn), on a database with no trial set up yet."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_alstrial_serve_serves_pages_and_the_api(sqlite_template: str, tmp_path: Path, processes: int) -> None:
+    """The real command in a subprocess (uvicorn), on a database with no trial set up yet; with
+    ``--processes 2`` a session cookie signed by one process is honoured by the other."""
+    import http.cookiejar
+    import re
     import shutil
     import socket
     import subprocess
     import sys
     import time
+    import urllib.error
+    import urllib.parse
     import urllib.request
 
     db = tmp_path / "served.db"
@@ -128,25 +134,41 @@ def test_alstrial_serve_serves_pages_and_the_api(sqlite_template: str, tmp_path:
     exe = Path(sys.executable).with_name("alstrial")
     env = {"PATH": os.environ.get("PATH", ""), "ALSTRIAL_SECRET_KEY": TEST_SECRET}
     proc = subprocess.Popen(
-        [str(exe), "serve", "--db", str(db), "--port", str(port)],
+        [str(exe), "serve", "--db", str(db), "--port", str(port), "--processes", str(processes)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as r:
+                with urllib.request.urlopen(f"{base}/login", timeout=2) as r:
                     assert r.status == 200 and b"Sign in" in r.read()
-                    assert "HttpOnly" in r.headers["set-cookie"]
+                    assert "HttpOnly" in r.headers["set-cookie"] and r.headers["x-frame-options"] == "DENY"
                 break
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, "alstrial serve did not start"
                 time.sleep(0.2)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=5) as r:
+        with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=5) as r:
             assert json.loads(r.read())["info"]["title"] == "alstrial capture API"
+            assert "set-cookie" not in r.headers  # the API uses bearer tokens only
+        # each sign-in form's CSRF token lives in the signed session cookie: a wrong password (401),
+        # never a refused form (403), whichever process answers the post
+        for attempt in range(8):
+            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            with browser.open(f"{base}/login", timeout=5) as page:
+                form = page.read().decode()
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert csrf is not None
+            data = {"username": f"nobody{attempt}", "password": "wrong-password-x", "csrf_token": csrf.group(1)}
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                browser.open(f"{base}/login", data=urllib.parse.urlencode(data).encode(), timeout=30)
+            with refused.value as answer:
+                assert answer.code == 401, answer.read()[:300]
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=30)
     assert f"127.0.0.1:{port}" in out.decode()
+    assert out.decode().count("Started server process") == processes

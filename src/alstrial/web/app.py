@@ -6,11 +6,17 @@ session cookie for pages (the API uses bearer tokens only) and renews it on ever
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+import anyio.to_thread
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.requests import cookie_parser
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alstrial import __version__
 from alstrial.services import CaptureDB
@@ -20,6 +26,69 @@ from alstrial.web.security import SESSION_COOKIE, Session, Signer, SignInThrottl
 from alstrial.web.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+
+#: headers every page carries unless the page set its own
+_PAGE_HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "content-security-policy": "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'",
+    "cache-control": "no-store",
+}
+
+
+class SessionCookieMiddleware:
+    """Loads the signed session cookie of a page request into ``request.state.session`` and writes the
+    session back (renewed) on the response, with the pages' security headers. The API (bearer tokens)
+    and static files pass straight through. A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware``
+    runs every request through an extra task and stream, which costs every API call too."""
+
+    def __init__(self, app: ASGIApp, *, signer: Signer, settings: Settings) -> None:
+        self.app, self.signer, self.settings = app, signer, settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(("/api/", "/static/")):
+            await self.app(scope, receive, send)
+            return
+        cookie = _cookie(scope, SESSION_COOKIE)
+        state = scope.setdefault("state", {})
+        state["session"] = self.signer.load_session(cookie) or Session.new()
+
+        async def send_with_session(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                final: Session = state["session"]  # sign-in and sign-out replace it
+                carrier = Response()
+                carrier.set_cookie(
+                    SESSION_COOKIE,
+                    self.signer.dump_session(final),
+                    max_age=self.settings.session_seconds,
+                    httponly=True,
+                    samesite="strict",
+                    secure=self.settings.https_only or scope.get("scheme") == "https",
+                    path="/",
+                )
+                for name, value in carrier.raw_headers:
+                    if name == b"set-cookie":
+                        headers.append("set-cookie", value.decode("latin-1"))
+                for name, value in _PAGE_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_session)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == b"cookie":
+            return cookie_parser(value.decode("latin-1")).get(name)
+    return None
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``ALSTRIAL_*`` settings: what each process of ``alstrial serve --processes N`` builds."""
+    return create_app()
 
 
 def create_app(settings: Settings | None = None, *, db: CaptureDB | None = None) -> FastAPI:
@@ -55,31 +124,13 @@ def create_app(settings: Settings | None = None, *, db: CaptureDB | None = None)
     app.include_router(pages_product.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def session_cookie(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.url.path.startswith(("/api/", "/static/")):
-            return await call_next(request)
-        signer: Signer = request.app.state.signer
-        session = signer.load_session(request.cookies.get(SESSION_COOKIE)) or Session.new()
-        request.state.session = session
-        response = await call_next(request)
-        final: Session = request.state.session  # sign-in and sign-out replace it
-        response.set_cookie(
-            SESSION_COOKIE,
-            signer.dump_session(final),
-            max_age=settings.session_seconds,
-            httponly=True,
-            samesite="strict",
-            secure=settings.https_only or request.url.scheme == "https",
-            path="/",
-        )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'"
-        )
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(SessionCookieMiddleware, signer=app.state.signer, settings=settings)
 
+    @asynccontextmanager
+    async def lifespan(_app: object) -> AsyncIterator[None]:
+        # the routes are plain ``def``: each request holds one worker thread while the services run
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
+    app.router.lifespan_context = lifespan
     return app

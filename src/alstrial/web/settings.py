@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     #: failed sign-ins allowed per client address in ``throttle_seconds`` before 429 (account lockout is separate)
     throttle_failures: int = Field(default=20, ge=1)
     throttle_seconds: int = Field(default=300, ge=1)
+    #: threads per server process for the synchronous routes (each request holds one while the services run)
+    threads: int = Field(default=40, ge=1, le=256)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
