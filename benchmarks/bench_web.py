@@ -262,12 +262,14 @@ def run(args: argparse.Namespace, clients: int) -> tuple[float, float, int, floa
         f"target: p95 < {P95_TARGET_MS:.0f} ms and no errors → p95 {p95:.1f} ms"
         f" ({'met' if p95 < P95_TARGET_MS else 'NOT met'}), {len(errors)} errors"
     )
-    # closed-loop clients with no think time: each waits for its answer and asks again at once, so by
-    # Little's law the mean latency is clients / throughput, however fast each request is served alone
+    # closed-loop clients: each waits for its answer (and its think time) and asks again, so by Little's
+    # law the mean latency is clients / throughput - think time, however fast one request is served alone
+    think = args.think_ms / 1000
     print(
-        f"closed loop: {clients} clients / {total / elapsed:.0f} req/s = {1000 * clients * elapsed / total:.0f} ms"
-        f" mean latency (think time {args.think_ms:g} ms); with no think time, p95 < {P95_TARGET_MS:.0f} ms"
-        f" at {clients} clients needs more than {clients / (P95_TARGET_MS / 1000):.0f} req/s"
+        f"closed loop: {clients} clients / {total / elapsed:.0f} req/s - {think * 1000:g} ms think time"
+        f" = {1000 * (clients * elapsed / total - think):.0f} ms mean latency; with no think time,"
+        f" p95 < {P95_TARGET_MS:.0f} ms at {clients} clients needs more than"
+        f" {clients / (P95_TARGET_MS / 1000):.0f} req/s"
     )
     for e in sorted(set(errors))[:10]:
         print("  error:", e)

@@ -68,9 +68,9 @@ class SessionCookieMiddleware:
                     secure=self.settings.https_only or scope.get("scheme") == "https",
                     path="/",
                 )
-                for name, value in carrier.raw_headers:
-                    if name == b"set-cookie":
-                        headers.append("set-cookie", value.decode("latin-1"))
+                for raw_name, raw_value in carrier.raw_headers:
+                    if raw_name == b"set-cookie":
+                        headers.append("set-cookie", raw_value.decode("latin-1"))
                 for name, value in _PAGE_HEADERS.items():
                     if name not in headers:
                         headers[name] = value
