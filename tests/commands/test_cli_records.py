@@ -142,3 +142,46 @@ def snapshot_of(url: str) -> dict[str, object]:
         return snapshot(db)
     finally:
         db.dispose()
+
+
+def test_two_people_randomizing_at_once_from_the_command_line(enrolled: tuple[str, list[str]]) -> None:
+    """Two `alstrial randomize participant` processes at the same moment: on the same participant one
+    wins and the other is told why (no traceback, no second allocation); on two participants both
+    get their own kit."""
+    import os
+    import subprocess
+    import sys
+
+    db, codes = enrolled
+    exe = str(Path(sys.executable).with_name("alstrial"))
+    env = {**os.environ, **ENV}
+
+    def together(*targets: str) -> list[subprocess.CompletedProcess[str]]:
+        procs = [
+            subprocess.Popen(
+                [exe, "randomize", "participant", code, "--db", db, "--user", "inv"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for code in targets
+        ]
+        done = []
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            done.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+        return done
+
+    same = together(codes[0], codes[0])
+    assert sorted(r.returncode for r in same) == [0, 2], [(r.stdout, r.stderr) for r in same]
+    loser = next(r for r in same if r.returncode == 2)
+    assert "Traceback" not in loser.stdout + loser.stderr
+    assert f"participant {codes[0]!r} is randomized" in loser.stdout + loser.stderr, loser.stdout + loser.stderr
+    both = together(codes[1], codes[2])
+    assert [r.returncode for r in both] == [0, 0], [(r.stdout, r.stderr) for r in both]
+    people = {p["code"]: p for p in json.loads(ok("records", "participants", "--db", db, "--user", "mon", "--json"))}
+    kits = [people[c]["kit_code"] for c in codes]
+    assert all(kits) and len(set(kits)) == 3
+    arms = json.loads(ok("randomize", "arm", *codes, "--db", db, "--user", "pharm", "--json"))
+    assert set(arms) == set(codes)
