@@ -165,3 +165,36 @@ def test_every_bad_value_is_reported_with_its_reason_and_raw_value() -> None:
     with pytest.raises(ValidationFailed) as info:
         coerce_screening_values(PROTOCOL, {"age_years": "40.5"})
     assert [p.reason for p in info.value.problems] == ["expected an integer"]
+
+
+@pytest.mark.parametrize(
+    ("field", "typo", "reason"),
+    [
+        # the seed protocol's ranges (protocol/defaults/msc_als_phase3.toml: age 0 to 120 years,
+        # ALSFRS-R 0 to 48 points, run-in decline -48 to 48 points)
+        ("age_years", 250, "outside the possible range: expected 0 to 120 (years)"),
+        ("age_years", -1, "outside the possible range: expected 0 to 120 (years)"),
+        ("age_years", 10**19, "outside the possible range: expected 0 to 120 (years)"),
+        ("alsfrs_r_total", "49", "outside the possible range: expected 0 to 48 (points)"),
+        ("alsfrs_r_runin_decline", -49, "outside the possible range: expected -48 to 48 (points)"),
+    ],
+)
+def test_a_value_outside_the_field_range_is_a_typo_refused_not_a_screen_failure(
+    field: str, typo: object, reason: str
+) -> None:
+    with pytest.raises(ValidationFailed) as info:
+        evaluate_eligibility(PROTOCOL, {**ELIGIBLE, field: typo})
+    assert [(p.where, p.reason) for p in info.value.problems] == [(field, reason)]
+
+
+@pytest.mark.parametrize(("field", "edge"), [("age_years", 0), ("age_years", 120), ("alsfrs_r_runin_decline", -48)])
+def test_the_range_ends_are_values_a_field_can_take(field: str, edge: int) -> None:
+    assert coerce_screening_values(PROTOCOL, {field: edge}) == {field: edge}
+
+
+def test_a_one_sided_range_says_which_side() -> None:
+    fields = [f.model_copy(update={"max": None}) if f.name == "age_years" else f for f in PROTOCOL.screening_fields]
+    open_ended = PROTOCOL.model_copy(update={"screening_fields": fields})
+    with pytest.raises(ValidationFailed, match=r"expected at least 0 \(years\)"):
+        coerce_screening_values(open_ended, {"age_years": -3})
+    assert coerce_screening_values(open_ended, {"age_years": 10**6}) == {"age_years": 10**6}

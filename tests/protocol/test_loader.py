@@ -135,3 +135,36 @@ def test_protocol_is_immutable() -> None:
     p = load_protocol()
     with pytest.raises(Exception, match="frozen"):
         p.arms[0].ratio = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("seed", "typo", "where", "words"),
+    [
+        # the age criterion's lower bound below the field's range (0 to 120 years)
+        ("min = 18\nmax = 60", "min = -1\nmax = 60", "eligibility[0].min", "range of 'age_years' (0 to 120)"),
+        ("min = 18\nmax = 60", "min = 18\nmax = 1e19", "eligibility[0].max", "no recorded value could reach it"),
+        ("cutpoints = [35]", "cutpoints = [60]", "strata[1].cutpoints[0]", "outside the range of 'alsfrs_r_total'"),
+        ('unit = "years"\n', 'unit = "years"\n', "", ""),  # unchanged: the seed protocol itself is valid
+    ],
+)
+def test_a_bound_outside_its_field_range_is_refused(seed: str, typo: str, where: str, words: str) -> None:
+    text = _replace(_seed_text(), seed, typo)
+    if not where:
+        parse_protocol(text)
+        return
+    with pytest.raises(ProtocolError) as info:
+        parse_protocol(text)
+    found = {p.where: p.reason for p in info.value.problems}
+    assert where in found and words in found[where], found
+
+
+def test_a_field_range_must_be_ordered_and_numeric() -> None:
+    text = _replace(_seed_text(), 'unit = "years"\n', 'unit = "years"\nmin_dummy = 0\n')
+    with pytest.raises(ProtocolError):  # unknown keys are refused, so a misspelt range is not ignored
+        parse_protocol(text)
+    text = _replace(_seed_text(), "min = 0\nmax = 120", "min = 120\nmax = 0")
+    with pytest.raises(ProtocolError, match=r"screening_fields\[0\]\.min: value 120.*must not exceed max"):
+        parse_protocol(text)
+    text = _replace(_seed_text(), 'levels = ["F", "M"]', 'levels = ["F", "M"]\nmin = 0')
+    with pytest.raises(ProtocolError, match=r"screening_fields\[1\]\.min.*numeric fields"):
+        parse_protocol(text)

@@ -38,6 +38,16 @@ def test_screening_validates_every_value(trial) -> None:
             values=dict(ELIGIBLE, sex="X", age_years="old", height=180),
         )
     assert {p.where for p in err.value.problems} == {"consent_date", "sex", "age_years", "height"}
+    # a typo outside the field's range (age 0 to 120 in the seed protocol) is refused, not judged:
+    # it must not be recorded as a screen failure on the age criterion
+    with no_trace(trial.db), pytest.raises(sv.ValidationFailed, match=r"age_years.*expected 0 to 120 \(years\)"):
+        sv.screen_participant(
+            trial.db,
+            trial["site_coordinator"],
+            screened_on=SCREEN_DAY,
+            consent_date=SCREEN_DAY,
+            values=dict(ELIGIBLE, age_years=250),
+        )
     with no_trace(trial.db), pytest.raises(sv.PermissionDenied, match="may not screen at site"):
         sv.screen_participant(
             trial.db,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from alstrial.errors import Problem, ValidationFailed
-from alstrial.protocol.models import EligibilityCriterion, Protocol, ScreeningField
+from alstrial.protocol.models import EligibilityCriterion, Protocol, ScreeningField, describe_range
 
 Outcome = Literal["met", "not_met", "missing"]
 
@@ -102,6 +102,8 @@ def _coerce(field: ScreeningField, raw: object) -> object:
         raise ValueError(f"expected a {field.type}") from None
     if not math.isfinite(number):
         raise ValueError(f"expected a finite {field.type}{_unit(field)}")
+    if (field.min is not None and number < field.min) or (field.max is not None and number > field.max):
+        raise ValueError(f"outside the possible range: expected {describe_range(field.min, field.max)}{_unit(field)}")
     if field.type == "integer":
         if float(number) != int(number):
             raise ValueError("expected an integer")

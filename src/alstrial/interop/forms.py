@@ -94,10 +94,11 @@ def _screening(protocol: Protocol) -> Form:
         FormField("site", "screening", "dropdown", "Site", choices=tuple((s.code, s.name) for s in protocol.sites)),
     ]
     for f in protocol.screening_fields:
-        if f.type == "integer":
-            fields.append(FormField(f.name, "screening", "text", f.label, validation="integer", note=f.unit))
-        elif f.type == "number":
-            fields.append(FormField(f.name, "screening", "text", f.label, validation="number", note=f.unit))
+        if f.type in ("integer", "number"):
+            lo, hi = ("" if b is None else f"{b:g}" for b in (f.min, f.max))
+            fields.append(
+                FormField(f.name, "screening", "text", f.label, validation=f.type, min=lo, max=hi, note=f.unit)
+            )
         elif f.type == "boolean":
             fields.append(FormField(f.name, "screening", "yesno", f.label, note=f.unit))
         else:

@@ -48,10 +48,18 @@ class DraftProtocol:
 def _screening_field(f: Any) -> dict[str, Any] | str:
     """A protocol screening field from a form field, or why it cannot be one."""
     base = {"name": f.name, "label": f.label or f.name}
-    if f.type == "text" and (f.validation == "integer"):
-        return base | {"type": "integer", "unit": f.note}
-    if f.type == "text" and f.validation.startswith("number"):
-        return base | {"type": "number", "unit": f.note}
+    if f.type == "text" and (f.validation == "integer" or f.validation.startswith("number")):
+        kind = "integer" if f.validation == "integer" else "number"
+        numeric: dict[str, Any] = base | {"type": kind, "unit": f.note}
+        for bound in ("min", "max"):  # REDCap's validation min/max is the field's range
+            text = str(getattr(f, bound, "") or "").strip()
+            if not text:
+                continue
+            try:
+                numeric[bound] = float(text)
+            except ValueError:
+                return f"validation {bound} {text!r} is not a number"
+        return numeric
     if f.type in ("yesno", "truefalse"):
         return base | {"type": "boolean", "unit": f.note}
     if f.type in ("radio", "dropdown"):

@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from alstrial.errors import Problem
+from alstrial.protocol.models import describe_range
 
 _NUMERIC = {"integer", "number"}
 
@@ -56,6 +57,7 @@ def check_references(data: Mapping[str, Any]) -> list[Problem]:
         problems.append(Problem("arms", [a.get("code") for _, a in arms], "at most one arm may be the control"))
 
     fields = {f.get("name"): f for _, f in _items(data, "screening_fields")}
+    problems += _check_field_ranges(fields, {f.get("name"): i for i, f in _items(data, "screening_fields")})
     problems += _check_eligibility(data, fields)
     problems += _check_strata(data, fields)
 
@@ -152,6 +154,31 @@ def _check_analysis_plan(data: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def _check_field_ranges(fields: Mapping[Any, dict[str, Any]], order: Mapping[Any, int]) -> list[Problem]:
+    problems: list[Problem] = []
+    for name, f in fields.items():
+        where = f"screening_fields[{order[name]}]"
+        lo, hi = f.get("min"), f.get("max")
+        if (lo is not None or hi is not None) and f.get("type") not in _NUMERIC:
+            problems.append(Problem(f"{where}.min", lo if lo is not None else hi, "a range applies to numeric fields"))
+        elif isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+            problems.append(Problem(f"{where}.min", lo, f"min must not exceed max ({hi})"))
+    return problems
+
+
+def _outside_range(field: Mapping[str, Any], value: object) -> str | None:
+    """Why a criterion bound or a cut point lies outside the values its field can take (or None)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    lo, hi = field.get("min"), field.get("max")
+    lowest = lo if isinstance(lo, int | float) and not isinstance(lo, bool) else None
+    highest = hi if isinstance(hi, int | float) and not isinstance(hi, bool) else None
+    if (lowest is not None and value < lowest) or (highest is not None and value > highest):
+        shown = describe_range(lowest, highest)
+        return f"outside the range of {field.get('name')!r} ({shown}): no recorded value could reach it"
+    return None
+
+
 def _check_eligibility(data: Mapping[str, Any], fields: Mapping[Any, dict[str, Any]]) -> list[Problem]:
     problems: list[Problem] = []
     for i, c in _items(data, "eligibility"):
@@ -174,6 +201,9 @@ def _check_eligibility(data: Mapping[str, Any], fields: Mapping[Any, dict[str, A
                 problems.append(Problem(f"{where}", None, "'between' needs min, max or both"))
             elif isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
                 problems.append(Problem(f"{where}.min", lo, f"min must not exceed max ({hi})"))
+            for bound in ("min", "max"):
+                if (outside := _outside_range(field, c.get(bound))) is not None:
+                    problems.append(Problem(f"{where}.{bound}", c.get(bound), outside))
         elif rule == "in":
             if ftype != "category":
                 problems.append(Problem(f"{where}.rule", rule, f"'in' needs a category field ({name!r} is {ftype})"))
@@ -227,6 +257,9 @@ def _check_strata(data: Mapping[str, Any], fields: Mapping[Any, dict[str, Any]])
             numeric_cuts = [c for c in cuts if isinstance(c, int | float)]  # others are reported as field errors
             if numeric_cuts != sorted(numeric_cuts):
                 problems.append(Problem(f"{where}.cutpoints", cuts, "cut points must be increasing"))
+            for j, cut in enumerate(cuts):
+                if (outside := _outside_range(field, cut)) is not None:
+                    problems.append(Problem(f"{where}.cutpoints[{j}]", cut, outside))
         else:
             problems.append(Problem(f"{where}.field", s.get("field"), "a stratum needs a category or numeric field"))
         if not levels:

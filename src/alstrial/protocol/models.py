@@ -71,14 +71,28 @@ class Site(_Model):
     country: str = Field(default="US", min_length=2, max_length=3)
 
 
+def describe_range(lowest: float | None, highest: float | None) -> str:
+    """``0 to 120``, ``at least 0`` or ``at most 48``: a field's range as a message says it."""
+    if lowest is not None and highest is not None:
+        return f"{lowest:g} to {highest:g}"
+    return f"at least {lowest:g}" if lowest is not None else f"at most {highest:g}"
+
+
 class ScreeningField(_Model):
-    """A value collected at screening that eligibility criteria and strata can refer to."""
+    """A value collected at screening that eligibility criteria and strata can refer to.
+
+    A numeric field may declare the range a real value can take (``min``/``max``, inclusive, like
+    REDCap's validation min/max): a value outside it is a typo and is refused at entry instead of
+    being evaluated, so an age of 250 is not recorded as a screen failure on the age criterion.
+    """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     label: str = Field(min_length=1)
     type: Literal["integer", "number", "boolean", "category"]
     unit: str = ""
     levels: list[str] = Field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
 
 
 class EligibilityCriterion(_Model):
