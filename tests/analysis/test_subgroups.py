@@ -56,6 +56,9 @@ def test_the_effect_is_found_in_its_subgroup_only(result) -> None:
     assert low["ci_lower"] < 0 < low["ci_upper"]
     inter = result.interactions.set_index("subgroup")
     assert inter.loc["BASEALS35", "p_value"] < 0.001
+    # tested in one MMRM with an arm x visit x subgroup term (t test with its df), not between two fits
+    assert inter.loc["BASEALS35", "test"] == "one model" and inter.loc["BASEALS35", "df"] > 100
+    assert inter.loc["BASEALS35", "estimate"] > 0  # effect(>= 35) - effect(< 35): levels sort "< 35" first
     assert inter.loc["SEX", "p_value"] > 0.01  # no effect modification by sex was simulated
     assert "exploratory" in str(result).lower()
 
@@ -92,3 +95,30 @@ def test_levels_and_thresholds() -> None:
     inter = res.interactions.set_index("subgroup")
     assert inter.loc["B", "error"] == "a level could not be analysed"
     assert inter.loc["S", "p_value"] == pytest.approx(1.0) and inter.loc["S", "z"] == 0  # equal level estimates
+
+
+def test_a_one_model_interaction_test_replaces_the_z_test_and_its_failure_is_recorded() -> None:
+    adsl = pd.DataFrame({"USUBJID": list("abcd"), "SEX": ["F", "M", "F", "M"]})
+    sex = Subgroup(id="S", label="Sex", variable="sex")
+
+    def analysis(ids: pd.Index) -> dict[str, object]:
+        return {"n": len(ids), "estimate": 1.0, "std_error": 0.5, "ci_lower": 0.0, "ci_upper": 2.0, "p_value": 0.05}
+
+    seen: list[pd.Series] = []
+
+    def one_model(levels: pd.Series) -> dict[str, object]:
+        seen.append(levels)
+        return {"estimate": 0.7, "std_error": 0.35, "statistic": 2.0, "df": 40.0, "p_value": 0.052}
+
+    res = run_subgroups(adsl, [sex], {"x": analysis, "y": analysis}, interaction_tests={"x": one_model})
+    inter = res.interactions.set_index("analysis")
+    assert inter.loc["x", "test"] == "one model" and inter.loc["x", "p_value"] == 0.052 and inter.loc["x", "df"] == 40
+    assert inter.loc["y", "test"] == "z-test" and inter.loc["y", "statistic"] == 0 and pd.isna(inter.loc["y", "df"])
+    assert seen[0].to_dict() == {"a": "F", "b": "M", "c": "F", "d": "M"}  # every participant's level, one call
+
+    def broken(levels: pd.Series) -> dict[str, object]:
+        raise ValueError("singular")
+
+    res = run_subgroups(adsl, [sex], {"x": analysis}, interaction_tests={"x": broken})
+    row = res.interactions.iloc[0]
+    assert row["error"] == "ValueError: singular" and row["p_value"] is None

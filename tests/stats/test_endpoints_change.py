@@ -53,3 +53,68 @@ def test_endpoint_primary_visit_and_errors(chg: pd.DataFrame) -> None:
         change_from_baseline_mmrm(chg.assign(ARMCD="X"), **kw)
     with pytest.raises(MMRMDataError, match="unknown column"):
         change_from_baseline_mmrm(chg, **{**kw, "baseline": "BASE"})
+
+
+def _complete_trial(seed: int, n: int = 120) -> pd.DataFrame:
+    """Complete data, three visits, correlated errors; the treatment effect is larger in level "hi"."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    cov = np.array([[4.0, 2.4, 2.0], [2.4, 6.0, 3.6], [2.0, 3.6, 9.0]])
+    rows = []
+    for i in range(n):
+        arm = "MSC" if i % 2 else "PBO"
+        level = "hi" if (i // 2) % 2 else "lo"
+        base = rng.normal(36, 5)
+        eps = rng.multivariate_normal(np.zeros(3), cov)
+        for j, visit in enumerate(("W4", "W12", "W24")):
+            effect = (1.5 if level == "hi" else 0.3) * (j + 1) * (arm == "MSC")
+            rows.append(
+                {
+                    "USUBJID": f"S{i:03d}",
+                    "ARM": arm,
+                    "SG": level,
+                    "AVISIT": visit,
+                    "BASE": base,
+                    "CHG": -1.0 * (j + 1) - 0.05 * (base - 36) + effect + eps[j],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_subgroup_interaction_equals_per_visit_least_squares_on_complete_data(seed: int) -> None:
+    """With complete data and every fixed effect crossed with visit, the unstructured GLS estimate at a
+    visit is that visit's OLS fit (identical regressors in every equation: Zellner 1962), and REML's
+    variance for the visit is RSS / (n − p); so the interaction at W24 equals the ARM × SG coefficient
+    of ``CHG ~ ARM*SG + BASE`` at W24 by statsmodels, with its standard error and its p value on
+    n − p degrees of freedom."""
+    import statsmodels.formula.api as smf
+
+    from alstrial.stats.endpoints_change import subgroup_interaction_mmrm
+
+    data = _complete_trial(seed)
+    res = subgroup_interaction_mmrm(data, subgroup="SG", primary_visit="W24", reference_arm="PBO")
+    w24 = data[data["AVISIT"] == "W24"]
+    ols = smf.ols("CHG ~ C(ARM, Treatment('PBO')) * C(SG, Treatment('hi')) + BASE", data=w24).fit()
+    term = "C(ARM, Treatment('PBO'))[T.MSC]:C(SG, Treatment('hi'))[T.lo]"  # effect(lo) − effect(hi)
+    assert res.levels == ("hi", "lo")
+    assert res.estimate == pytest.approx(ols.params[term], rel=1e-6)
+    assert res.std_error == pytest.approx(ols.bse[term], rel=1e-5)
+    assert res.df == pytest.approx(ols.df_resid, rel=1e-3)
+    assert res.p_value == pytest.approx(ols.pvalues[term], rel=1e-3)
+    # each level's effect is its own treatment difference at the visit
+    effect_hi = ols.params["C(ARM, Treatment('PBO'))[T.MSC]"]
+    assert res.effects.loc["hi", "estimate"] == pytest.approx(effect_hi, rel=1e-6)
+    assert res.effects.loc["lo", "estimate"] == pytest.approx(effect_hi + ols.params[term], rel=1e-6)
+    assert "interaction (lo) − (hi)" in str(res)
+
+
+def test_subgroup_interaction_refuses_a_subgroup_without_two_levels() -> None:
+    from alstrial.stats.endpoints_change import subgroup_interaction_mmrm
+
+    data = _complete_trial(3, n=40)
+    with pytest.raises(MMRMDataError, match="'SG' must have exactly two levels for the interaction"):
+        subgroup_interaction_mmrm(data.assign(SG="all"), subgroup="SG")
+    with pytest.raises(MMRMDataError, match=r"unknown column\(s\) \['SEX'\]"):
+        subgroup_interaction_mmrm(data, subgroup="SEX")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from alstrial.errors import AlstrialError
 from alstrial.protocol.models import Endpoint, Protocol
 from alstrial.stats.biomarkers import LloqRule, biomarker_ancova, biomarker_slope_correlation
 from alstrial.stats.cafs import cafs_test
-from alstrial.stats.endpoints_change import change_from_baseline_mmrm
+from alstrial.stats.endpoints_change import change_from_baseline_mmrm, subgroup_interaction_mmrm
 from alstrial.stats.imputation.analysis import ancova_analysis
 from alstrial.stats.imputation.mi_mar import analyse_imputed, impute_mvn
 from alstrial.stats.imputation.tipping_point import tipping_point
@@ -35,7 +35,7 @@ from alstrial.stats.result import plain
 from alstrial.stats.slope_model import random_slope_model
 from alstrial.stats.survival import survival_analysis
 
-SUBGROUP_DF = "satterthwaite"
+SUBGROUP_DF: Final = "satterthwaite"
 RESPONDER_COVARIATES = {
     "baseline_alsfrs_r": "BASEALS",
     "months_since_onset": "MOSONSET",
@@ -331,6 +331,7 @@ class AnalysisPlan:
         if not subgroups:
             return None
         analyses: dict[str, Callable[[pd.Index], dict[str, Any]]] = {}
+        interaction_tests: dict[str, Callable[[pd.Series], dict[str, Any]]] = {}
         mmrm = next((e for e in self.protocol.endpoints if e.method == "mmrm_change"), None)
         if mmrm is not None:
             adqs, _ = self._adqs_for(mmrm, ds)
@@ -350,6 +351,20 @@ class AnalysisPlan:
                 }
 
             analyses["mmrm_change"] = change
+
+            def change_interaction(levels: pd.Series) -> dict[str, Any]:
+                post = adqs[(adqs["AVISIT"] != self.baseline_visit) & adqs["CHG"].notna()]
+                post = post.merge(levels.rename("SUBGROUP"), left_on="USUBJID", right_index=True)
+                r = subgroup_interaction_mmrm(
+                    post,
+                    subgroup="SUBGROUP",
+                    primary_visit=mmrm.visit or self.primary_visit,
+                    reference_arm=self.reference,
+                    df=SUBGROUP_DF,
+                )
+                return {k: getattr(r, k) for k in ("estimate", "std_error", "statistic", "df", "p_value")}
+
+            interaction_tests["mmrm_change"] = change_interaction
         responder = next((e for e in self.protocol.endpoints if e.method == "responder"), None)
         if responder is not None:
             frame, covariates = self.responder_frame(ds, responder)
@@ -385,6 +400,7 @@ class AnalysisPlan:
                 analyses,
                 log_scale=("responder",),
                 settings={"mmrm_df": SUBGROUP_DF} if mmrm is not None else {},
+                interaction_tests=interaction_tests,
             )
 
 

@@ -2,11 +2,14 @@
 baseline variable, and whether it differs between levels.
 
 Each level gets its own fit of the endpoint's model (MMRM change at the primary visit; the
-responder logistic regression). The treatment-by-subgroup interaction is tested from the two
-level estimates, z = (d₁ − d₀) / √(se₁² + se₀²) (Altman & Bland, BMJ 2003;326:219), on the
-log-odds scale for the responder odds ratio. With two levels this is the test of the
-arm × subgroup term of a model fitted separately per level. Subgroup results are exploratory:
-the published trial's ≥ 35 subgroup finding came after a missed primary endpoint.
+responder logistic regression) for the forest plot. Whether the effect differs between two levels
+is tested, where the analysis provides it, in one model with an arm × subgroup term: for the MMRM
+change an arm × visit × subgroup term, the interaction contrast at the primary visit (SAS's
+``LSMESTIMATE``; ``stats.endpoints_change.subgroup_interaction_mmrm``). Otherwise (the responder
+odds ratio) it is the z-test between the separately fitted levels, z = (d₁ − d₀) / √(se₁² + se₀²)
+(Altman & Bland, BMJ 2003;326:219), on the log-odds scale — equivalent to the arm × subgroup term
+of a model whose every covariate also interacts with the subgroup. Subgroup results are
+exploratory: the published trial's ≥ 35 subgroup finding came after a missed primary endpoint.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ _UNITS = {"baseline_alsfrs_r": "points", "age": "years"}
 #: An analysis of one subset of participants (USUBJIDs) → dict with estimate, ci_lower, ci_upper,
 #: p_value, std_error (on the scale where the interaction is tested), n.
 SubsetAnalysis = Callable[[pd.Index], dict[str, Any]]
+#: The interaction test of one model over every participant, given each one's level (index USUBJID)
+#: → dict with estimate (effect in the second level minus the first), std_error, statistic, df, p_value.
+InteractionTest = Callable[[pd.Series], dict[str, Any]]
 
 
 def subgroup_levels(adsl: pd.DataFrame, subgroup: Subgroup) -> pd.Series:
@@ -68,7 +74,9 @@ class SubgroupResult:
     """Per-level estimates and interaction tests of every subgroup and analysis."""
 
     rows: pd.DataFrame  # analysis, subgroup, label, level, n, estimate, ci_lower, ci_upper, p_value, error
-    interactions: pd.DataFrame  # analysis, subgroup, label, z, p_value, error
+    #: analysis, subgroup, label, test ("one model" or "z-test"), estimate, std_error, statistic (t or z),
+    #: df (None for z), z (the z-test's statistic, else None), p_value, error
+    interactions: pd.DataFrame
     exploratory: bool = True
     settings: dict[str, Any] = field(default_factory=dict)  # e.g. the df method of the per-level MMRMs
 
@@ -76,7 +84,10 @@ class SubgroupResult:
         return plain(
             {
                 "exploratory": self.exploratory,
-                "interaction_test": "Altman-Bland z-test of the difference between the level estimates",
+                "interaction_tests": {
+                    "one model": "arm x subgroup term of one model fitted to every participant (t test)",
+                    "z-test": "Altman-Bland z-test of the difference between separately fitted level estimates",
+                },
                 **self.settings,
                 "rows": self.rows,
                 "interactions": self.interactions,
@@ -107,10 +118,13 @@ def run_subgroups(
     *,
     log_scale: Sequence[str] = (),
     settings: dict[str, Any] | None = None,
+    interaction_tests: dict[str, InteractionTest] | None = None,
 ) -> SubgroupResult:
-    """Run every analysis within every level of every subgroup (two-level subgroups are tested)."""
+    """Run every analysis within every level of every subgroup, and test two-level subgroups: in one
+    model where ``interaction_tests`` has the analysis, else by the z-test between the levels."""
     rows: list[dict[str, Any]] = []
     inter: list[dict[str, Any]] = []
+    one_model = interaction_tests or {}
     for sg in subgroups:
         levels = subgroup_levels(adsl, sg)
         names = sorted(levels.dropna().unique(), key=str)
@@ -130,14 +144,26 @@ def run_subgroups(
                     fitted.append(res)
                 rows.append(row)
             entry: dict[str, Any] = {"analysis": analysis, "subgroup": sg.id, "label": sg.label}
+            entry.update(test=None, estimate=None, std_error=None, statistic=None, df=None, z=None, p_value=None)
             if len(names) != 2:
-                entry.update(z=None, p_value=None, error=f"{len(names)} levels; the test needs two")
+                entry["error"] = f"{len(names)} levels; the test needs two"
+            elif analysis in one_model:
+                entry["test"] = "one model"
+                try:
+                    found = one_model[analysis](levels.dropna())
+                except (AlstrialError, ValueError, np.linalg.LinAlgError) as exc:
+                    entry["error"] = f"{type(exc).__name__}: {exc}"
+                else:
+                    entry.update({k: found[k] for k in ("estimate", "std_error", "statistic", "df", "p_value")})
+                    entry["error"] = None
             elif len(fitted) != 2:
-                entry.update(z=None, p_value=None, error="a level could not be analysed")
+                entry["error"] = "a level could not be analysed"
             else:
                 a, b = fitted
                 key = "log_estimate" if analysis in log_scale else "estimate"
-                z = (b[key] - a[key]) / float(np.hypot(a["std_error"], b["std_error"]))
-                entry.update(z=z, p_value=float(2 * sps.norm.sf(abs(z))), error=None)
+                diff, se = b[key] - a[key], float(np.hypot(a["std_error"], b["std_error"]))
+                z = diff / se
+                p_value = float(2 * sps.norm.sf(abs(z)))
+                entry.update(test="z-test", estimate=diff, std_error=se, statistic=z, z=z, p_value=p_value, error=None)
             inter.append(entry)
     return SubgroupResult(rows=pd.DataFrame(rows), interactions=pd.DataFrame(inter), settings=dict(settings or {}))

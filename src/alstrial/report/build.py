@@ -430,20 +430,36 @@ def subgroup_section(result: Mapping[str, Any], arm_label: str) -> Section:
         figs.append(
             Figure(
                 figures.forest(forest_rows, title=title, xlabel=xlabel, null=null, log=log),
-                f"{arm_label}; each level fitted separately; p-int: treatment-by-subgroup interaction.",
+                f"{arm_label}; each level fitted separately; p-int: treatment-by-subgroup interaction (table below).",
             )
         )
+
+    def stat(r: Any) -> str:
+        value = r.get("statistic")
+        if value is None or pd.isna(value):
+            return "–"
+        df = r.get("df")
+        return f"t = {_f(value)} ({_f(df, 1)} df)" if df is not None and not pd.isna(df) else f"z = {_f(value)}"
+
     trows = [
         [
             str(r["analysis"]).replace("_", " "),
             str(r["label"]),
-            _f(r["z"]) if r["z"] is not None and not pd.isna(r["z"]) else "–",
+            str(r.get("test") or "–"),
+            stat(r),
             fmt_p(r["p_value"]) if r["p_value"] is not None and not pd.isna(r["p_value"]) else (r["error"] or "–"),
         ]
         for _, r in inter.iterrows()
     ]
     tables.append(
-        Table(["analysis", "subgroup", "z", "interaction p"], trows, caption="Treatment-by-subgroup interaction")
+        Table(
+            ["analysis", "subgroup", "test", "statistic", "interaction p"],
+            trows,
+            caption=(
+                "Treatment-by-subgroup interaction: 'one model' is the arm × subgroup term of one model of every"
+                " participant; 'z-test' compares the separately fitted levels (Altman & Bland 2003)."
+            ),
+        )
     )
     failed = rows[rows["estimate"].isna()]
     if len(failed):

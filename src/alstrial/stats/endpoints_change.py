@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alstrial.stats.mmrm import MMRMResult, fit_mmrm
@@ -135,5 +136,130 @@ def change_from_baseline_mmrm(
         alpha=alpha,
         n_subjects=fit.n_subjects,
         n_observations=fit.n_observations,
+        fit=fit,
+    )
+
+
+@dataclass(frozen=True)
+class SubgroupInteraction:
+    """How much the treatment effect at one visit differs between two levels of a baseline subgroup,
+    from one MMRM with an arm × visit × subgroup term (one covariance matrix for everybody)."""
+
+    visit: str
+    subgroup: str
+    levels: tuple[str, str]  # (a, b): the estimate is effect(b) − effect(a)
+    effects: pd.DataFrame  # index = level; estimate, std_error, df, statistic, p_value, ci_lower, ci_upper
+    estimate: float
+    std_error: float
+    df: float
+    statistic: float
+    p_value: float
+    ci_lower: float
+    ci_upper: float
+    alpha: float
+    n_subjects: int
+    fit: MMRMResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "visit": self.visit,
+            "subgroup": self.subgroup,
+            "levels": list(self.levels),
+            "effects": {str(k): {c: float(v) for c, v in row.items()} for k, row in self.effects.iterrows()},
+            "estimate": self.estimate,
+            "std_error": self.std_error,
+            "df": self.df,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "ci_lower": self.ci_lower,
+            "ci_upper": self.ci_upper,
+            "alpha": self.alpha,
+            "n_subjects": self.n_subjects,
+            "model": self.fit.spec.to_dict(),
+        }
+
+    def __str__(self) -> str:
+        a, b = self.levels
+        lines = [f"Treatment effect by {self.subgroup} at {self.visit} (one MMRM, arm × visit × subgroup)"]
+        for level, row in self.effects.iterrows():
+            lines.append(f"  {level!s:<10} {row['estimate']:8.3f} (SE {row['std_error']:.3f})")
+        lines.append(
+            f"  interaction ({b}) − ({a}): {self.estimate:.3f} (SE {self.std_error:.3f}, df {self.df:.1f}),"
+            f" t = {self.statistic:.3f}, p = {self.p_value:.4g}"
+        )
+        return "\n".join(lines)
+
+
+def subgroup_interaction_mmrm(
+    data: pd.DataFrame,
+    *,
+    subgroup: str,
+    subject: str = "USUBJID",
+    arm: str = "ARM",
+    visit: str = "AVISIT",
+    change: str = "CHG",
+    baseline: str = "BASE",
+    primary_visit: str | None = None,
+    reference_arm: str | None = None,
+    df: DfMethod = "kenward-roger",
+    alpha: float = 0.05,
+) -> SubgroupInteraction:
+    """Fit ``change ~ arm*visit*subgroup + baseline*visit`` (US, REML) and test whether the treatment
+    effect at ``primary_visit`` differs between the two levels of ``subgroup``.
+
+    The contrast is (trt − ref in level b) − (trt − ref in level a) of the LS means at the visit,
+    what SAS's ``LSMESTIMATE arm*visit*subgroup`` gives. Unlike testing the difference of two
+    separately fitted models, every participant informs one covariance matrix and one baseline slope.
+    """
+    missing = [c for c in (subject, arm, visit, change, baseline, subgroup) if c not in data.columns]
+    if missing:
+        raise MMRMDataError(f"unknown column(s) {missing!r}; the data have {list(map(str, data.columns))!r}")
+    arms = sorted(set(data[arm].dropna().astype(str)))
+    if len(arms) != 2:
+        raise MMRMDataError(f"column {arm!r} must have exactly two arms (found {arms!r})")
+    levels = sorted(set(data[subgroup].dropna().astype(str)))
+    if len(levels) != 2:
+        raise MMRMDataError(f"column {subgroup!r} must have exactly two levels for the interaction (found {levels!r})")
+    frame = data[data[subgroup].notna()].assign(**{subgroup: lambda d: d[subgroup].astype(str)})
+    ref_arm = reference_arm if reference_arm is not None else arms[0]
+    trt_arm = next(a for a in arms if a != ref_arm)
+    fit = fit_mmrm(
+        frame,
+        response=change,
+        subject=subject,
+        visit=visit,
+        fixed=f"{arm}*{visit}*{subgroup} + {baseline}*{visit}",
+        cov="us",
+        df=df,
+        ref={arm: ref_arm},
+        alpha=alpha,
+    )
+    visits = list(fit.visits)
+    target = primary_visit if primary_visit is not None else visits[-1]
+    if target not in visits:
+        raise MMRMDataError(f"primary visit {target!r} is not one of the visits {visits!r}")
+    labels, lmat = fit.lsmeans_rows([arm, visit, subgroup])
+
+    def row(a: str, lv: str) -> Any:
+        at = (labels[arm] == a) & (labels[visit] == target) & (labels[subgroup] == lv)
+        return lmat[at.to_numpy()][0]
+
+    effects = np.array([row(trt_arm, lv) - row(ref_arm, lv) for lv in levels])
+    table = fit.contrast(np.vstack([effects, effects[1] - effects[0]]), names=[*levels, "interaction"])
+    inter = {str(k): float(v) for k, v in table.to_dict("index")["interaction"].items()}
+    return SubgroupInteraction(
+        visit=target,
+        subgroup=subgroup,
+        levels=(levels[0], levels[1]),
+        effects=pd.DataFrame(table.loc[levels]),
+        estimate=inter["estimate"],
+        std_error=inter["std_error"],
+        df=inter["df"],
+        statistic=inter["statistic"],
+        p_value=inter["p_value"],
+        ci_lower=inter["ci_lower"],
+        ci_upper=inter["ci_upper"],
+        alpha=alpha,
+        n_subjects=fit.n_subjects,
         fit=fit,
     )

@@ -123,6 +123,11 @@ class MMRMResult:
         rows = [self.f_test(tc.term.label).to_dict() for tc in self._design.codings if tc.term.variables]
         return pd.DataFrame(rows).set_index("term")
 
+    def lsmeans_rows(self, specs: list[str], weights: Weighting = "equal") -> tuple[pd.DataFrame, np.ndarray]:
+        """The rows of L giving the LS mean of each combination of the ``specs`` factors, with their
+        labels: differences of these rows are the contrasts SAS writes as ``ESTIMATE`` or ``LSMESTIMATE``."""
+        return lsmeans_matrix(self._design, self._frame, specs, weights)
+
     def lsmeans(self, factor: str, by: str | None = None, weights: Weighting = "equal") -> LSMeans:
         """LS means of ``factor`` within levels of ``by``, and differences from the reference level."""
         specs = [factor] + ([by] if by else [])
