@@ -94,6 +94,22 @@ CASES: list[tuple[str, str, str, dict[str, str], str, str]] = [
         "",
     ),
     ("admin", "/admin/users", "/admin/sites", {"code": "S09", "name": "", "country": "FR"}, "name", "required"),
+    (
+        "data_manager",
+        "/queries",
+        "/queries",
+        {"entity": "adverse_event", "entity_id": "first", "field": "term", "text": "Please check the term"},
+        "entity_id",
+        "expected a whole number",
+    ),
+    (
+        "data_manager",
+        "/queries",
+        "/queries",
+        {"entity": "adverse_event", "entity_id": "1", "field": "trem", "text": "Please check the term"},
+        "field",
+        "",
+    ),
     ("admin", "/admin/lock", "/admin/lock", {"what": "lock", "reason": "", "password": PASSWORD}, "reason", "required"),
     (
         "investigator",

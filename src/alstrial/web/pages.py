@@ -502,18 +502,19 @@ def queries(
     field: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
     """The queries, and the form to open one (filled in by a record's "query" link next to a field)."""
-    rows = sv.list_queries(db, actor, status=status or None, limit=500)
-    return render(
-        request,
-        "queries.html",
-        {
-            "rows": rows,
-            "status": status or "",
-            "key": new_request_key(),
-            "entities": sorted(FIELDS),
-            "new": {"entity": entity, "entity_id": entity_id, "field": field},
-        },
-    )
+    return render(request, "queries.html", _queries_context(db, actor, status, entity, entity_id, field))
+
+
+def _queries_context(
+    db: DB, actor: Actor, status: str | None, entity: str = "", entity_id: str = "", field: str = ""
+) -> dict[str, Any]:
+    return {
+        "rows": sv.list_queries(db, actor, status=status or None, limit=500),
+        "status": status or "",
+        "key": new_request_key(),
+        "entities": sorted(FIELDS),
+        "new": {"entity": entity, "entity_id": entity_id, "field": field},
+    }
 
 
 @router.post("/queries")
@@ -522,9 +523,13 @@ def open_query(request: Request, db: DB, actor: PageActor, form: Form) -> Respon
     entity, field, text = r.text("entity", max_length=64), r.text("field", max_length=64), r.text("text")
     entity_id = r.integer("entity_id")
     key = r.text("request_key", required=False, max_length=128)
-    r.done()
-    assert entity and field and text and entity_id is not None
-    q = sv.open_query(db, actor, entity=entity, entity_id=entity_id, field=field, text=text, request_key=key)
+    try:
+        r.done()
+        assert entity and field and text and entity_id is not None
+        q = sv.open_query(db, actor, entity=entity, entity_id=entity_id, field=field, text=text, request_key=key)
+    except ValidationFailed as exc:
+        context = _queries_context(db, actor, "open")
+        return form_problems(request, "queries.html", context, form, exc, failed_form="query")
     return redirect(request, "/queries", f"Query {q.id} opened on {entity} {entity_id}, {field}.")
 
 
