@@ -122,3 +122,24 @@ def test_a_one_model_interaction_test_replaces_the_z_test_and_its_failure_is_rec
     res = run_subgroups(adsl, [sex], {"x": analysis}, interaction_tests={"x": broken})
     row = res.interactions.iloc[0]
     assert row["error"] == "ValueError: singular" and row["p_value"] is None
+
+
+def test_the_plan_tests_the_responder_interaction_in_one_logistic_model() -> None:
+    full = load_protocol()
+    protocol: Protocol = full.model_copy(
+        update={
+            "endpoints": [e for e in full.endpoints if e.method == "responder"],
+            "subgroups": [s for s in full.subgroups if s.id in ("BASEALS35", "ONSET", "RILUZOLE")],
+            "analysis": full.analysis.model_copy(update={"baseline_thresholds": []}),
+        }
+    )
+    cohort = simulate_cohort(SimulationParams(), n=240, seed=8, arms=("PBO", "MSC"), control_arm="PBO")
+    sub = AnalysisPlan(protocol, imputations=2).subgroups(datasets_from_cohort(cohort, protocol))
+    assert sub is not None
+    inter = sub.interactions.set_index("subgroup")
+    for sg in ("BASEALS35", "ONSET", "RILUZOLE"):
+        # onset region and riluzole are also covariates of the responder model: nested in their own
+        # subgroup, they are dropped from that subgroup's interaction model instead of making it singular
+        assert inter.loc[sg, "error"] is None, inter.loc[sg, "error"]
+        assert inter.loc[sg, "test"] == "one model" and pd.isna(inter.loc[sg, "df"])
+        assert 0 < inter.loc[sg, "p_value"] <= 1

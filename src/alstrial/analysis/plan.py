@@ -30,6 +30,7 @@ from alstrial.stats.imputation.analysis import ancova_analysis
 from alstrial.stats.imputation.mi_mar import analyse_imputed, impute_mvn
 from alstrial.stats.imputation.tipping_point import tipping_point
 from alstrial.stats.responder import responder_analysis
+from alstrial.stats.responder_interaction import responder_interaction
 from alstrial.stats.responder_slopes import derive_pre_post_slopes
 from alstrial.stats.result import plain
 from alstrial.stats.slope_model import random_slope_model
@@ -392,6 +393,30 @@ class AnalysisPlan:
                 }
 
             analyses["responder"] = odds
+
+            def odds_interaction(levels: pd.Series) -> dict[str, Any]:
+                sub = frame.merge(levels.rename("SUBGROUP"), left_on="USUBJID", right_index=True)
+                # a covariate that is one value within each level is the subgroup's own variable (onset
+                # region for the onset subgroup): with the subgroup term it would make the model singular
+                usable = [c for c in covariates if sub.groupby("SUBGROUP")[c].nunique(dropna=True).max() > 1]
+                r = responder_interaction(
+                    sub,
+                    arm="ARM",
+                    subgroup="SUBGROUP",
+                    slope_change="SLOPECHG",
+                    covariates=usable,
+                    threshold=threshold,
+                    reference=self.reference,
+                )
+                return {
+                    "estimate": r.log_ratio,
+                    "std_error": r.std_error,
+                    "statistic": r.statistic,
+                    "df": None,
+                    "p_value": r.p_value,
+                }
+
+            interaction_tests["responder"] = odds_interaction
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # per-level fits of small subgroups warn; their errors are recorded
             return run_subgroups(

@@ -3,13 +3,13 @@ baseline variable, and whether it differs between levels.
 
 Each level gets its own fit of the endpoint's model (MMRM change at the primary visit; the
 responder logistic regression) for the forest plot. Whether the effect differs between two levels
-is tested, where the analysis provides it, in one model with an arm × subgroup term: for the MMRM
-change an arm × visit × subgroup term, the interaction contrast at the primary visit (SAS's
-``LSMESTIMATE``; ``stats.endpoints_change.subgroup_interaction_mmrm``). Otherwise (the responder
-odds ratio) it is the z-test between the separately fitted levels, z = (d₁ − d₀) / √(se₁² + se₀²)
-(Altman & Bland, BMJ 2003;326:219), on the log-odds scale — equivalent to the arm × subgroup term
-of a model whose every covariate also interacts with the subgroup. Subgroup results are
-exploratory: the published trial's ≥ 35 subgroup finding came after a missed primary endpoint.
+is tested in one model of every participant with an arm × subgroup term, where the analysis
+provides one: the MMRM change's arm × visit × subgroup contrast at the primary visit (SAS's
+``LSMESTIMATE``; ``stats.endpoints_change.subgroup_interaction_mmrm``) and the responder's
+arm × subgroup logistic term (``stats.responder_interaction``). An analysis without one falls back
+to the z-test between the separately fitted levels, z = (d₁ − d₀) / √(se₁² + se₀²) (Altman &
+Bland, BMJ 2003;326:219), labelled "z-test". Subgroup results are exploratory: the published
+trial's ≥ 35 subgroup finding came after a missed primary endpoint.
 """
 
 from __future__ import annotations

@@ -112,6 +112,69 @@ def responder_analysis(
     not a silently huge odds ratio.
     """
     what = "responder"
+    data, y, ref, trt, n_excluded = classify_responders(
+        df,
+        arm=arm,
+        slope_change=slope_change,
+        pre_slope=pre_slope,
+        post_slope=post_slope,
+        covariates=covariates,
+        threshold=threshold,
+        reference=reference,
+        missing=missing,
+        conf_level=conf_level,
+        what=what,
+    )
+    x = pd.concat(
+        [
+            pd.Series(1.0, index=data.index, name="intercept"),
+            (data[arm] == trt).astype(float).rename(f"{arm}[{trt}]"),
+            covariate_columns(data, covariates, what=what),
+        ],
+        axis=1,
+    )
+    proportions = _proportions(data[arm].to_numpy(), y, (ref, trt))
+    if (proportions["n"] == 0).any():
+        raise EndpointDataError(f"{what}: an arm has no analysable participant ({proportions.to_dict('records')})")
+    beta, se, notes = fit_logistic(y, x, what=what, model=f"covariates {list(covariates)!r}")
+    summary = wald_table(list(x.columns), beta, se, conf_level=conf_level, ratio="odds_ratio")
+    row = summary.iloc[1]
+    return ResponderResult(
+        arms=(ref, trt),
+        threshold=threshold,
+        covariates=tuple(covariates),
+        missing_rule=missing,
+        n=len(data),
+        n_excluded=n_excluded,
+        odds_ratio=float(row["odds_ratio"]),
+        ci_lower=float(row["ci_lower"]),
+        ci_upper=float(row["ci_upper"]),
+        p_value=float(row["p_value"]),
+        log_odds_ratio=float(row["estimate"]),
+        std_error=float(row["std_error"]),
+        conf_level=conf_level,
+        proportions=proportions,
+        summary=summary,
+        notes=notes,
+    )
+
+
+def classify_responders(
+    df: pd.DataFrame,
+    *,
+    arm: str,
+    slope_change: str | None = None,
+    pre_slope: str | None = None,
+    post_slope: str | None = None,
+    covariates: Sequence[str] = (),
+    threshold: float = 1.25,
+    reference: object | None = None,
+    missing: MissingRule = "exclude",
+    conf_level: float = 0.95,
+    what: str = "responder",
+) -> tuple[pd.DataFrame, np.ndarray, Any, Any, int]:
+    """The analysable rows, their response (1/0), the (reference, treatment) arms and how many rows
+    were excluded: the responder rule shared by the odds-ratio and the interaction analyses."""
     if missing not in ("exclude", "nonresponder"):
         raise EndpointDataError(
             f"invalid value for missing, expected one of 'exclude', 'nonresponder' (not {missing!r})"
@@ -139,17 +202,14 @@ def responder_analysis(
     y = response[keep]
     if len(data) == 0:
         raise EndpointDataError(f"{what}: no participant has a slope change and complete covariates")
-    x = pd.concat(
-        [
-            pd.Series(1.0, index=data.index, name="intercept"),
-            (data[arm] == trt).astype(float).rename(f"{arm}[{trt}]"),
-            covariate_columns(data, covariates, what=what),
-        ],
-        axis=1,
-    )
-    proportions = _proportions(data[arm].to_numpy(), y, (ref, trt))
-    if (proportions["n"] == 0).any():
-        raise EndpointDataError(f"{what}: an arm has no analysable participant ({proportions.to_dict('records')})")
+    return data, y, ref, trt, int((~keep).sum())
+
+
+def fit_logistic(
+    y: np.ndarray, x: pd.DataFrame, *, what: str, model: str
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Logistic regression of ``y`` on the columns of ``x``: coefficients, Fisher-information SEs and
+    the fit's warnings. Perfect separation is an error, not a silently huge odds ratio."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -160,30 +220,10 @@ def responder_analysis(
     if any("separation" in n.lower() for n in notes):
         raise EndpointDataError(
             f"{what}: perfect separation — the responders are predicted exactly by the model "
-            f"(covariates {list(covariates)!r}); the odds ratio is not estimable"
+            f"({model}); the odds ratio is not estimable"
         )
     beta = np.asarray(fit.params)
-    se = _fisher_se(x.to_numpy(dtype=float), beta)
-    summary = wald_table(list(x.columns), beta, se, conf_level=conf_level, ratio="odds_ratio")
-    row = summary.iloc[1]
-    return ResponderResult(
-        arms=(ref, trt),
-        threshold=threshold,
-        covariates=tuple(covariates),
-        missing_rule=missing,
-        n=len(data),
-        n_excluded=int((~keep).sum()),
-        odds_ratio=float(row["odds_ratio"]),
-        ci_lower=float(row["ci_lower"]),
-        ci_upper=float(row["ci_upper"]),
-        p_value=float(row["p_value"]),
-        log_odds_ratio=float(row["estimate"]),
-        std_error=float(row["std_error"]),
-        conf_level=conf_level,
-        proportions=proportions,
-        summary=summary,
-        notes=notes,
-    )
+    return beta, _fisher_se(x.to_numpy(dtype=float), beta), notes
 
 
 def _proportions(arm: np.ndarray, y: np.ndarray, arms: tuple[Any, Any]) -> pd.DataFrame:
@@ -203,6 +243,10 @@ def _fisher_se(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
     returned coefficients, which leaves ~1e-7 relative error in the SE at its default
     tolerance; R's ``glm`` run to convergence gives the value computed here.
     """
+    return np.sqrt(np.diag(fisher_covariance(x, beta)))
+
+
+def fisher_covariance(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The inverse Fisher information (Xᵀ diag(μ(1−μ)) X)⁻¹ of a logistic fit at ``beta``."""
     mu = 1 / (1 + np.exp(-(x @ beta)))
-    info = x.T @ (x * (mu * (1 - mu))[:, None])
-    return np.sqrt(np.diag(np.linalg.inv(info)))
+    return np.linalg.inv(x.T @ (x * (mu * (1 - mu))[:, None]))
