@@ -156,3 +156,18 @@ def test_subgroup_directions_by_hand() -> None:
     assert d.loc["change to last visit vs threshold (Spearman)", "same_direction"]
     assert d.loc["responder % at <= 25 minus >= 26 (points)", "simulated"] == pytest.approx(10.0)
     assert not d.loc["responder % at <= 25 minus >= 26 (points)", "same_direction"]
+
+
+def test_screen_failure_floor_bounds_the_simulated_rate_and_vanishes_when_noise_cannot_fail_anyone() -> None:
+    from alstrial.simulate.calibration import screen_failure_floor
+
+    c = simulate_cohort(SimulationParams(), 200, seed=4)
+    floor = screen_failure_floor(c.params, 200, 4, reps=100)
+    # the model's own referral is one of the rules the floor covers, so it cannot do better
+    assert 0.3 < floor.value <= c.screen_failure_fraction + 3 * floor.se
+    # no measurement noise: a re-rating repeats the rating, every enrolled participant passes it
+    exact = _with("progression", rater_noise_sd_points=0.0, visit_noise_sd_points=0.0, vc_measurement_sd_pct=0.0)
+    assert screen_failure_floor(exact, 100, 4, reps=20).value == 0.0
+    # a stricter run-in decline raises the floor
+    strict = _with("eligibility", min_runin_decline_points=5)
+    assert screen_failure_floor(strict, 100, 4, reps=50).value > floor.value
