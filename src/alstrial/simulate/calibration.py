@@ -529,8 +529,8 @@ class CalibrationResult:
     @property
     def screen_failure_fraction(self) -> float:
         """The simulated screen-failure fraction (the table's row, as a fraction)."""
-        row = self.summary.set_index("quantity").loc["screen failures, %"]
-        return float(row["simulated"]) / 100
+        s = self.summary
+        return float(s.loc[s["quantity"] == "screen failures, %", "simulated"].iloc[0]) / 100
 
     @property
     def all_within(self) -> bool:
