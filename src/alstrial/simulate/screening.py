@@ -58,15 +58,3 @@ def eligibility_frame(flags: dict[str, np.ndarray]) -> pd.DataFrame:
     flags_failed = ~df[list(CRITERIA)].to_numpy()
     df["failed"] = [",".join(names[row]) for row in flags_failed]
     return df
-
-
-def evaluate_eligibility(
-    params: SimulationParams,
-    batch: LatentBatch,
-    screening_total: np.ndarray,
-    screening_svc: np.ndarray,
-    runin_total: np.ndarray,
-    death_day: np.ndarray,
-) -> pd.DataFrame:
-    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names)."""
-    return eligibility_frame(eligibility_flags(params, batch, screening_total, screening_svc, runin_total, death_day))
