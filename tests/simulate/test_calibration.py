@@ -29,8 +29,9 @@ def result():  # type: ignore[no-untyped-def]
 
 #: the target the model does not reach yet (issue 10, see SOURCES.md): with the test-retest SEM of
 #: the published ALSFRS-R (~2.4 points) the protocol's 3-point decline over a 55-day run-in (SCR day
-#: -90 to RUNIN day -35) fails most referred candidates, whatever sourced criteria sites refer on.
-#: Listed so that any *other* failure breaks the test.
+#: -90 to RUNIN day -35) fails most referred candidates, whatever sourced criteria sites refer on
+#: (``screen_failure_floor``: no referral can go below ~75 % with this enrolled population; tested
+#: below). Listed so that any *other* failure breaks the test.
 KNOWN_MISSES = {"screen failures, %"}
 NO_SOURCE = {
     "mean pre-treatment slope (least squares, SCR..W0), points/month",
