@@ -74,6 +74,17 @@ def main(argv: list[str] | None = None) -> None:
         f"baseline: fast-path simulate_cohort of the same trial (no database) {baseline_s:.2f} s "
         f"({cohort.n_screened} screened); demo / baseline = {total / baseline_s:.0f}x"
     )
+    # issue 10's acceptance: the demo's placebo responder rate inside the published 26/94's exact interval
+    from alstrial.simulate.calibration import clopper_pearson
+
+    lo, hi = clopper_pearson(26, 94)
+    for row in run.results["estimands"]["E_PRIMARY"]["result"]["proportions"]:
+        if row["arm"] == control:
+            inside = "inside" if lo <= row["proportion"] <= hi else "OUTSIDE"
+            print(
+                f"placebo responders {row['responders']}/{row['n']} = {100 * row['proportion']:.1f} %, {inside} the"
+                f" published 26/94 exact 95 % interval {100 * lo:.1f}-{100 * hi:.1f} %"
+            )
     errors = {o.endpoint.id: o.error for o in run.outcomes if o.error}
     print(f"endpoints analysed: {len(run.outcomes) - len(errors)} of {len(run.outcomes)}; errors: {errors or 'none'}")
 

@@ -76,6 +76,13 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
             f"{len(reported)} KNOWN GAPS: quantities without a published target (no source found), shown but not"
             " calibrated"
         )
+    floor = result.screen_failure_floor
+    if floor is not None:
+        console.print(
+            f"Screen failures: simulated {100 * result.screen_failure_fraction:.1f} %; the lowest any referral could"
+            f" give this enrolled population is {100 * floor.value:.1f} % (MC SE {100 * floor.se:.1f}) — published"
+            " 25.5 % (simulate/SOURCES.md)"
+        )
     sub = Table(title="Placebo by baseline ALSFRS-R (as Cudkowicz 2022 Table 4; change to the last visit)")
     for col in ("baseline", "n", "responders %", "published %", "change", "published change"):
         sub.add_column(col, justify="right")

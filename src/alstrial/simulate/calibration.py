@@ -19,11 +19,12 @@ import pandas as pd
 from scipy.stats import beta as beta_dist
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.cohort import Cohort, simulate_cohort
+from alstrial.simulate.cohort import Cohort, _streams, screen_arrays, simulate_cohort
 from alstrial.simulate.events import event_days
 from alstrial.simulate.latent import DAYS_PER_MONTH
 from alstrial.simulate.observation import VisitNoise, observe
 from alstrial.simulate.referral import draw_candidates
+from alstrial.simulate.screening import eligibility_flags
 from alstrial.simulate.trajectory_stats import (
     Estimate,
     domain_zero_share,
@@ -194,6 +195,35 @@ def _test_retest_sem(t: Cohort, _: Cohort) -> Estimate:
     diff = (a - b).astype(float)
     sd = float(diff.std(ddof=1))
     return Estimate(sd / np.sqrt(2), sd / np.sqrt(2) / np.sqrt(2 * (n - 1)))
+
+
+def screen_failure_floor(params: SimulationParams, n: int, seed: int | None, reps: int = 200) -> Estimate:
+    """The lowest screen-failure fraction any referral rule could give for the population that enrols.
+
+    Eligibility is decided on the trial's own ratings (screening and run-in visits), whose noise is
+    independent of anything a site knew when it referred (its clinic history ends before screening).
+    For each enrolled participant i let p_i be the probability that fresh ratings of the same
+    person at those visits pass every criterion (``reps`` re-ratings). A screened population f
+    whose passers are this enrolled population g has f proportional to g / p, so it passes with
+    probability 1 / mean(1 / p_i) whatever selected it: the screen-failure fraction is at least
+    1 - 1 / mean(1 / p_i). A floor above the published rate means no referral, however good, can
+    reach that rate with this enrolled population and this measurement model.
+    """
+    rng_c, rng_s, *_ = _streams(seed, None)
+    screened = screen_arrays(params, n, rng_c, rng_s)
+    sel = screened.selected()
+    batch = screened.batch.take(sel)
+    events = {k: v[sel] for k, v in screened.events.items()}
+    days = np.array([params.visits.screening_day, params.visits.runin_day], dtype=float)
+    rng = np.random.default_rng(np.random.SeedSequence([0 if seed is None else seed, 2263]))
+    passed = np.zeros(batch.n)
+    for _ in range(reps):
+        obs = observe(batch, days, events, VisitNoise.draw(params, batch.n, days.size, rng, days))
+        flags = eligibility_flags(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], events["death"])
+        passed += flags["eligible"]
+    inv = 1.0 / np.maximum(passed / reps, 0.5 / reps)  # every enrolled participant passed once: p > 0
+    m = float(inv.mean())
+    return Estimate(1.0 - 1.0 / m, float(inv.std(ddof=1) / np.sqrt(inv.size)) / (m * m))
 
 
 def _zero_items(domain: str) -> Callable[[Cohort, Cohort], Estimate]:
@@ -482,6 +512,9 @@ class CalibrationResult:
     n: int
     seed: int | None
     subgroups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: lowest screen-failure fraction any referral could give this enrolled population (see
+    #: ``screen_failure_floor``); None without a seed (the screening cannot be replayed)
+    screen_failure_floor: Estimate | None = None
 
     @property
     def subgroup_directions(self) -> pd.DataFrame:
@@ -492,6 +525,12 @@ class CalibrationResult:
     def calibrated(self) -> pd.DataFrame:
         """The rows that are calibration targets (``reported`` rows excluded)."""
         return self.summary[self.summary["kind"] != "reported"]
+
+    @property
+    def screen_failure_fraction(self) -> float:
+        """The simulated screen-failure fraction (the table's row, as a fraction)."""
+        s = self.summary
+        return float(s.loc[s["quantity"] == "screen failures, %", "simulated"].iloc[0]) / 100
 
     @property
     def all_within(self) -> bool:
@@ -505,6 +544,9 @@ class CalibrationResult:
             "targets": self.summary.to_dict(orient="records"),
             "placebo_subgroups": self.subgroups.to_dict(orient="records"),
             "placebo_subgroup_directions": self.subgroup_directions.to_dict(orient="records"),
+            "screen_failure_floor": None
+            if self.screen_failure_floor is None
+            else {"value": self.screen_failure_floor.value, "mc_se": self.screen_failure_floor.se},
         }
 
     def __str__(self) -> str:
@@ -548,7 +590,13 @@ def run_calibration(params: SimulationParams | None = None, n: int = 2000, seed:
                 "source": t.source,
             }
         )
-    return CalibrationResult(summary=pd.DataFrame(rows), n=n, seed=seed, subgroups=placebo_subgroups(placebo))
+    return CalibrationResult(
+        summary=pd.DataFrame(rows),
+        n=n,
+        seed=seed,
+        subgroups=placebo_subgroups(placebo),
+        screen_failure_floor=None if seed is None else screen_failure_floor(trial.params, n, seed),
+    )
 
 
 #: Cudkowicz 2022 Table 4 (placebo): responder % and MMRM LS-mean change to week 28 by baseline

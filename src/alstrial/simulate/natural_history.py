@@ -79,8 +79,14 @@ def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarr
 
 def latent_items(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
     """(n, m, 11) continuous latent scores of items 1-11 in [0, 4]."""
-    lost = batch.item_rate[:, None, :] * np.maximum(tau[:, :, None] - batch.item_delay[:, None, :], 0.0)
-    return np.clip(4.0 - lost, 0.0, 4.0)
+    # in place on one (n, m, 11) buffer: the same operations as clip(4 - rate * max(tau - delay, 0), 0, 4)
+    x = tau[:, :, None] - batch.item_delay[:, None, :]
+    np.maximum(x, 0.0, out=x)
+    np.multiply(x, batch.item_rate[:, None, :], out=x)
+    np.subtract(4.0, x, out=x)
+    np.maximum(x, 0.0, out=x)
+    np.minimum(x, 4.0, out=x)
+    return x
 
 
 def latent_total(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:

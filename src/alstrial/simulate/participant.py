@@ -20,7 +20,7 @@ from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, Laten
 from alstrial.simulate.natural_history import ITEM_COLUMNS
 from alstrial.simulate.observation import Observations, VisitNoise, observe
 from alstrial.simulate.referral import draw_candidates
-from alstrial.simulate.screening import CRITERIA, evaluate_eligibility
+from alstrial.simulate.screening import CRITERIA, eligibility_flags
 from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
 
 
@@ -125,7 +125,7 @@ class VirtualParticipant:
         """Eligibility on this participant's screening (``screening_day``) and run-in (``runin_day``) records."""
         s = self.visit(self.params.visits.screening_day)
         r = self.visit(self.params.visits.runin_day)
-        crit = evaluate_eligibility(
+        crit = eligibility_flags(
             self.params,
             self.latent,
             np.array([s["total"]]),
@@ -133,7 +133,7 @@ class VirtualParticipant:
             np.array([r["total"]]),
             self._events["death"],
         )
-        return {c: bool(crit[c].iloc[0]) for c in (*CRITERIA, "eligible")}
+        return {c: bool(crit[c][0]) for c in (*CRITERIA, "eligible")}
 
     def dropout(self) -> tuple[float | None, str]:
         """(day the participant leaves, reason) or (None, '') if they complete follow-up."""
