@@ -9,6 +9,7 @@ with a deferred ``BEGIN``, so that under WAL they never wait for a writer or for
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +49,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, must_exist: bool = False, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, must_exist: bool = False, scratch: bool = False, **kwargs: Any) -> Engine:
     """An engine configured for the capture database's guarantees.
 
     ``must_exist`` refuses a SQLite path that does not name an existing SQLite file, instead of
-    quietly creating an empty database there.
+    quietly creating an empty database there. ``scratch`` (SQLite only) skips the disk flush of each
+    commit, for a database built in one go and thrown away if the build does not finish (the demo's
+    staging copy): a crash can lose its last commits, so it must end with :func:`make_durable`.
     """
     if not isinstance(url, str) or not url.strip():
         raise DatabaseURLError("no database given: pass a SQLite file path or a postgresql:// URL")
@@ -73,7 +76,7 @@ def make_engine(url: str, *, must_exist: bool = False, **kwargs: Any) -> Engine:
         elif must_exist:
             _check_sqlite_file(str(sa_url.database))
         engine = create_engine(sa_url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous="OFF" if scratch else "FULL")
         return engine
     if backend != "postgresql":
         raise DatabaseURLError(f"unsupported database URL {url!r}: use a SQLite file or postgresql+psycopg://")
@@ -93,14 +96,37 @@ def _check_sqlite_file(path: str) -> None:
         raise DatabaseURLError(f"{path!r} is not a SQLite database file")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def make_durable(engine: Engine, *, wait_ms: int = 30_000) -> None:
+    """Write everything a ``scratch`` SQLite engine committed into the database file and flush it to
+    disk (WAL checkpoint with ``synchronous=FULL``), so the file holds the whole build on its own;
+    waits up to ``wait_ms`` for other connections to finish."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+        busy, _, _ = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cur.close()
+    finally:
+        raw.close()
+    if busy:
+        raise RuntimeError("the database is still in use: its write-ahead log could not be checkpointed")
+    database = engine.url.database
+    if database:
+        with open(database, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+def _configure_sqlite(engine: Engine, *, synchronous: str = "FULL") -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 

@@ -29,8 +29,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
-def init_db(url: str) -> Engine:
-    """Create or upgrade the schema at ``url`` to the newest revision; returns the engine."""
-    engine = make_engine(url)
+def init_db(url: str, *, scratch: bool = False) -> Engine:
+    """Create or upgrade the schema at ``url`` to the newest revision; returns the engine
+    (``scratch``: see :func:`alstrial.store.engine.make_engine`)."""
+    engine = make_engine(url, scratch=scratch)
     upgrade(engine)
     return engine

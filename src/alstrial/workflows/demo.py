@@ -28,6 +28,7 @@ from alstrial.protocol.models import Protocol
 from alstrial.services.context import CaptureDB
 from alstrial.services.setup import setup_trial
 from alstrial.simulate.virtual_sites import ADMIN, VirtualSites, VirtualTrialLog
+from alstrial.store.engine import make_durable
 from alstrial.store.migrate import init_db
 from alstrial.workflows.analyze import analyse_database, write_analysis
 from alstrial.workflows.report import report_database
@@ -77,7 +78,9 @@ def run_demo(
     # the one account that can sign in to a demo database: its password is new every run and shown once
     admin_password = secrets.token_urlsafe(12)
     say("setting up the trial database")
-    db = CaptureDB(init_db(str(db_path)))
+    # built in one go and discarded if the run stops: its commits need no flush to disk each (about
+    # 13,000 of them), only the finished file does (make_durable below, before it replaces the last demo)
+    db = CaptureDB(init_db(str(db_path), scratch=True))
     from alstrial.protocol import default_protocol_path
 
     setup_trial(
@@ -127,6 +130,7 @@ def run_demo(
     )  # fmt: skip
     (staging / REPORT).write_text(report.html, encoding="utf-8")
     outcomes = analysis.outcomes
+    make_durable(db.engine)
     db.dispose()
     swap_into(staging, out_dir)
     return DemoRun(
