@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from power_fixtures import CHEAP, protocol, small
 
 from alstrial.analysis.plan import AnalysisPlan
 from alstrial.design.cohort_datasets import datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
+from alstrial.design.power.array_analyses import array_analyses_supported
 from alstrial.design.power.replicates import RESULT_COLUMNS, fast_mmrm, replicate_seeds, run_chunk
 from alstrial.design.power.scenarios import Scenario, build_scenario
+from alstrial.protocol.models import Protocol
 from alstrial.simulate.cohort import simulate_cohort
 
 
@@ -145,3 +148,46 @@ def test_a_design_the_fast_path_cannot_express_runs_the_regular_analysis() -> No
     got = run_chunk(scenario, seeds, ("mmrm",))
     expected = _regular_rows(scenario, seeds, ("mmrm",))
     assert got["p_value"].tolist() == expected["p_value"].tolist()
+
+
+def _with_responder_rule(**parameters: str) -> Protocol:
+    endpoints = [
+        e.model_copy(update={"parameters": {**e.parameters, **parameters}}) if e.method == "responder" else e
+        for e in protocol.endpoints
+    ]
+    return protocol.model_copy(update={"endpoints": endpoints})
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {},
+        {"pre_slope_method": "two_point", "post_slope_method": "two_point", "missing_post_slope": "nonresponder"},
+        {"pre_slope_method": "onset_dfs"},
+    ],
+)
+def test_array_analyses_equal_the_per_trial_analyses_on_the_same_trials(rule: dict[str, str]) -> None:
+    """Responder (unadjusted) and CAFS computed from simulate_cohorts' arrays give the plan's
+    results on simulate_cohort's datasets of the same trials, for each slope rule. Tolerance
+    1e-12 relative: the same engines on the same numbers; only the slopes' sums are formed in a
+    different order (on these trials they came out bit-identical)."""
+    scenario = build_scenario(_with_responder_rule(**rule), {"effect": 1.0, "participants": 60, "followup": 20})
+    names = ("responder_unadjusted", "cafs")
+    assert array_analyses_supported(scenario.protocol)
+    seeds = replicate_seeds(17, 0, 3)
+    got = run_chunk(scenario, seeds, names)
+    expected = _regular_rows(scenario, seeds, names)
+    assert got["analysis"].tolist() == expected["analysis"].tolist()
+    assert (got["error"] == "").all() and (expected["error"] == "").all()
+    for col in ("estimate", "std_error", "p_value", "rate_control", "rate_active"):
+        np.testing.assert_allclose(got[col], expected[col], rtol=1e-12, err_msg=col)
+    assert got["p_value"].nunique() == len(got)
+
+
+def test_a_csf_visit_outside_the_alsfrs_schedule_keeps_the_per_trial_cafs() -> None:
+    """A CSF-only visit adds a visit column to the plan's CAFS data: the arrays cannot say so."""
+    scenario = build_scenario(protocol, {"participants": 40, "followup": 20, "visits.csf_days": [0, 42, 140]})
+    assert not array_analyses_supported(scenario.protocol)
+    seeds = replicate_seeds(4, 0, 1)
+    got = run_chunk(scenario, seeds, ("cafs",))
+    assert got["p_value"].tolist() == _regular_rows(scenario, seeds, ("cafs",))["p_value"].tolist()

@@ -166,9 +166,14 @@ def parse_analyses(text: str | None) -> tuple[str, ...]:
 
 def run_analysis(name: str, plan: AnalysisPlan, ds: AnalysisDatasets) -> dict[str, Any]:
     """One analysis as a result row; a fit that fails is recorded with its error and rejects nothing."""
+    return guarded(name, lambda: ANALYSES[name].run(plan, ds))
+
+
+def guarded(name: str, compute: Callable[[], Outcome]) -> dict[str, Any]:
+    """``compute()`` as analysis ``name``'s result row; a fit that fails gives NaN and its error."""
     nan = float("nan")
     try:
-        out = ANALYSES[name].run(plan, ds)
+        out = compute()
     except PowerError:
         raise
     except (AlstrialError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:

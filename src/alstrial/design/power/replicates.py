@@ -8,9 +8,10 @@ The MMRM primary analyses (``mmrm``, ``mmrm_satterthwaite``) take a fast path: t
 trials become arrays (trial × participant × visit) and are fitted by
 :func:`alstrial.stats.mmrm.batch.fit_primary_many`, which shares the design's structure across
 the trials and equals the plan's regular fit (``AnalysisPlan.mmrm_change``) within 1e-6
-relative (tests check it on simulated trials). When only such analyses are asked for, the trials
-are simulated together by :func:`alstrial.simulate.batch.simulate_cohorts` (no data frames);
-otherwise each trial is simulated by ``simulate_cohort`` for the analyses that need its analysis
+relative (tests check it on simulated trials). When only such analyses and the array analyses
+(``responder_unadjusted``, ``cafs``: :mod:`alstrial.design.power.array_analyses`) are asked for,
+the trials are simulated together by :func:`alstrial.simulate.batch.simulate_cohorts` (no data
+frames); otherwise each trial is simulated by ``simulate_cohort`` for the analyses that need its analysis
 datasets, and the MMRM arrays are read from the same cohort. Either way trial ``r`` is the same
 trial and its MMRM fit does not depend on the other trials of the chunk, so the results do not
 depend on chunking, executor or workers. A scenario the fast path cannot express (a visit
@@ -23,7 +24,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from alstrial.analysis.datasets import primary_visit_code
 from alstrial.analysis.plan import AnalysisPlan
 from alstrial.design.cohort_datasets import datasets_from_cohort, visit_code
 from alstrial.design.power.analyses import _endpoint, run_analysis
+from alstrial.design.power.array_analyses import ARRAY_ANALYSES, array_analyses_supported, array_rows
 from alstrial.design.power.scenarios import Scenario
 from alstrial.simulate.batch import simulate_cohorts
 from alstrial.simulate.cohort import Cohort, simulate_cohort
@@ -169,9 +171,12 @@ def run_chunk(
     alpha = protocol.analysis.alpha if alpha is None else alpha
     fast = fast_mmrm(scenario, analyses)
     slow = [a for a in analyses if fast is None or a not in fast.df]
+    arrays_only = all(a in ARRAY_ANALYSES for a in slow) and (not slow or array_analyses_supported(protocol))
+    from_arrays = slow if arrays_only else []
+    slow = [] if arrays_only else slow
     states = [[int(x) for x in ss.generate_state(2, dtype=np.uint64)] for ss in seeds]
     commons: list[dict[str, object]] = []
-    per_trial: list[dict[str, dict[str, object]]] = []
+    per_trial: list[dict[str, dict[str, Any]]] = []
     arrays: list[_Arrays] = []
     with single_blas_thread(), warnings.catch_warnings():
         # non-convergence and separation warnings of thousands of small fits: the fits' p values
@@ -223,8 +228,11 @@ def run_chunk(
                         "n_dropout": int(np.sum(~np.isnan(trials.dropout_day[r]))),
                     }
                 )
-                per_trial.append({})
                 arrays.append(_Arrays(change[r], trials.baseline_total[r].astype(float), trials.active[r]))
+            per_trial = array_rows(AnalysisPlan(protocol), trials, from_arrays)
+            for done in per_trial:
+                for row in done.values():
+                    row["rejected"] = bool(row["p_value"] < alpha)  # NaN (failed fit) compares False
         if fast is not None and arrays:
             for name, rows in _fast_rows(fast, arrays, alpha).items():
                 for done, row in zip(per_trial, rows, strict=True):
