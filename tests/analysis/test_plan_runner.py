@@ -89,10 +89,11 @@ def test_warnings_are_captured_per_endpoint_and_not_leaked(
         warnings.simplefilter("error")  # a leaked warning would fail here
         outcomes = {o.endpoint.id: o for o in AnalysisPlan(quick, imputations=2).run(datasets)}
     surv = outcomes["SURV"]
-    assert surv.warnings == (
-        "RuntimeWarning: the fit did not converge",
-        "UserWarning: ties handled by Efron",
-    )
+    injected = ("RuntimeWarning: the fit did not converge", "UserWarning: ties handled by Efron")
+    # the injected warnings are captured once each, in order; the real fit may add its own (e.g. a
+    # convergence warning on this small simulated cohort), also each once
+    assert tuple(w for w in surv.warnings if w in injected) == injected
+    assert len(set(surv.warnings)) == len(surv.warnings)
     assert surv.error is None and surv.to_dict()["warnings"] == list(surv.warnings)
     bio = outcomes["CSF_BIOMARKERS"]
     assert bio.warnings == () and "warnings" not in bio.to_dict()

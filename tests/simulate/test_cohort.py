@@ -138,3 +138,25 @@ def test_speed_fluctuation_has_mean_one_and_zero_sd_is_calendar_time() -> None:
     cal = np.maximum((days[None, :] - b.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
     window = (eff[:, 3] - eff[:, 2]) / (cal[:, 3] - cal[:, 2])  # mean speed over the trial
     assert abs(window.mean() - 1.0) < 0.05 and window.std() > 0.3
+
+
+def test_speed_path_filter_is_the_ar1_recursion() -> None:
+    """The vectorised AR(1) (a recursive filter) equals x[0] = z[0], x[j] = phi x[j-1] + sqrt(1-phi^2) z[j]."""
+    from alstrial.simulate.latent import DAYS_PER_MONTH, draw_speed_path
+
+    d = SimulationParams().model_dump()
+    d["progression"]["speed_fluctuation_sd_log"] = 0.4
+    params = SimulationParams.model_validate(d)
+    start, step, cum = draw_speed_path(params, 30, np.random.default_rng(8))
+    k = cum.shape[1] - 1
+    z = np.random.default_rng(8).standard_normal((30, k))  # the same draws
+    prog = params.progression
+    phi = np.exp(-prog.speed_fluctuation_step_days / (prog.speed_fluctuation_months * DAYS_PER_MONTH))
+    x = np.empty_like(z)
+    x[:, 0] = z[:, 0]
+    for j in range(1, k):
+        x[:, j] = phi * x[:, j - 1] + np.sqrt(1 - phi * phi) * z[:, j]
+    mult = np.exp(0.4 * x - 0.08)
+    expected = np.concatenate([np.zeros((30, 1)), np.cumsum(mult * step[:, None] / DAYS_PER_MONTH, axis=1)], axis=1)
+    np.testing.assert_allclose(cum, expected, rtol=1e-12)
+    assert np.all(start == start[0])

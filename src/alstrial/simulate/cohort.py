@@ -25,8 +25,8 @@ from alstrial.simulate.events import event_days
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
 from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
-from alstrial.simulate.referral import draw_candidates
-from alstrial.simulate.screening import evaluate_eligibility
+from alstrial.simulate.referral import batch_size, draw_candidates
+from alstrial.simulate.screening import eligibility_flags, eligibility_frame
 from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
 from alstrial.stats.responder_slopes import SlopeRule, pre_treatment_slopes
 
@@ -69,7 +69,7 @@ class ScreenedArrays:
     batch: LatentBatch
     events: dict[str, np.ndarray]
     obs: Observations  # at screening, run-in and baseline
-    criteria: list[pd.DataFrame]  # eligibility per screening batch
+    criteria: dict[str, np.ndarray]  # criterion -> met (bool), every screened candidate
     eligible: np.ndarray  # bool, every screened candidate
     n_screened: int  # candidates screened until the n-th eligible one
 
@@ -82,20 +82,21 @@ def screen_arrays(
     params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
 ) -> ScreenedArrays:
     """Draw and screen candidates in batches until ``n`` are eligible (no data frames built)."""
-    pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, pd.DataFrame]] = []
-    n_eligible = 0
+    pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray]]] = []
+    n_eligible = n_tried = 0
     days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
     for _ in range(1000):
         if n_eligible >= n:
             break
-        m = max(32, int(2.2 * (n - n_eligible)) + 8)
+        m = batch_size(n - n_eligible, n_eligible, n_tried, 4.0)
         batch = draw_candidates(params, m, rng_candidates)
+        n_tried += m
         ev = event_days(params, batch)
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
         batch = batch.take(alive)
         ev = {k: v[alive] for k, v in ev.items()}
         obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, days.size, rng_screening, days))
-        crit = evaluate_eligibility(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
+        crit = eligibility_flags(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
         pieces.append((batch, ev, obs, crit))
         n_eligible += int(crit["eligible"].sum())
     else:
@@ -103,13 +104,13 @@ def screen_arrays(
             f"could not find {n} eligible candidates after screening 1000 batches; "
             "the eligibility criteria exclude nearly everyone the population parameters generate"
         )
-    eligible = np.concatenate([p[3]["eligible"].to_numpy(dtype=bool) for p in pieces])
+    eligible = np.concatenate([p[3]["eligible"] for p in pieces])
     last = int(np.flatnonzero(eligible)[n - 1]) if n else -1
     return ScreenedArrays(
         batch=LatentBatch.concat([p[0] for p in pieces]),
         events={k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES},
         obs=_concat_obs([p[2] for p in pieces]),
-        criteria=[p[3] for p in pieces],
+        criteria={k: np.concatenate([p[3][k] for p in pieces]) for k in pieces[0][3]},
         eligible=eligible,
         n_screened=last + 1,
     )
@@ -121,8 +122,7 @@ def screen_until(
     """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
     screened = screen_arrays(params, n, rng_candidates, rng_screening)
     batch, obs_all, last = screened.batch, screened.obs, screened.n_screened - 1
-    table = pd.concat(screened.criteria, ignore_index=True)
-    table = table.iloc[: last + 1].copy()
+    table = eligibility_frame({k: v[: last + 1] for k, v in screened.criteria.items()})
     sel = screened.selected()
     table.insert(0, "candidate", [f"C{i + 1:05d}" for i in range(len(table))])
     table["screening_total"] = obs_all.total[: last + 1, 0]

@@ -15,22 +15,55 @@ from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, LatentBatch
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
 
-def first_passage(hazard: np.ndarray, edges: np.ndarray, clock: np.ndarray, start_day: np.ndarray) -> np.ndarray:
-    """Day at which the integral of ``hazard`` (n, G; per month, piecewise constant on ``edges``)
-    from ``start_day`` reaches ``clock``; NaN if never within the grid or if start is NaN."""
+def exposure_after(edges: np.ndarray, start_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lower bound day, months exposed) of each grid step (n, G) counted from ``start_day``."""
     lo = np.maximum(edges[None, :-1], start_day[:, None])
-    exposure = np.maximum(edges[None, 1:] - lo, 0.0) / DAYS_PER_MONTH
-    exposure = np.where(np.isnan(start_day)[:, None], 0.0, exposure)
-    inc = hazard * exposure
+    return lo, np.maximum(edges[None, 1:] - lo, 0.0) / DAYS_PER_MONTH
+
+
+def first_passage(
+    hazard: np.ndarray,
+    edges: np.ndarray,
+    clock: np.ndarray,
+    start_day: np.ndarray,
+    exposure: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Day at which the integral of ``hazard`` (n, G; per month, piecewise constant on ``edges``)
+    from ``start_day`` reaches ``clock``; NaN if never within the grid or if start is NaN.
+
+    ``exposure`` is ``exposure_after(edges, start_day)`` when the caller already has it. Rows with
+    a NaN start are not computed (they have no exposure, so no passage).
+    """
+    out = np.full(hazard.shape[0], np.nan)
+    rows = np.flatnonzero(~np.isnan(start_day))
+    if rows.size == 0:
+        return out
+    lo, exp_months = exposure if exposure is not None else exposure_after(edges, start_day)
+    if rows.size < hazard.shape[0]:
+        hazard, clock, lo, exp_months = hazard[rows], clock[rows], lo[rows], exp_months[rows]
+    inc = hazard * exp_months
     cum = np.cumsum(inc, axis=1)
     hit = cum >= clock[:, None]
     any_hit = hit.any(axis=1)
     j = np.argmax(hit, axis=1)
-    rows = np.arange(hazard.shape[0])
-    before = cum[rows, j] - inc[rows, j]
-    h = np.maximum(hazard[rows, j], 1e-300)
-    day = lo[rows, j] + (clock - before) / h * DAYS_PER_MONTH
-    return np.where(any_hit, day, np.nan)
+    r = np.arange(hazard.shape[0])
+    before = cum[r, j] - inc[r, j]
+    h = np.maximum(hazard[r, j], 1e-300)
+    day = lo[r, j] + (clock - before) / h * DAYS_PER_MONTH
+    out[rows] = np.where(any_hit, day, np.nan)
+    return out
+
+
+def _after_niv(
+    base: float, per_point: float, resp_def: np.ndarray, niv: np.ndarray, edges: np.ndarray, clock: np.ndarray
+) -> np.ndarray:
+    """Event day of an event whose hazard starts at NIV (computed only for rows that started NIV)."""
+    out = np.full(niv.shape[0], np.nan)
+    rows = np.flatnonzero(~np.isnan(niv))
+    if rows.size:
+        hazard = base * np.exp(per_point * resp_def[rows])
+        out[rows] = first_passage(hazard, edges, clock[rows], niv[rows])
+    return out
 
 
 def event_days(
@@ -55,27 +88,30 @@ def event_days(
     alive = mid[None, :] >= batch.onset_day[:, None]
     clock = batch.event_clock
     onset = batch.onset_day
+    since_onset = exposure_after(edges, onset)
 
     h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
     h_n = ev.niv_base_per_month * np.exp(
         ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
     )
-    gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset)
-    niv = first_passage(np.where(alive, h_n, 0.0), edges, clock[:, 1], onset)
-    h_p = ev.pav_base_per_month * np.exp(ev.pav_per_respiratory_point * resp_def)
-    pav = first_passage(h_p, edges, clock[:, 2], niv)
-    h_t = ev.tracheostomy_base_per_month * np.exp(ev.tracheostomy_per_respiratory_point * resp_def)
-    trach = first_passage(h_t, edges, clock[:, 3], niv)
+    gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset, since_onset)
+    niv = first_passage(np.where(alive, h_n, 0.0), edges, clock[:, 1], onset, since_onset)
+    pav = _after_niv(ev.pav_base_per_month, ev.pav_per_respiratory_point, resp_def, niv, edges, clock[:, 2])
+    trach = _after_niv(
+        ev.tracheostomy_base_per_month, ev.tracheostomy_per_respiratory_point, resp_def, niv, edges, clock[:, 3]
+    )
 
     h_d = ev.death_base_per_month * np.exp(
         ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10
     )
     m = mid[None, :]
-    h_d = np.where(m >= pav[:, None], h_d * ev.death_hr_on_pav, h_d)
-    h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
+    if not np.all(np.isnan(pav)):
+        h_d = np.where(m >= pav[:, None], h_d * ev.death_hr_on_pav, h_d)
+    if not np.all(np.isnan(trach)):
+        h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
     if death_hazard_ratio is not None and np.any(death_hazard_ratio != 1.0):
         h_d = np.where(m > 0, h_d * death_hazard_ratio[:, None], h_d)
-    death = first_passage(np.where(alive, h_d, 0.0), edges, clock[:, 4], onset)
+    death = first_passage(np.where(alive, h_d, 0.0), edges, clock[:, 4], onset, since_onset)
 
     out = {"gastrostomy": gastro, "niv": niv, "pav": pav, "tracheostomy": trach}
     for name, day in out.items():

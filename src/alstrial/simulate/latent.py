@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy.signal import lfilter
 from scipy.special import ndtr, ndtri
 
 from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParams
@@ -84,6 +85,7 @@ def draw_speed_path(
 
     Returns (start day, step, cumulative effective months at the knots). The grid covers every
     day from the earliest possible onset to past the event horizon; outside it the multiplier is 1.
+    With no fluctuation (sd 0) the grid is a single step and nothing is drawn.
     """
     prog, pop, visits = params.progression, params.population, params.visits
     step = prog.speed_fluctuation_step_days
@@ -91,17 +93,17 @@ def draw_speed_path(
     end = max(params.events.horizon_days, visits.alsfrs_days[-1]) + step
     k = int(np.ceil((end - start) / step))
     sd = prog.speed_fluctuation_sd_log
+    if sd <= 0:
+        # no fluctuation: the multiplier is 1 everywhere, one grid segment (and no random draws)
+        cum = np.zeros((n, 2))
+        cum[:, 1] = k * step / DAYS_PER_MONTH
+        return np.full(n, start), np.full(n, k * step), cum
     z = rng.standard_normal((n, k))
-    if sd > 0:
-        phi = float(np.exp(-step / (prog.speed_fluctuation_months * DAYS_PER_MONTH)))
-        x = np.empty_like(z)
-        x[:, 0] = z[:, 0]
-        innov = np.sqrt(1.0 - phi * phi)
-        for j in range(1, k):
-            x[:, j] = phi * x[:, j - 1] + innov * z[:, j]
-        mult = np.exp(sd * x - 0.5 * sd * sd)
-    else:
-        mult = np.ones((n, k))
+    phi = float(np.exp(-step / (prog.speed_fluctuation_months * DAYS_PER_MONTH)))
+    innov = np.sqrt(1.0 - phi * phi)
+    # x[0] = z[0], x[j] = phi x[j-1] + innov z[j]: a first-order recursive filter along each row
+    x = lfilter([innov], [1.0, -phi], z, axis=1, zi=((1.0 - innov) * z[:, :1]))[0]
+    mult = np.exp(sd * x - 0.5 * sd * sd)
     cum = np.zeros((n, k + 1))
     np.cumsum(mult * (step / DAYS_PER_MONTH), axis=1, out=cum[:, 1:])
     return np.full(n, start), np.full(n, step), cum

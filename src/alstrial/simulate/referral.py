@@ -57,14 +57,26 @@ def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Genera
     )
 
 
+def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) -> int:
+    """How many to draw so that about ``need`` more pass, from the yield so far (``got`` of ``tried``).
+
+    Before anything is known the yield is ``1 / prior_tries_per_success``; the estimate shrinks
+    towards the observed yield as draws accumulate, with 20 % to spare so that one more round is
+    rarely needed. Only counts enter, so the draws stay a deterministic function of the seed.
+    """
+    rate = (got + 1.0) / (tried + prior_tries_per_success)
+    return int(min(np.ceil(1.2 * need / rate) + 16, 250_000))
+
+
 def draw_candidates(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
     """``n`` referred candidates (latent state), in referral order."""
     got: list[LatentBatch] = []
-    have = 0
+    have = tried = 0
     while have < n:
-        m = max(64, 6 * (n - have))
+        m = batch_size(n - have, have, tried, 20.0)
         batch = draw_latent(params, m, rng)
         keep = batch.take(referred(params, batch, rng))
         got.append(keep)
         have += keep.n
+        tried += m
     return LatentBatch.concat(got).take(slice(0, n))

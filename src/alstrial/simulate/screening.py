@@ -20,15 +20,15 @@ CRITERIA = (
 )
 
 
-def evaluate_eligibility(
+def eligibility_flags(
     params: SimulationParams,
     batch: LatentBatch,
     screening_total: np.ndarray,
     screening_svc: np.ndarray,
     runin_total: np.ndarray,
     death_day: np.ndarray,
-) -> pd.DataFrame:
-    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names).
+) -> dict[str, np.ndarray]:
+    """A bool array per criterion (True = met), in ``CRITERIA`` order, plus ``eligible``.
 
     ALSFRS-R >= minimum and SVC are judged at the screening visit (SCR); the run-in decline is
     the SCR total minus the total at the run-in visit (RUNIN), where eligibility is confirmed.
@@ -46,9 +46,27 @@ def evaluate_eligibility(
         "no_prior_stem_cell": el.allow_prior_stem_cell | ~batch.prior_stem_cell,
         "alive_at_baseline": ~(death_day <= 0),
     }
-    df = pd.DataFrame(ok)
-    df["eligible"] = df[list(CRITERIA)].all(axis=1)
+    ok = {k: np.broadcast_to(np.asarray(v, dtype=bool), (batch.n,)) for k, v in ok.items()}
+    ok["eligible"] = np.logical_and.reduce([ok[c] for c in CRITERIA]) if batch.n else np.zeros(0, dtype=bool)
+    return ok
+
+
+def eligibility_frame(flags: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names)."""
+    df = pd.DataFrame({k: flags[k] for k in (*CRITERIA, "eligible")})
     names = np.asarray(CRITERIA, dtype=object)
-    flags = ~df[list(CRITERIA)].to_numpy()
-    df["failed"] = [",".join(names[row]) for row in flags]
+    flags_failed = ~df[list(CRITERIA)].to_numpy()
+    df["failed"] = [",".join(names[row]) for row in flags_failed]
     return df
+
+
+def evaluate_eligibility(
+    params: SimulationParams,
+    batch: LatentBatch,
+    screening_total: np.ndarray,
+    screening_svc: np.ndarray,
+    runin_total: np.ndarray,
+    death_day: np.ndarray,
+) -> pd.DataFrame:
+    """One row per candidate: a bool column per criterion, ``eligible`` and ``failed`` (names)."""
+    return eligibility_frame(eligibility_flags(params, batch, screening_total, screening_svc, runin_total, death_day))

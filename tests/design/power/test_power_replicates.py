@@ -38,8 +38,10 @@ def test_chunk_rows_do_not_depend_on_how_replicates_are_chunked() -> None:
     assert whole["replicate"].tolist() == [0, 0, 1, 1, 2, 2]
     assert whole["analysis"].tolist() == list(CHEAP) * 3
     assert (whole["n_randomized"] == 30).all() and (whole["n_screened"] >= 30).all()
-    # different seeds give different trials
-    assert whole["p_value"].nunique() == len(whole)
+    # different seeds give different trials (a fit may legitimately fail on 30 participants, e.g.
+    # perfect separation in the adjusted logistic model: its p value is NaN)
+    ok = whole["error"] == ""
+    assert ok.sum() >= 4 and whole.loc[ok, "p_value"].nunique() == ok.sum()
 
 
 def test_rejection_is_p_below_the_protocol_alpha_and_failed_fits_reject_nothing() -> None:
