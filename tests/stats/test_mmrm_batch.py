@@ -117,3 +117,16 @@ def test_fast_path_equals_the_analysis_plan_on_simulated_trials() -> None:
         got = (fits.estimate[r], fits.std_error[r], fits.df[r], fits.p_value[r])
         np.testing.assert_allclose(got, (res.difference, res.std_error, res.df, res.p_value), rtol=1e-6)
         assert fits.n_subjects[r] == res.n_subjects and fits.n_observations[r] == res.n_observations
+
+
+def test_fixed_number_of_strata_makes_a_trial_independent_of_its_neighbours() -> None:
+    """With n_strata fixed, a trial missing a level is refitted the same way alone or in a group."""
+    (y, base, active, _), (y2, base2, active2, strata2) = _trials(2, seed=3)
+    strata = np.zeros(y.shape[0], dtype=int)
+    alone = fit_primary_many([y], [base], [active], [strata], n_strata=2)
+    grouped = fit_primary_many([y, y2], [base, base2], [active, active2], [strata, strata2], n_strata=2)
+    assert alone.refits == 1 and alone.estimate[0] == grouped.estimate[0] and alone.p_value[0] == grouped.p_value[0]
+    with pytest.raises(ValueError, match=r"strata codes must lie in 0\.\.1"):
+        fit_primary_many([y2], [base2], [active2], [strata2 + 1], n_strata=2)
+    with pytest.raises(ValueError, match="needs strata"):
+        fit_primary_many([y2], [base2], [active2], n_strata=2)

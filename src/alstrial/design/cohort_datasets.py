@@ -18,9 +18,16 @@ from alstrial.simulate.cohort import Cohort
 from alstrial.stats.responder_slopes import pre_treatment_slopes
 
 
-def _visit_code(protocol: Protocol, day: int) -> str:
+def visit_code(protocol: Protocol, day: int) -> str:
     """The protocol visit whose window contains ``day`` (nearest target day otherwise)."""
     return min(protocol.visits, key=lambda v: abs(v.day - day)).code
+
+
+def visit_codes(protocol: Protocol, days: pd.Series) -> list[str]:
+    """:func:`visit_code` of every day (looked up once per distinct day)."""
+    days = days.astype(int)
+    code = {d: visit_code(protocol, d) for d in days.unique().tolist()}
+    return [code[d] for d in days.tolist()]
 
 
 def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets:
@@ -80,13 +87,13 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
         {
             "USUBJID": on_study["id"],
             "ARM": on_study["id"].map(arm_of),
-            "AVISIT": [_visit_code(protocol, int(d)) for d in on_study["day"]],
+            "AVISIT": visit_codes(protocol, on_study["day"]),
             "AVISITN": on_study["day"].to_numpy() / 7.0,
             "ADY": on_study["day"].to_numpy(),
             "AVAL": on_study["total"].astype(float).to_numpy(),
         }
     )
-    adqs = add_change_from_baseline(adqs, baseline_visit=_visit_code(protocol, 0))
+    adqs = add_change_from_baseline(adqs, baseline_visit=visit_code(protocol, 0))
     adqs_runin = pd.DataFrame(
         {"USUBJID": v["id"], "ARM": v["id"].map(arm_of), "ADY": v["day"], "AVAL": v["total"].astype(float)}
     )
@@ -103,7 +110,7 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
                     "USUBJID": rows["id"],
                     "ARM": rows["id"].map(arm_of),
                     "PARAMCD": analyte.code,
-                    "AVISIT": [_visit_code(protocol, int(d)) for d in rows["day"]],
+                    "AVISIT": visit_codes(protocol, rows["day"]),
                     "ADY": rows["day"],
                     "AVAL": rows[col].astype(float),
                     "BLQFL": rows[f"{col}_blq"].eq(True).to_numpy(),

@@ -106,3 +106,24 @@ def test_executor_errors_name_the_allowed_values() -> None:
 def test_an_unreachable_scheduler_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PowerError, match="cannot reach the Dask scheduler"):
         run_power(_study(), tmp_path, executor="dask", scheduler=f"tcp://127.0.0.1:{_free_port()}")
+
+
+#: the array path: MMRM by fit_primary_many, unadjusted responder and CAFS from simulate_cohorts' arrays
+ARRAY_PATH = ("mmrm", "responder_unadjusted", "cafs")
+
+
+def test_array_path_gives_the_same_numbers_on_dask_as_in_process_whatever_the_chunks(tmp_path: Path) -> None:
+    """In-process in chunks of 3 against a two-worker Dask cluster in chunks of 1 (finishing out of order)."""
+    local, remote = tmp_path / "local", tmp_path / "dask"
+    run_power(
+        PowerStudy(protocol, small, reps=3, seed=8, analyses=ARRAY_PATH, chunk_size=3), local, executor="inprocess"
+    )
+    run_power(
+        PowerStudy(protocol, small, reps=3, seed=8, analyses=ARRAY_PATH, chunk_size=1),
+        remote,
+        executor="dask",
+        workers=2,
+    )
+    _same(remote, local)
+    rows = replicate_rows(local)
+    assert len(rows) == 2 * 3 * 3 and (rows["error"] == "").all()

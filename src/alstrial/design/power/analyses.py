@@ -6,6 +6,10 @@ Nothing here re-implements a statistic. Rejection is two-sided at the protocol's
 significant result in the harmful direction counts too (the estimate's sign is kept in the
 per-replicate results for anyone who wants one-sided power).
 
+These per-trial runners are the reference definitions. ``replicates.run_chunk`` computes the MMRM
+primary analyses (``stats.mmrm.batch``) and, from array-simulated trials, ``responder_unadjusted``
+and ``cafs`` (``array_analyses``) by faster routes that tests check against these runners.
+
 The simulated cohort has no intercurrent-event records, so estimand strategies act on nothing:
 every analysis is a treatment-policy analysis of the data observed before dropout.
 """
@@ -166,9 +170,14 @@ def parse_analyses(text: str | None) -> tuple[str, ...]:
 
 def run_analysis(name: str, plan: AnalysisPlan, ds: AnalysisDatasets) -> dict[str, Any]:
     """One analysis as a result row; a fit that fails is recorded with its error and rejects nothing."""
+    return guarded(name, lambda: ANALYSES[name].run(plan, ds))
+
+
+def guarded(name: str, compute: Callable[[], Outcome]) -> dict[str, Any]:
+    """``compute()`` as analysis ``name``'s result row; a fit that fails gives NaN and its error."""
     nan = float("nan")
     try:
-        out = ANALYSES[name].run(plan, ds)
+        out = compute()
     except PowerError:
         raise
     except (AlstrialError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:

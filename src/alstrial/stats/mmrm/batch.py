@@ -200,6 +200,7 @@ def fit_primary_many(
     df: BatchDf = "kenward-roger",
     primary_visit: int = -1,
     warm_start: bool = False,
+    n_strata: int | None = None,
 ) -> PrimaryFits:
     """Fit the primary MMRM to each of R simulated trials of one design.
 
@@ -207,7 +208,10 @@ def fit_primary_many(
     order, NaN where not observed; ``baseline[r]`` (n_r,) the covariate; ``active[r]`` (n_r,)
     True for the treated arm (the reference arm is False); ``strata[r]`` (n_r,) integer stratum
     codes 0..L-1 (e.g. baseline ALSFRS-R >= 35 → 0, else 1; None: no stratum term). ``primary_visit``
-    indexes the visit whose arm difference is tested. Equivalent regular fit: ``MMRM`` with
+    indexes the visit whose arm difference is tested. ``n_strata`` fixes the number of stratum
+    levels (default: the largest code in ``strata`` + 1 over all trials given): fixing it makes
+    each trial's fit independent of the other trials in the call (a trial missing a level is
+    refitted by the regular engine, as the regular analysis would fit it). Equivalent regular fit: ``MMRM`` with
     ``change ~ arm*visit + baseline*visit + stratum``, ``cov="us"``, REML, ``df``.
     """
     if df not in ("kenward-roger", "satterthwaite"):
@@ -216,9 +220,14 @@ def fit_primary_many(
     if not (len(baseline) == len(active) == n_trials) or (strata is not None and len(strata) != n_trials):
         raise ValueError("change, baseline, active (and strata) must hold the same number of trials")
     m = int(np.shape(change[0])[1]) if n_trials else 1
-    n_strata = 1
-    if strata is not None and n_trials:
-        n_strata = int(max(int(np.max(s)) if np.size(s) else 0 for s in strata)) + 1
+    if n_strata is not None and (strata is None or n_strata < 1):
+        raise ValueError(f"n_strata={n_strata!r} needs strata and must be at least 1")
+    if n_strata is None:
+        n_strata = 1
+        if strata is not None and n_trials:
+            n_strata = int(max(int(np.max(s)) if np.size(s) else 0 for s in strata)) + 1
+    elif strata is not None and any(np.size(s) and (np.max(s) >= n_strata or np.min(s) < 0) for s in strata):
+        raise ValueError(f"strata codes must lie in 0..{n_strata - 1} (n_strata={n_strata})")
     design = PrimaryDesign(m, n_strata, primary_visit)
     with single_blas_thread():
         return _fit_all(design, change, baseline, active, strata, df, warm_start)
