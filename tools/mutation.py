@@ -74,7 +74,11 @@ GROUPS: dict[str, Group] = {
     ),
     "mmrm": Group(
         ("alstrial/stats/mmrm/covariance.py", "alstrial/stats/mmrm/ddf.py"),
-        ("tests/stats/test_mmrm_reference.py", "tests/stats/test_mmrm_features.py"),
+        (
+            "tests/stats/test_mmrm_covariance.py",
+            "tests/stats/test_mmrm_reference.py",
+            "tests/stats/test_mmrm_features.py",
+        ),
     ),
     "policy": Group(
         ("alstrial/services/policy.py",),
