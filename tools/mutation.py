@@ -64,6 +64,7 @@ GROUPS: dict[str, Group] = {
             "tests/domain/test_randomization_blocks.py",
             "tests/domain/test_randomization_kit_codes.py",
             "tests/domain/test_randomization_minimization.py",
+            "tests/domain/test_randomization_seeding.py",
             "tests/domain/test_randomization_strata.py",
             "tests/domain/test_strata.py",
         ),
@@ -230,7 +231,7 @@ def summary(names: list[str]) -> None:
             c = Counter(STATUS.get(code, "suspicious") for code in codes.values())
             total = len(codes)
             score = f"{100 * (c['killed'] + c['timeout']) / total:.1f}" if c["not checked"] == 0 else "not finished"
-            shown = str(total) if population is None else f"sample {total} of {population}"
+            shown = str(total) if population in (None, total) else f"sample {total} of {population}"
             print(
                 f"| {name} | {module} | {shown} | {c['killed']} | {c['timeout']} | {c['survived']} | "
                 f"{c['no tests']} | {c['not checked']} | {score} |"

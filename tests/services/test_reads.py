@@ -6,11 +6,12 @@ protocol's criteria and the stored rows read directly (not through the code unde
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from capture_calls import DAY0
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from alstrial import services as sv
 from alstrial.protocol.loader import load_protocol
@@ -235,3 +236,36 @@ def test_detail_and_visit_rows_hold_every_recorded_value(trial, cohort) -> None:
     (age,) = [e for e in failed.eligibility if e["criterion"] == "IN1"]
     assert (age["value"], age["outcome"], age["passed"]) == ("70", "not_met", False)
     assert failed.visits == () and failed.to_dict()["visits"] == []
+
+
+def test_detail_and_visit_reads_do_not_wait_for_a_writer(sqlite_trial) -> None:
+    """Read services run in read transactions: on SQLite they finish while another connection holds
+    the write lock (a write transaction would queue behind it and end as DatabaseBusy)."""
+    t = sqlite_trial
+    code = t.at_day0()
+    monitor = t["monitor"]
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with t.db.sessions.begin() as s:  # BEGIN IMMEDIATE: holds SQLite's write lock
+            s.execute(text("UPDATE site SET name = name"))
+            holding.set()
+            release.wait(120)
+
+    holder = threading.Thread(target=writer, daemon=True)
+    holder.start()
+    assert holding.wait(30), "the writer did not start"
+    done: list[object] = []
+
+    def read() -> None:
+        done.append(sv.participant_detail(t.db, monitor, code))
+        done.append(sv.visit_data(t.db, monitor, code))
+        done.append(sv.list_participants(t.db, monitor))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(60)
+    finished_while_held = not reader.is_alive()
+    release.set()
+    holder.join(60)
+    assert finished_while_held and len(done) == 3, "a read waited for the writer or failed"
