@@ -138,3 +138,12 @@ def test_an_unknown_structure_names_the_allowed_ones() -> None:
     assert str(err.value) == (
         "invalid value for cov, expected one of 'us', 'cs', 'csh', 'ar1', 'ar1h', 'toep', 'toeph', 'adh' (not 'vc')"
     )
+
+
+@pytest.mark.parametrize("cov", ["ar1", "ar1h", "adh", "toep", "toeph"])
+def test_starting_correlations_are_clipped_to_0_95(cov: str) -> None:
+    """A moment correlation of 0.99 starts at 0.95, away from the ±1 boundary where atanh is infinite."""
+    sigma = np.array([[1.0, 0.99], [0.99, 1.0]])
+    s = make_structure(cov, 2)
+    nat = s.natural(s.start(sigma))
+    assert (nat[1] / nat[0] if cov == "toep" else nat[-1]) == pytest.approx(0.95, rel=1e-12)
