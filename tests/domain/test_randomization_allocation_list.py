@@ -171,6 +171,8 @@ def test_an_empty_list_still_has_the_columns_and_prints():
     empty = AllocationList(arms=tuple(ARMS), strata=("s",), entries=())
     assert list(empty.to_frame().columns) == list(COLUMNS) and len(empty.to_frame()) == 0
     assert str(empty).splitlines()[3] == "  entries        0 (0–0 per stratum)"
+    no_strata = AllocationList(arms=tuple(ARMS), strata=(), entries=())
+    assert str(no_strata).splitlines()[2:] == ["  strata         0", "  entries        0 (0–0 per stratum)"]
 
 
 def test_from_frame_takes_integers_of_any_kind_and_names_the_row_of_a_bad_one(allocation):
@@ -179,7 +181,7 @@ def test_from_frame_takes_integers_of_any_kind_and_names_the_row_of_a_bad_one(al
     frame.loc[0, "sequence"] = " 1 "
     frame.loc[1, "sequence"] = 2.0
     assert AllocationList.from_frame(frame, ARMS).entries == allocation.entries
-    for bad, shown in ((True, "True"), (2.5, "2.5"), ("two", "'two'"), (None, "None")):
+    for bad, shown in ((True, "True"), (2.5, "2.5"), ("two", "'two'"), ("X5", "'X5'"), (None, "None")):
         frame.loc[1, "sequence"] = bad
         with pytest.raises(InvalidRandomizationSpec) as err:
             AllocationList.from_frame(frame, ARMS)
