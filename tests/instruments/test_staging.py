@@ -67,6 +67,7 @@ MITOS_CASES = [
     ("walking 1 -> walking/self-care lost", {"q8": 1}, 1),
     ("walking 2 is not lost", {"q8": 2}, 0),
     ("dressing 1 -> walking/self-care lost", {"q6": 1}, 1),
+    ("dressing 2 is not lost", {"q6": 2}, 0),
     ("walking and dressing lost are one domain", {"q8": 0, "q6": 0}, 1),
     ("swallowing 1 -> lost", {"q3": 1}, 1),
     ("swallowing 2 is not lost", {"q3": 2}, 0),
