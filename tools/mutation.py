@@ -64,6 +64,7 @@ GROUPS: dict[str, Group] = {
             "tests/domain/test_randomization_blocks.py",
             "tests/domain/test_randomization_kit_codes.py",
             "tests/domain/test_randomization_minimization.py",
+            "tests/domain/test_randomization_refusals.py",
             "tests/domain/test_randomization_seeding.py",
             "tests/domain/test_randomization_strata.py",
             "tests/domain/test_strata.py",
