@@ -293,6 +293,11 @@ def test_onset_dfs_with_zero_months_gives_no_slope_without_a_warning() -> None:
         long, subject="id", day="day", score="total", pre_method="onset_dfs", months_since_onset={"a": 0.0, "b": 0.0}
     )
     assert out["pre_slope"].isna().all()
+    # months are matched by subject, whatever the mapping's order: a 5 months, b 10 months
+    out = derive_pre_post_slopes(
+        long, subject="id", day="day", score="total", pre_method="onset_dfs", months_since_onset={"b": 10.0, "a": 5.0}
+    ).set_index("id")
+    assert out["pre_slope"].to_dict() == {"a": -(48 - 38) / 5.0, "b": -(48 - 48) / 10.0}
     with pytest.raises(EndpointDataError) as err:
         derive_pre_post_slopes(long, subject="id", day="day", score="total", pre_method="ols")
     assert str(err.value) == (
