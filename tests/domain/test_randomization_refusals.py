@@ -160,3 +160,32 @@ def test_minimizer_refuses_a_participant_that_is_not_one_level_per_factor(partic
     expected = str(again.value)
     assert str(err.value) == expected
     assert len(m) == 0
+
+
+def test_a_participant_with_the_right_number_of_factors_but_a_wrong_name_is_refused_by_name() -> None:
+    m = Minimizer(ONE_TO_ONE, FACTORS, seed=1)
+    with pytest.raises(RandomizationError) as err:
+        m.decide({"age": "F"})
+    assert str(err.value) == "unknown stratification factor(s) ['age']; the design's factors are ['sex']"
+
+
+@pytest.mark.parametrize("measure", ["range", "variance"])
+def test_decision_scores_are_the_exact_scores_before_the_assignment(measure: str) -> None:
+    """A:B = 2:1 (so counts are scaled by the ratio) and both measures: the decision reports the
+    scores the minimizer computed for this participant, in the units of ``scores()``."""
+    m = Minimizer([("A", 2), ("B", 1)], FACTORS, seed=3, measure=measure)
+    m.record({"sex": "F"}, "A")
+    m.record({"sex": "F"}, "B")
+    before = {a: float(s) for a, s in m.scores({"sex": "F"}).items()}
+    assert m.decide({"sex": "F"}).scores == before
+    # range, by hand: F holds A 1, B 1 → ratio-adjusted 1/2, 1; to A: 1 − 1 = 0; to B: 2 − 1/2 = 3/2
+    if measure == "range":
+        assert before == {"A": 0.0, "B": 1.5}
+
+
+def test_the_list_keeps_its_normalised_arms_strata_and_entries() -> None:
+    entries = [AllocationEntry("s", 1, 1, 2, "A", "K-AAAA2"), AllocationEntry("s", 2, 1, 2, "B", "K-AAAA3")]
+    allocation = AllocationList(arms=[["A", 1], ["B", 1]], strata=["s"], entries=entries)  # type: ignore[arg-type]
+    assert allocation.arms == (("A", 1), ("B", 1))
+    assert allocation.strata == ("s",)
+    assert allocation.entries == tuple(entries)
