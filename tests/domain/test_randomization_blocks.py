@@ -248,3 +248,8 @@ def test_kit_codes_have_the_requested_length_up_to_32():
     for length in (8, 32):
         allocation = generate_block_list(ONE_TO_ONE, ["s"], per_stratum=4, seed=2, kit_code_length=length)
         assert {len(e.kit_code) for e in allocation} == {len("K-") + length}
+
+
+def test_the_list_records_its_seed_and_request():
+    allocation = generate_block_list(ONE_TO_ONE, ["s"], per_stratum=5, seed=2**100 + 7, block_multiples=(1, 3))
+    assert (allocation.seed, allocation.per_stratum, allocation.block_multiples) == (2**100 + 7, 5, (1, 3))
