@@ -147,3 +147,11 @@ def test_starting_correlations_are_clipped_to_0_95(cov: str) -> None:
     s = make_structure(cov, 2)
     nat = s.natural(s.start(sigma))
     assert (nat[1] / nat[0] if cov == "toep" else nat[-1]) == pytest.approx(0.95, rel=1e-12)
+
+
+@pytest.mark.parametrize(("cov", "expected"), [("ar1", [4.0, 0.0]), ("cs", [0.0, 4.0]), ("csh", [4.0, 0.0])])
+def test_one_visit_starts_with_no_correlation(cov: str, expected: list[float]) -> None:
+    """With one visit there is no correlation to estimate: the start is the variance and ρ = 0
+    (CS natural parameters: ρσ² = 0 and (1 − ρ)σ² = 4)."""
+    s = make_structure(cov, 1)
+    np.testing.assert_allclose(s.natural(s.start(np.array([[4.0]]))), expected, atol=1e-12)

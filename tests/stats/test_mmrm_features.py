@@ -180,6 +180,16 @@ def test_between_within_df(fev: pd.DataFrame) -> None:
     single, doubled = fit.f_test(row[None, :]), fit.f_test(np.vstack([row, 2 * row]))
     assert (doubled.num_df, doubled.den_df) == (1, 193)
     assert doubled.f == pytest.approx(single.f, rel=1e-9)
+    # a contrast of nothing uses no column: the residual df, 537 observations − 10 coefficients
+    zero = fit.contrast(np.zeros(len(names))).iloc[0]
+    assert (zero["estimate"], zero["std_error"], zero["df"]) == (0.0, 0.0, 537 - 10)
+
+
+def test_a_contrast_of_nothing_has_infinite_satterthwaite_df(fev: pd.DataFrame) -> None:
+    """Satterthwaite's df is 2v²/Var(v) with v = 0 here: no information, reported as ∞, not an error."""
+    fit = fit_mmrm(fev, **KW, fixed="ARMCD", cov="us")
+    zero = fit.contrast(np.zeros(len(fit.summary.index))).iloc[0]
+    assert zero["df"] == np.inf
 
 
 def test_contrast_and_joint_f_test(fev: pd.DataFrame) -> None:
