@@ -303,3 +303,42 @@ def test_onset_dfs_with_zero_months_gives_no_slope_without_a_warning() -> None:
     assert str(err.value) == (
         "invalid value for pre_method, expected one of ['least_squares', 'two_point', 'onset_dfs'] (not 'ols')"
     )
+
+
+def _two_by_two() -> pd.DataFrame:
+    change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
+    return pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change})
+
+
+def test_an_engine_failure_is_a_clear_error_and_engine_warnings_become_notes(monkeypatch) -> None:
+    """statsmodels failing (here made to raise) is reported as the analysis's own error, with the
+    engine's reason; a warning it gives (here a made-up convergence note) is kept in ``notes``."""
+    import warnings
+
+    import alstrial.stats.responder as responder
+
+    real_glm = responder.sm.GLM
+
+    class Failing:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def fit(self):
+            raise np.linalg.LinAlgError("Singular matrix")
+
+    class Noisy:
+        def __init__(self, *args, **kwargs) -> None:
+            self._model = real_glm(*args, **kwargs)
+
+        def fit(self):
+            warnings.warn("IRLS reached the iteration limit", RuntimeWarning, stacklevel=1)
+            return self._model.fit()
+
+    monkeypatch.setattr(responder.sm, "GLM", Failing)
+    with pytest.raises(EndpointDataError) as err:
+        responder_analysis(_two_by_two(), arm="arm", slope_change="chg")
+    assert str(err.value) == "responder: logistic regression failed: Singular matrix"
+    monkeypatch.setattr(responder.sm, "GLM", Noisy)
+    res = responder_analysis(_two_by_two(), arm="arm", slope_change="chg")
+    assert res.notes == ("IRLS reached the iteration limit",)
+    assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)  # the 2×2 table above
