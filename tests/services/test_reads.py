@@ -22,9 +22,13 @@ from conftest import ELIGIBLE, SCREEN_DAY, alsfrs_items
 
 @pytest.fixture
 def cohort(trial):
-    """S01: eligible A, screen failure B, randomized C (discontinued, with W0 data and a late W8),
-    enrolled D (withdrawn); S02: eligible X."""
+    """S01: eligible A, screen failure B, randomized C (discontinued, with W0 data, a late W8 and then
+    a W4 entered after it), enrolled D (withdrawn); S02: eligible X, screened first. Entry order thus
+    differs from code order and from visit-date order, so the reads' ORDER BY clauses show."""
     inv, sc = trial["investigator"], trial["site_coordinator"]
+    x = sv.screen_participant(
+        trial.db, trial.other_site, screened_on=SCREEN_DAY, consent_date=SCREEN_DAY, values=dict(ELIGIBLE)
+    ).participant
     a, b = trial.screen(), trial.screen(eligible=False)
     c = trial.enrolled()
     rand = sv.randomize_participant(trial.db, inv, c)
@@ -33,6 +37,7 @@ def cohort(trial):
     vc_id = sv.record_vital_capacity(trial.db, sc, c, "W0", percent_predicted=81.5, liters=3.4)
     weight_id = sv.record_weight(trial.db, sc, c, "W0", weight_kg=72.3)
     sv.record_visit(trial.db, sc, c, "W8", DAY0 + timedelta(days=70), out_of_window_reason="hospitalised")
+    sv.record_visit(trial.db, sc, c, "W4", DAY0 + timedelta(days=28))
     sv.discontinue_treatment(
         trial.db, inv, c, on=DAY0 + timedelta(days=71), reason_code="ADVERSE EVENT", decided_by="investigator"
     )
@@ -45,9 +50,6 @@ def cohort(trial):
         reason_code="WITHDRAWAL BY SUBJECT",
         decided_by="participant",
     )
-    x = sv.screen_participant(
-        trial.db, trial.other_site, screened_on=SCREEN_DAY, consent_date=SCREEN_DAY, values=dict(ELIGIBLE)
-    ).participant
     return {"A": a, "B": b, "C": c, "D": d, "X": x, "rand": rand, "vc_id": vc_id, "weight_id": weight_id}
 
 
@@ -207,6 +209,7 @@ def test_detail_and_visit_rows_hold_every_recorded_value(trial, cohort) -> None:
             weight_version=1,
             weight_kg=72.3,
         ),
+        _visit("W4", ids["W4"][0], 28, DAY0 + timedelta(days=28)),
         _visit("W8", ids["W8"][0], 70, DAY0 + timedelta(days=70), in_window=False, deviation=7, reason="hospitalised"),
     ]
     assert sv.visit_data(trial.db, trial["monitor"], c) == want
