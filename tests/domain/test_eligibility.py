@@ -157,14 +157,17 @@ def test_every_bad_value_is_reported_with_its_reason_and_raw_value() -> None:
     known = sorted(f.name for f in PROTOCOL.screening_fields)
     assert [(p.where, p.value, p.reason) for p in info.value.problems] == [
         ("height", 180, f"unknown screening field; expected one of {known}"),
-        ("age_years", "forty", "expected a integer"),
+        ("age_years", "forty", "expected an integer"),
         ("sex", "X", "expected one of ['F', 'M']"),
         ("riluzole", "maybe", "expected a boolean (true/false, yes/no, 1/0)"),
-        ("alsfrs_r_total", True, "expected a integer, not a boolean"),
+        ("alsfrs_r_total", True, "expected an integer, not a boolean"),
     ]
     with pytest.raises(ValidationFailed) as info:
         coerce_screening_values(PROTOCOL, {"age_years": "40.5"})
     assert [p.reason for p in info.value.problems] == ["expected an integer"]
+    with pytest.raises(ValidationFailed) as info:
+        coerce_screening_values(PROTOCOL, {"svc_percent_predicted": "high", "months_since_onset": False})
+    assert [p.reason for p in info.value.problems] == ["expected a number", "expected a number, not a boolean"]
 
 
 @pytest.mark.parametrize(

@@ -124,3 +124,83 @@ def test_to_dict_is_json_ready(allocation):
     assert data["arms"] == [["MSC", 1], ["PBO", 1]]
     assert len(data["entries"]) == len(allocation)
     assert AllocationEntry(**data["entries"][0]) == allocation.entries[0]
+
+
+def _small(**kw) -> AllocationList:
+    """A:B = 2:1; stratum 's' one block of 3, stratum 't' two blocks of 3 (kit codes made up)."""
+    arms = {"s": ["A", "A", "B"], "t": ["B", "A", "A", "A", "B", "A"]}
+    entries = [
+        AllocationEntry(stratum, i + 1, i // 3 + 1, 3, arm, f"K-{stratum.upper()}{i + 2}AAAA")
+        for stratum, seq in arms.items()
+        for i, arm in enumerate(seq)
+    ]
+    return AllocationList(arms=(("A", 2), ("B", 1)), strata=("s", "t"), entries=tuple(entries), **kw)
+
+
+def test_printed_summary_and_dict_of_a_small_list():
+    """9 entries, 3 in 's' and 6 in 't'; block sizes are the multiples × the ratio sum 3."""
+    described = _small(per_stratum=4, block_multiples=(1, 2))
+    assert str(described).splitlines() == [
+        "Allocation list (permuted blocks)",
+        "  arms           A:B = 2:1",
+        "  strata         2",
+        "  entries        9 (3–6 per stratum)",
+        "  requested      4 per stratum, rounded up to whole blocks",
+        "  block sizes    3, 6",
+    ]
+    assert str(_small()).splitlines()[3:] == ["  entries        9 (3–6 per stratum)"]
+    data = described.to_dict()
+    assert {k: v for k, v in data.items() if k != "entries"} == {
+        "arms": [["A", 2], ["B", 1]],
+        "strata": ["s", "t"],
+        "per_stratum": 4,
+        "block_multiples": [1, 2],
+    }
+    assert data["entries"][3] == {
+        "stratum": "t",
+        "sequence": 1,
+        "block": 1,
+        "block_size": 3,
+        "arm": "B",
+        "kit_code": "K-T2AAAA",
+    }
+    assert _small().to_dict()["block_multiples"] is None and _small().to_dict()["per_stratum"] is None
+
+
+def test_an_empty_list_still_has_the_columns_and_prints():
+    empty = AllocationList(arms=tuple(ARMS), strata=("s",), entries=())
+    assert list(empty.to_frame().columns) == list(COLUMNS) and len(empty.to_frame()) == 0
+    assert str(empty).splitlines()[3] == "  entries        0 (0–0 per stratum)"
+    no_strata = AllocationList(arms=tuple(ARMS), strata=(), entries=())
+    assert str(no_strata).splitlines()[2:] == ["  strata         0", "  entries        0 (0–0 per stratum)"]
+
+
+def test_from_frame_takes_integers_of_any_kind_and_names_the_row_of_a_bad_one(allocation):
+    assert AllocationList.from_frame(allocation.to_frame(), ARMS).entries == allocation.entries  # int64 columns
+    frame = allocation.to_frame().astype({"sequence": object})
+    frame.loc[0, "sequence"] = " 1 "
+    frame.loc[1, "sequence"] = 2.0
+    assert AllocationList.from_frame(frame, ARMS).entries == allocation.entries
+    for bad, shown in ((True, "True"), (2.5, "2.5"), ("two", "'two'"), ("X5", "'X5'"), (None, "None")):
+        frame.loc[1, "sequence"] = bad
+        with pytest.raises(InvalidRandomizationSpec) as err:
+            AllocationList.from_frame(frame, ARMS)
+        assert str(err.value) == f"allocation table row 2: expected an integer (not {shown})"
+    frame.loc[1, "sequence"] = "-2"  # a negative whole number is read, then refused as out of sequence
+    with pytest.raises(InvalidRandomizationSpec, match=r"expected sequence 2, found -2$"):
+        AllocationList.from_frame(frame, ARMS)
+
+
+def test_used_must_be_a_whole_number_and_exhaustion_names_the_entry_asked_for(allocation):
+    for bad in (True, 1.0, -1):
+        with pytest.raises(InvalidRandomizationSpec) as err:
+            allocation.next_entry(STRATA[0], bad)
+        assert str(err.value) == f"invalid value for used, expected an integer ≥ 0 (not {bad!r})"
+    n = allocation.length(STRATA[0])
+    with pytest.raises(AllocationListExhausted) as info:
+        allocation.next_entry(STRATA[0], n + 2)
+    assert info.value.used == n + 2
+    assert str(info.value) == (
+        f"allocation list for stratum {STRATA[0]!r} is exhausted: all {n} entries are used "
+        f"(asked for entry {n + 3}); generate a longer list — it is never extended silently"
+    )

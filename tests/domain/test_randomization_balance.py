@@ -96,3 +96,92 @@ def test_report_prints_as_a_table_and_serialises():
     frame = report.summary
     assert list(frame.columns[:4]) == ["kind", "label", "MSC", "PBO"]
     assert len(frame) == 4 + 4 + 1
+
+
+def test_report_table_and_dict_of_a_hand_example():
+    """Four entries of the hand list (MSC, PBO, MSC, MSC), 1:1: counts 3 and 1, imbalance 2, worst 2
+    (after the fourth), one block end reached (after entry 2, where it was 0). The overall row has no
+    running or block figures. Every figure and column width below follows from those counts."""
+    report = balance_report(_hand_list(), used={"all": 4})
+    assert str(report).splitlines() == [
+        "Balance report — arms MSC:PBO = 1:1 (imbalance = max − min of count/ratio)",
+        "group      MSC    PBO   total  imbalance  worst so far  at block ends",
+        "-" * 69,
+        "all          3      1       4          2             2              0",
+        "-" * 69,
+        "overall      3      1       4          2             —              —",
+    ]
+    stratum = {"kind": "stratum", "label": "all", "counts": {"MSC": 3, "PBO": 1}, "total": 4, "imbalance": 2.0}
+    assert report.to_dict() == {
+        "arms": [["MSC", 1], ["PBO", 1]],
+        "rows": [
+            {**stratum, "max_running_imbalance": 2.0, "block_end_imbalance": 0.0, "blocks": 1},
+            {
+                **stratum,
+                "kind": "overall",
+                "label": "overall",
+                "max_running_imbalance": None,
+                "block_end_imbalance": None,
+                "blocks": None,
+            },
+        ],
+    }
+
+
+def test_margins_from_factor_names_only_with_a_2_to_1_ratio():
+    """A, A in S01 and B in S02 (ratio A:B = 2:1, so one A weighs 1/2): S01 ends at 2/2 − 0 = 1 (worst 1),
+    S02 at 1; margins appear in order of first use: site=S01 (1), band=lt35 (2/2 − 1/1 = 0),
+    site=S02 (1); overall 0. Plain assignments have no block figures."""
+    assignments = [("site=S01|band=lt35", "A"), ("site=S01|band=lt35", "A"), ("site=S02|band=lt35", "B")]
+    report = balance_report(assignments, arms=[("A", 2), ("B", 1)], factors=["site", "band"])
+    assert str(report).splitlines() == [
+        "Balance report — arms A:B = 2:1 (imbalance = max − min of count/ratio)",
+        "group                   A      B   total  imbalance  worst so far  at block ends",
+        "-" * 80,
+        "site=S01|band=lt35      2      0       2          1             1              —",
+        "site=S02|band=lt35      0      1       1          1             1              —",
+        "-" * 80,
+        "site=S01                2      0       2          1             —              —",
+        "band=lt35               2      1       3          0             —              —",
+        "site=S02                0      1       1          1             —              —",
+        "-" * 80,
+        "overall                 2      1       3          0             —              —",
+    ]
+    assert [(r.blocks, r.block_end_imbalance) for r in report.strata] == [(None, None), (None, None)]
+    assert [dict(r.counts) for r in report.margins] == [{"A": 2, "B": 0}, {"A": 2, "B": 1}, {"A": 0, "B": 1}]
+
+
+def test_an_unused_stratum_has_zero_everywhere_and_no_block_end():
+    """(An AllocationList refuses an unbalanced block, so a reached block end is always 0.)"""
+    empty = balance_report(_hand_list(), used={"all": 0}).strata[0]
+    assert (empty.total, empty.imbalance, empty.max_running_imbalance, empty.block_end_imbalance, empty.blocks) == (
+        0,
+        0.0,
+        0.0,
+        0.0,
+        0,
+    )
+
+
+def test_arms_given_with_a_list_must_match_it_and_used_counts_are_whole_numbers():
+    assert balance_report(_hand_list(), arms=ARMS).overall.total == 6
+    with pytest.raises(InvalidRandomizationSpec) as err:
+        balance_report(_hand_list(), arms=[("MSC", 2), ("PBO", 1)])
+    assert str(err.value) == (
+        "arms (('MSC', 2), ('PBO', 1)) differ from the allocation list's arms (('MSC', 1), ('PBO', 1))"
+    )
+    for bad in (True, 2.0, -1):
+        with pytest.raises(InvalidRandomizationSpec, match=r"invalid used count for stratum 'all', expected 0–6"):
+            balance_report(_hand_list(), used={"all": bad})
+    with pytest.raises(InvalidRandomizationSpec) as err:
+        balance_report([("all", "MSC")])
+    assert str(err.value) == "balance_report needs arms=[(code, ratio), ...] for plain assignments"
+
+
+def test_adjusted_counts_need_one_count_per_arm():
+    from alstrial.domain.randomization.arms import ArmRatios
+
+    ratios = ArmRatios.of([("A", 2), ("B", 1)])
+    assert ratios.adjusted([4, 2]) == [2, 2]
+    with pytest.raises(ValueError, match="zip"):
+        ratios.adjusted([4, 2, 1])

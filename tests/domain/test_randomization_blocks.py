@@ -208,3 +208,48 @@ def test_invalid_parameters_are_refused_with_the_bad_value_quoted(kwargs, messag
 def test_refuses_a_list_too_large_for_the_kit_code_space():
     with pytest.raises(InvalidRandomizationSpec, match="kit_code_length 4"):
         generate_block_list(ONE_TO_ONE, [f"s{i}" for i in range(100)], per_stratum=10_000, seed=1, kit_code_length=4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"strata": "ab"}, "invalid value for strata, expected a non-empty sequence of stratum keys (not 'ab')"),
+        ({"strata": {"a"}}, "invalid value for strata, expected a non-empty sequence of stratum keys (not {'a'})"),
+        ({"strata": ["a", 5]}, "invalid stratum key, expected a non-empty string (not 5)"),
+        ({"strata": ["a", ""]}, "invalid stratum key, expected a non-empty string (not '')"),
+        (
+            {"block_multiples": {1, 2}},
+            "invalid value for block_multiples, expected a sequence of integers ≥ 1 (not {1, 2})",
+        ),
+        ({"block_multiples": ()}, "invalid value for block_multiples, expected at least one multiple (not [])"),
+        (
+            {"block_multiples": (1, True)},
+            "invalid block multiple True in block_multiples [1, True], expected integers ≥ 1",
+        ),
+        ({"kit_code_length": True}, "invalid value for kit_code_length, expected an integer from 4 to 32 (not True)"),
+        ({"kit_code_length": 33}, "invalid value for kit_code_length, expected an integer from 4 to 32 (not 33)"),
+        # 1 stratum × (524,287 asked + one block of 2 over) = 524,289 codes > half of 32**4 = 1,048,576
+        (
+            {"per_stratum": 524_287, "block_multiples": (1,), "kit_code_length": 4},
+            "kit_code_length 4 allows 1,048,576 codes, too few for up to 524,289 unique kit codes; "
+            "use a longer kit_code_length",
+        ),
+    ],
+)
+def test_each_refusal_quotes_the_whole_rule_and_value(kwargs, message):
+    params = {"strata": ["all"], "per_stratum": 10, "seed": 1, **kwargs}
+    strata = params.pop("strata")
+    with pytest.raises(InvalidRandomizationSpec) as err:
+        generate_block_list(ONE_TO_ONE, strata, **params)
+    assert str(err.value) == message
+
+
+def test_kit_codes_have_the_requested_length_up_to_32():
+    for length in (8, 32):
+        allocation = generate_block_list(ONE_TO_ONE, ["s"], per_stratum=4, seed=2, kit_code_length=length)
+        assert {len(e.kit_code) for e in allocation} == {len("K-") + length}
+
+
+def test_the_list_records_its_seed_and_request():
+    allocation = generate_block_list(ONE_TO_ONE, ["s"], per_stratum=5, seed=2**100 + 7, block_multiples=(1, 3))
+    assert (allocation.seed, allocation.per_stratum, allocation.block_multiples) == (2**100 + 7, 5, (1, 3))

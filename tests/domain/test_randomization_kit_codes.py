@@ -81,3 +81,11 @@ def test_kit_code_stream_respects_length_and_collisions_are_redrawn():
     allocation = generate_block_list(ARMS, ["a", "b", "c"], per_stratum=2000, seed=3, kit_code_length=4)
     codes = [e.kit_code for e in allocation]
     assert len(set(codes)) == len(codes)
+
+
+def test_every_alphabet_character_is_drawn():
+    """100 codes × 6 characters = 600 uniform draws over 32 characters: the chance that a given one
+    never appears is (31/32)**600 ≈ 5e-9, so a missing character (an off-by-one range) fails."""
+    codes = kit_code_stream(np.random.default_rng(4), 6)
+    drawn = {c for _ in range(100) for c in next(codes)[len(KIT_PREFIX) :]}
+    assert drawn == set(KIT_ALPHABET)

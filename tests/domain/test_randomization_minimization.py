@@ -236,3 +236,43 @@ def test_balance_report_margins_agree_with_the_minimizer_counts():
         expected = counts[(counts["factor"] == name) & (counts["level"] == level)].iloc[0]
         assert dict(row.counts) == {"A": expected["A"], "B": expected["B"]}
     assert report.max_marginal_imbalance == m.max_marginal_imbalance()
+
+
+def test_printed_decision_dict_and_minimizer_counts():
+    """The hand example above: scores A 4, B 2, so B is preferred with p = 0.8 and A gets 0.2. The draw
+    is the documented counter stream (BLAKE2b of 'minimization/v1|3|4', top 53 bits), recomputed here;
+    it is ≥ 0.2, so B. The counts then add the new F/young participant to B."""
+    import hashlib
+
+    digest = hashlib.blake2b(b"minimization/v1|3|4", digest_size=8).digest()
+    u = (int.from_bytes(digest, "big") >> 11) / 2**53
+    assert u >= 0.2
+    m = Minimizer.from_history(ARMS, FACTORS, HISTORY, seed=3)
+    d = m.decide(NEW)
+    assert str(d).splitlines() == [
+        "Minimization #4: sex=F, age=young → B",
+        "  arm        score  probability",
+        "  A          4.000        0.200",
+        "  B       *  2.000        0.800",
+        f"  draw u = {u:.6f}",
+    ]
+    assert d.to_dict() == {
+        "index": 4,
+        "participant": {"sex": "F", "age": "young"},
+        "scores": {"A": 4.0, "B": 2.0},
+        "preferred": ["B"],
+        "probabilities": {"A": pytest.approx(0.2, abs=1e-15), "B": 0.8},
+        "draw": u,
+        "arm": "B",
+    }
+    counts = [("sex", "F", 2, 1), ("sex", "M", 0, 1), ("age", "young", 1, 2), ("age", "old", 1, 0)]
+    assert list(m.counts().itertuples(index=False, name=None)) == counts
+    assert list(m.counts().columns) == ["factor", "level", "A", "B"]
+    assert str(m).splitlines() == [
+        "Pocock–Simon minimizer: arms A:B = 1:1, p = 0.8, measure = range, 4 assigned",
+        "factor level  A  B",
+        "   sex     F  2  1",
+        "   sex     M  0  1",
+        "   age young  1  2",
+        "   age   old  1  0",
+    ]

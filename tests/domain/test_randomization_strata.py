@@ -96,3 +96,32 @@ def test_unknown_stratum_message_is_not_wrapped_in_quotes():
     with pytest.raises(UnknownStratum) as info:
         stratum_key({"site": "S09", "alsfrs_r_baseline": "ge35"}, FACTORS)
     assert str(info.value).startswith("unknown level")
+
+
+def test_each_refusal_of_a_key_says_what_was_wrong():
+    def message(call, *args) -> str:
+        with pytest.raises((UnknownStratum, InvalidRandomizationSpec)) as err:
+            call(*args)
+        return f"{type(err.value).__name__}: {err.value}"
+
+    assert message(parse_stratum_key, 5, ["site"]) == "UnknownStratum: invalid stratum key, expected a string (not 5)"
+    assert message(parse_stratum_key, "site=S01", []) == (
+        "UnknownStratum: unknown stratum 'site=S01'; an unstratified design has only 'all'"
+    )
+    # the first '=' separates factor from level, so a level holding '=' is named as the bad level
+    assert message(parse_stratum_key, "site=S=01", ["site"]) == (
+        "InvalidRandomizationSpec: invalid level of factor 'site' 'S=01': it may not contain '=', "
+        "which separate parts of a stratum key"
+    )
+    assert message(stratum_key, {"site": " S01"}, ["site"]) == (
+        "InvalidRandomizationSpec: invalid level of factor 'site', expected a non-empty string without "
+        "surrounding spaces (not ' S01')"
+    )
+    assert message(all_strata, ["site"]) == (
+        "InvalidRandomizationSpec: all_strata needs (name, levels) pairs for every factor"
+    )
+
+
+def test_unknown_stratum_prints_its_message_without_keyerror_quotes():
+    assert str(UnknownStratum("no stratum 'x'")) == "no stratum 'x'"
+    assert str(UnknownStratum()) == ""

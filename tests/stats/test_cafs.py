@@ -205,3 +205,37 @@ def test_permutation_p_counts_every_draw_over_several_chunks() -> None:
     assert res.statistic == 0.0 and res.permutation_p_value == 1.0
     u = np.tile([1.0, -1.0], n // 2)
     assert _permutation_p(u, n // 2, n, b, seed=5) == 1 / (b + 1)  # |T*| <= 500 < 1,000
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "message"),
+    [
+        # the first negative time is quoted even after a zero (a time of 0 is allowed)
+        ({"time": [0.0, -2.0, 3.0, 4.0]}, {}, "CAFS: column 'time' has a negative time -2.0"),
+        ({"chg": [1.0, "x", 2.0, 3.0]}, {}, "CAFS: column 'chg' must be numeric, found 'x' in row 1"),
+        (
+            {"chg": [np.nan] * 4},
+            {},
+            "CAFS: change column(s) 'chg' have no value for any of the 2 participant(s) "
+            "without an event; the functional part cannot be ranked",
+        ),
+        (
+            {},
+            {"subject": "patient"},
+            "CAFS: column(s) 'patient' not found (available: 'id', 'arm', 'time', 'died', 'chg')",
+        ),
+    ],
+)
+def test_each_refusal_is_worded_in_full(change: dict[str, list[object]], kwargs: dict[str, str], message: str) -> None:
+    df = _four().assign(**change)
+    with pytest.raises(EndpointDataError) as err:
+        cafs_test(df, arm="arm", time="time", event="died", change="chg", **kwargs)
+    assert str(err.value) == message
+
+
+def test_a_missing_change_of_a_participant_with_an_event_is_allowed_and_no_permutations_by_default() -> None:
+    """A died (event) and has no change: the pairwise rules never need it, so the test runs. Without
+    ``permutations`` no permutation p-value is computed."""
+    res = cafs_test(_four().assign(chg=[np.nan, -5.0, -2.0, -1.0]), arm="arm", time="time", event="died", change="chg")
+    assert res.scores["score"].tolist() == [-1, 1, 3, -3]  # the hand scores of _four(): A never compares by change
+    assert (res.permutations, res.permutation_p_value) == (0, None)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from alstrial.stats.mmrm import (
     COV_TYPES,
@@ -166,6 +167,29 @@ def test_between_within_df(fev: pd.DataFrame) -> None:
     # between-subject columns: intercept, 2 RACE, ARMCD → 197 − 4; within: 537 − 197 − 6
     assert s["RACEWhite"] == 193 and s["ARMCDTRT"] == 193
     assert s["AVISITVIS2"] == 537 - 197 - 6
+    # a joint test takes the smallest df of its columns: RACE's two columns are both between-subject
+    race = fit.f_test("RACE")
+    wald = fit_mmrm(fev, **KW, fixed="RACE + ARMCD*AVISIT", cov="us").f_test("RACE")  # same Wald F
+    assert (race.num_df, race.den_df) == (2, 193)
+    assert race.f == pytest.approx(wald.f, rel=1e-9)
+    assert race.p_value == pytest.approx(stats.f.sf(race.f, 2, 193), rel=1e-9)
+    # a rank-deficient contrast (a row repeated) is tested on its rank: the same test as the single row
+    names = list(fit.summary.index)
+    row = np.zeros(len(names))
+    row[names.index("ARMCDTRT")] = 1.0
+    single, doubled = fit.f_test(row[None, :]), fit.f_test(np.vstack([row, 2 * row]))
+    assert (doubled.num_df, doubled.den_df) == (1, 193)
+    assert doubled.f == pytest.approx(single.f, rel=1e-9)
+    # a contrast of nothing uses no column: the residual df, 537 observations − 10 coefficients
+    zero = fit.contrast(np.zeros(len(names))).iloc[0]
+    assert (zero["estimate"], zero["std_error"], zero["df"]) == (0.0, 0.0, 537 - 10)
+
+
+def test_a_contrast_of_nothing_has_infinite_satterthwaite_df(fev: pd.DataFrame) -> None:
+    """Satterthwaite's df is 2v²/Var(v) with v = 0 here: no information, reported as ∞, not an error."""
+    fit = fit_mmrm(fev, **KW, fixed="ARMCD", cov="us")
+    zero = fit.contrast(np.zeros(len(fit.summary.index))).iloc[0]
+    assert zero["df"] == np.inf
 
 
 def test_contrast_and_joint_f_test(fev: pd.DataFrame) -> None:

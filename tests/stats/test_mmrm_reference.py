@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from alstrial.stats.mmrm import MMRMResult, fit_mmrm
 
@@ -198,3 +199,62 @@ def test_kenward_roger_matches_sas(
     assert lin["df"] == pytest.approx(lin_df, rel=1e-3 if cov == "us" else 1e-5)
     if cov == "ar1":  # nonlinear in SAS's (σ², ρ): the second-derivative term matters
         assert kr["std_error"] < lin["std_error"]
+
+
+@pytest.mark.parametrize(("cov", "kr_se", "kr_df", "lin_se", "lin_df"), SAS_KR)
+def test_kenward_roger_f_test_of_one_row_is_the_squared_t(
+    fev: pd.DataFrame, cov: str, kr_se: float, kr_df: float, lin_se: float, lin_df: float
+) -> None:
+    """Kenward & Roger (1997): for one contrast row the scaled F is t² (λ = 1) on the same df, here
+    the SAS ddfm=kr df of §3. The F path (``_kr_f``) and the t path share no code after the fit, so
+    they agree to round-off (1e-9 relative; observed ~1e-14)."""
+    kw = {"response": "FEV1", "subject": "USUBJID", "visit": "AVISIT", "fixed": "ARMCD", "cov": cov}
+    for method, se, df in (("kenward-roger", kr_se, kr_df), ("kenward-roger-linear", lin_se, lin_df)):
+        fit = fit_mmrm(fev, df=method, **kw)  # type: ignore[arg-type]
+        t = fit.summary.loc["ARMCDTRT"]
+        test = fit.f_test({"ARMCDTRT": 1.0})
+        assert test.num_df == 1
+        assert test.f == pytest.approx(t["statistic"] ** 2, rel=1e-9)
+        assert test.den_df == pytest.approx(t["df"], rel=1e-9)
+        assert test.den_df == pytest.approx(df, rel=1e-3 if cov == "us" else 1e-5)
+        assert test.f == pytest.approx((t["estimate"] / se) ** 2, rel=1e-3)
+
+
+def _hotelling_case(n1: int, n2: int, visits: int, seed: int) -> pd.DataFrame:
+    """Complete, balanced-in-time data: two arms, ``visits`` visits, correlated normal errors."""
+    rng = np.random.default_rng(seed)
+    chol = np.tril(np.full((visits, visits), 0.4)) + np.eye(visits) * 0.6
+    rows = []
+    for i in range(n1 + n2):
+        arm = "PBO" if i < n1 else "TRT"
+        y = 3 * chol @ rng.standard_normal(visits) + np.arange(visits) + (0.8 if arm == "TRT" else 0.0)
+        rows += [{"id": f"P{i:03d}", "arm": arm, "visit": f"V{v + 1}", "y": y[v]} for v in range(visits)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("n1", "n2", "visits", "seed"), [(15, 15, 4, 2026), (11, 19, 3, 7)])
+def test_kenward_roger_f_reproduces_hotelling_t2_exactly(n1: int, n2: int, visits: int, seed: int) -> None:
+    """Kenward & Roger (1997, §5): with complete data and an unstructured covariance their scaled F for
+    the arm effect at every visit is Hotelling's two-sample T² test, F = (N − p − 1)/(p(N − 2)) T² on
+    (p, N − p − 1) df. T² is computed here from the per-visit means and the pooled covariance (numpy
+    only). At the REML optimum Σ̂ is that pooled covariance, so the two agree to the optimizer's
+    precision: 1e-6 relative (observed ~1e-15); a wrong KR coefficient moves F or m by far more."""
+    data = _hotelling_case(n1, n2, visits, seed)
+    y = data.pivot(index="id", columns="visit", values="y").to_numpy()
+    arm = np.array([0] * n1 + [1] * n2)
+    n, p = n1 + n2, visits
+    diff = y[arm == 1].mean(axis=0) - y[arm == 0].mean(axis=0)
+    pooled = ((n1 - 1) * np.cov(y[arm == 0].T) + (n2 - 1) * np.cov(y[arm == 1].T)) / (n - 2)
+    t2 = n1 * n2 / n * diff @ np.linalg.solve(pooled, diff)
+    fit = fit_mmrm(data, response="y", subject="id", visit="visit", fixed="arm*visit", cov="us", df="kenward-roger")
+    names = list(fit.summary.index)
+    rows = np.zeros((p, len(names)))
+    for k in range(p):
+        rows[k, names.index("armTRT")] = 1.0
+        if k:
+            rows[k, names.index(f"armTRT:visitV{k + 1}")] = 1.0
+    test = fit.f_test(rows)
+    assert test.num_df == p
+    assert test.den_df == pytest.approx(n - p - 1, rel=1e-6)
+    assert test.f == pytest.approx((n - p - 1) / (p * (n - 2)) * t2, rel=1e-6)
+    assert test.p_value == pytest.approx(stats.f.sf((n - p - 1) / (p * (n - 2)) * t2, p, n - p - 1), rel=1e-5)

@@ -261,3 +261,84 @@ def test_pre_treatment_slope_ends_at_day_0_by_default() -> None:
     rule = SlopeRule.from_parameters({"pre_slope_method": "two_point"})
     pre = pre_treatment_slopes(long, rule, subject="id", day="day", score="total")
     assert pre["a"] == pytest.approx((38 - 40) / (61 / DAYS_PER_MONTH))
+
+
+def test_edge_subjects_count_zero_visits_and_give_no_slope() -> None:
+    """s1: pre visits only (no post period), so n_post = 0; s2: no pre visit (none on or before day 0),
+    so n_pre = 0 and no baseline; s3: two pre visits on one day (span 0) and a missing score, which is
+    dropped: no pre slope rather than a division by zero."""
+    long = pd.DataFrame(
+        {
+            "id": ["s1", "s1", "s2", "s2", "s3", "s3", "s3", "s3"],
+            "day": [-60.0, -30.0, 30.0, 60.0, -30.0, -30.0, 0.0, 90.0],
+            "total": [40.0, 38.0, 35.0, 33.0, 41.0, 40.0, np.nan, 37.0],
+        }
+    )
+    out = derive_pre_post_slopes(long, subject="id", day="day", score="total").set_index("id")
+    assert out["n_pre"].to_dict() == {"s1": 2, "s2": 0, "s3": 2}
+    # s1's post period is its baseline alone; s3's starts with both day −30 visits
+    assert out["n_post"].to_dict() == {"s1": 1, "s2": 0, "s3": 3}
+    assert np.isnan(out.loc["s3", "pre_slope"]) and np.isnan(out.loc["s2", "baseline_score"])
+    # s3: baseline score is the last pre visit (40); the two-point post slope joins the period's first
+    # row (day −30, 41, input order kept) and its last (day 90, 37): 120 days
+    assert out.loc["s3", "baseline_score"] == 40
+    assert out.loc["s3", "post_slope"] == pytest.approx((37 - 41) / (120 / DAYS_PER_MONTH))
+
+
+def test_onset_dfs_with_zero_months_gives_no_slope_without_a_warning() -> None:
+    """−(48 − baseline)/months is undefined at 0 months: NaN, and no division warning (warnings are
+    errors in this suite)."""
+    long = pd.DataFrame({"id": ["a", "a", "b", "b"], "day": [-30.0, 0.0, -30.0, 0.0], "total": [40, 38, 48, 48]})
+    out = derive_pre_post_slopes(
+        long, subject="id", day="day", score="total", pre_method="onset_dfs", months_since_onset={"a": 0.0, "b": 0.0}
+    )
+    assert out["pre_slope"].isna().all()
+    # months are matched by subject, whatever the mapping's order: a 5 months, b 10 months
+    out = derive_pre_post_slopes(
+        long, subject="id", day="day", score="total", pre_method="onset_dfs", months_since_onset={"b": 10.0, "a": 5.0}
+    ).set_index("id")
+    assert out["pre_slope"].to_dict() == {"a": -(48 - 38) / 5.0, "b": -(48 - 48) / 10.0}
+    with pytest.raises(EndpointDataError) as err:
+        derive_pre_post_slopes(long, subject="id", day="day", score="total", pre_method="ols")
+    assert str(err.value) == (
+        "invalid value for pre_method, expected one of ['least_squares', 'two_point', 'onset_dfs'] (not 'ols')"
+    )
+
+
+def _two_by_two() -> pd.DataFrame:
+    change = np.r_[np.full(12, 2.0), np.full(28, 0.0), np.full(6, 2.0), np.full(34, 0.0)]
+    return pd.DataFrame({"arm": ["TRT"] * 40 + ["PBO"] * 40, "chg": change})
+
+
+def test_an_engine_failure_is_a_clear_error_and_engine_warnings_become_notes(monkeypatch) -> None:
+    """statsmodels failing (here made to raise) is reported as the analysis's own error, with the
+    engine's reason; a warning it gives (here a made-up convergence note) is kept in ``notes``."""
+    import warnings
+
+    import alstrial.stats.responder as responder
+
+    real_glm = responder.sm.GLM
+
+    class Failing:
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+        def fit(self):
+            raise np.linalg.LinAlgError("Singular matrix")
+
+    class Noisy:
+        def __init__(self, *args, **kwargs) -> None:
+            self._model = real_glm(*args, **kwargs)
+
+        def fit(self):
+            warnings.warn("IRLS reached the iteration limit", RuntimeWarning, stacklevel=1)
+            return self._model.fit()
+
+    monkeypatch.setattr(responder.sm, "GLM", Failing)
+    with pytest.raises(EndpointDataError) as err:
+        responder_analysis(_two_by_two(), arm="arm", slope_change="chg")
+    assert str(err.value) == "responder: logistic regression failed: Singular matrix"
+    monkeypatch.setattr(responder.sm, "GLM", Noisy)
+    res = responder_analysis(_two_by_two(), arm="arm", slope_change="chg")
+    assert res.notes == ("IRLS reached the iteration limit",)
+    assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)  # the 2×2 table above

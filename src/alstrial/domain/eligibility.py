@@ -95,11 +95,11 @@ def _coerce(field: ScreeningField, raw: object) -> object:
             raise ValueError(f"expected one of {field.levels}")
         return text
     if isinstance(raw, bool):
-        raise ValueError(f"expected a {field.type}, not a boolean")
+        raise ValueError(f"expected {_a(field.type)}, not a boolean")
     try:
         number = raw if isinstance(raw, int | float) else float(str(raw))
     except (TypeError, ValueError):
-        raise ValueError(f"expected a {field.type}") from None
+        raise ValueError(f"expected {_a(field.type)}") from None
     if not math.isfinite(number):
         raise ValueError(f"expected a finite {field.type}{_unit(field)}")
     if (field.min is not None and number < field.min) or (field.max is not None and number > field.max):
@@ -109,6 +109,11 @@ def _coerce(field: ScreeningField, raw: object) -> object:
             raise ValueError("expected an integer")
         return int(number)
     return float(number)
+
+
+def _a(kind: str) -> str:
+    """'an integer', 'a number'."""
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _unit(field: ScreeningField) -> str:

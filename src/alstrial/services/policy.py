@@ -11,7 +11,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, get_args
 
-from alstrial.errors import Problem, ValidationFailed
 from alstrial.services.actor import Actor
 from alstrial.services.exceptions import PermissionDenied
 
@@ -122,13 +121,6 @@ DATA_WRITES = frozenset(
 READS = frozenset({P.READ, P.READ_AUDIT})
 #: Everything else writes (data, users, lock state, audit records).
 WRITES = frozenset(set(Permission) - READS)
-
-
-def check_role(role: str) -> str:
-    """The role itself, or :class:`ValidationFailed` naming the allowed roles."""
-    if role not in ROLES:
-        raise ValidationFailed([Problem("role", role, f"expected one of {', '.join(ROLES)}")])
-    return role
 
 
 def can(role: str, permission: Permission) -> bool:

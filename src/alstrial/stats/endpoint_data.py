@@ -39,17 +39,18 @@ def numeric_column(
     if bad.any():
         first = raw[bad].iloc[0]
         raise EndpointDataError(
-            f"{what}: column {column!r} must be numeric, found {first!r} in row {raw[bad].index[0]!r}"
+            f"{what}: column {column!r} must be numeric, found {first!r} in row {_plain(raw[bad].index[0])!r}"
         )
     if not allow_missing and values.isna().any():
-        row = values[values.isna()].index[0]
+        row = _plain(values[values.isna()].index[0])
         raise EndpointDataError(f"{what}: column {column!r} has a missing value in row {row!r}")
     out = values.to_numpy(dtype=float)
     infinite = np.isposinf(out) if allow_minus_infinity else np.isinf(out)
     if infinite.any():  # ``inf``, ``1e400``: no analysis means anything with them
         i = int(np.flatnonzero(infinite)[0])
         raise EndpointDataError(
-            f"{what}: column {column!r} must hold finite numbers, found {_plain(raw.iloc[i])!r} in row {raw.index[i]!r}"
+            f"{what}: column {column!r} must hold finite numbers, "
+            f"found {_plain(raw.iloc[i])!r} in row {_plain(raw.index[i])!r}"
         )
     return out
 
@@ -78,7 +79,7 @@ def two_arm_levels(arm: pd.Series, *, what: str, reference: object | None = None
     "treatment" is the second level in sort order (placebo/active coding 0/1, "PBO"/"TRT").
     """
     if arm.isna().any():
-        row = arm[arm.isna()].index[0]
+        row = _plain(arm[arm.isna()].index[0])
         raise EndpointDataError(f"{what}: arm column {arm.name!r} has a missing value in row {row!r}")
     uniq = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(arm)]
     levels = sorted(uniq, key=lambda v: (str(type(v)), v))
