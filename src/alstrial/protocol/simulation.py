@@ -251,7 +251,9 @@ class MarkerParams(_Section):
 
 
 class BiomarkerParams(_Section):
-    """CSF NfL, VEGF and MCP-1 (CLINICAL.md §6)."""
+    """CSF NfL, VEGF and MCP-1 in ALS: NfL median 6,510 pg/mL (Sun Q et al., Front Neurol 2020;11:919),
+    MCP-1 234.9 pg/mL (Neurología 2017, 77 patients), VEGF tens of pg/mL near the assay's LLOQ
+    (Nagata T et al., Neurol Res 2007;29:772); see simulate/SOURCES.md."""
 
     nfl: MarkerParams = MarkerParams(median_pg_ml=6500, sigma_log_between=0.7, rate_correlation=0.35, lloq_pg_ml=100)
     vegf: MarkerParams = MarkerParams(median_pg_ml=15, sigma_log_between=0.5, assay_cv=0.12, lloq_pg_ml=9)

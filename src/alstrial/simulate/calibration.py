@@ -395,7 +395,7 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "placebo change in ALSFRS-R to week 28 (mean)",
         -5.88,
         1.2,
-        "CLINICAL.md §1.5: topline MMRM placebo -5.88 (SE ~0.6; tolerance 2 SE)",
+        "BrainStorm phase 3 topline (Nov 2020, via Seeking Alpha): MMRM placebo -5.88 (SE ~0.6; tolerance 2 SE)",
         _change_at_end(),
     ),
     CalibrationTarget(
