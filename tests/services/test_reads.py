@@ -137,6 +137,10 @@ def test_site_roles_see_their_site_only_and_filters_page(trial, cohort) -> None:
     assert codes(trial["monitor"], offset=1, limit=2) == s01[1:3]
     assert codes(trial["monitor"], offset=4) == [cohort["X"]]
     assert codes(trial.other_site, offset=1) == []
+    # a code filter applies before the page is cut, and another site's code finds nothing
+    assert codes(trial["monitor"], code=cohort["C"], limit=1) == [cohort["C"]]
+    assert codes(trial["monitor"], code=cohort["X"], offset=0, limit=1) == [cohort["X"]]
+    assert codes(trial["site_coordinator"], code=cohort["X"]) == []
     with pytest.raises(sv.ValidationFailed) as err:
         sv.list_participants(trial.db, trial["monitor"], status="dead", limit=0)
     assert [(p.where, p.value) for p in err.value.problems] == [("limit", 0), ("status", "dead")]
