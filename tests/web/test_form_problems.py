@@ -112,6 +112,14 @@ CASES: list[tuple[str, str, str, dict[str, str], str, str]] = [
     ),
     ("admin", "/admin/lock", "/admin/lock", {"what": "lock", "reason": "", "password": PASSWORD}, "reason", "required"),
     (
+        "unblinded_statistician",
+        "/admin/unblinding",
+        "/admin/unblinding",
+        {"reason": "", "password": PASSWORD},
+        "reason",
+        "required",
+    ),
+    (
         "investigator",
         "/participants/{rand}/emergency-unblinding",
         "/participants/{rand}/emergency-unblinding",
