@@ -164,6 +164,10 @@ def test_a_missing_slope_is_excluded_whichever_column_it_is_in() -> None:
         with_gap = df.assign(chg=1.0, **{col: df[col].where(df.index != 0)})
         res = responder_analysis(with_gap, arm="arm", pre_slope="pre", post_slope="post")
         assert (res.n, res.n_excluded) == (8, 2), col  # rows 0 and 4
+    # a missing covariate excludes its row too (rows 4 and 7): the fit sees complete rows only
+    base = df.assign(age=[50.0, 61, 47, 55, 58, 52, 49, np.nan, 60, 45])
+    res = responder_analysis(base, arm="arm", slope_change="chg", covariates=["age"])
+    assert (res.n, res.n_excluded) == (8, 2)
 
 
 def test_printed_summary_and_plain_dict_of_the_2x2_example() -> None:
@@ -342,3 +346,15 @@ def test_an_engine_failure_is_a_clear_error_and_engine_warnings_become_notes(mon
     res = responder_analysis(_two_by_two(), arm="arm", slope_change="chg")
     assert res.notes == ("IRLS reached the iteration limit",)
     assert res.odds_ratio == pytest.approx(12 * 34 / (28 * 6), rel=1e-7)  # the 2×2 table above
+
+
+def test_minus_infinity_is_a_composite_failure_counted_as_a_non_responder() -> None:
+    """−∞ marks death or permanent ventilation before the visit (analysis.slope_rule): analysed, never a
+    responder — unlike NaN (no slope), which is excluded."""
+    change = [2.0, 0.0, 1.5, -np.inf, 2.0, 0.0, 3.0, 1.0, -np.inf, 2.0]
+    res = responder_analysis(pd.DataFrame({"arm": ["A", "B"] * 5, "chg": change}), arm="arm", slope_change="chg")
+    assert (res.n, res.n_excluded) == (10, 0)
+    by_arm = res.proportions.set_index("arm")["responders"].to_dict()
+    # arms alternate A, B; threshold 1.25: A has 2.0, 1.5, 2.0, 3.0 and -inf (row 8) -> 4 of 5;
+    # B has 0.0, -inf (row 3), 0.0, 1.0, 2.0 -> 1 of 5
+    assert by_arm == {"A": 4, "B": 1}

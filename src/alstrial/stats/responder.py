@@ -163,18 +163,19 @@ def classify_responders(
     df: pd.DataFrame,
     *,
     arm: str,
-    slope_change: str | None = None,
-    pre_slope: str | None = None,
-    post_slope: str | None = None,
-    covariates: Sequence[str] = (),
-    threshold: float = 1.25,
-    reference: object | None = None,
-    missing: MissingRule = "exclude",
-    conf_level: float = 0.95,
-    what: str = "responder",
+    slope_change: str | None,
+    pre_slope: str | None,
+    post_slope: str | None,
+    covariates: Sequence[str],
+    threshold: float,
+    reference: object | None,
+    missing: MissingRule,
+    conf_level: float,
+    what: str,
 ) -> tuple[pd.DataFrame, np.ndarray, Any, Any, int]:
     """The analysable rows, their response (1/0), the (reference, treatment) arms and how many rows
-    were excluded: the responder rule shared by the odds-ratio and the interaction analyses."""
+    were excluded: the responder rule shared by the odds-ratio and the interaction analyses (every
+    argument is the caller's, so neither can silently fall back to a default the other lacks)."""
     if missing not in ("exclude", "nonresponder"):
         raise EndpointDataError(
             f"invalid value for missing, expected one of 'exclude', 'nonresponder' (not {missing!r})"
