@@ -55,6 +55,15 @@ def test_serve_refuses_to_start_with_the_default_secret(monkeypatch: pytest.Monk
     assert "ALSTRIAL_SECRET_KEY" in result.output
 
 
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_serve_names_a_missing_database_once(tmp_path: Path, processes: str) -> None:
+    env = {"ALSTRIAL_SECRET_KEY": TEST_SECRET}
+    result = CliRunner().invoke(
+        cli, ["serve", "--db", f"{tmp_path}/absent.db", "--port", "1", "--processes", processes], env=env
+    )
+    assert result.exit_code == 2 and "no database file at" in result.output and "Traceback" not in result.output
+
+
 def test_serve_help() -> None:
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0 and "--host" in result.output and "--port" in result.output

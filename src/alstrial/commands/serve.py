@@ -65,7 +65,12 @@ def serve(
         return
     # each process builds its own app from the same settings, passed down as ALSTRIAL_* variables;
     # sessions and tokens are signed cookies and the sign-in lockout lives in the database, so any
-    # process can answer any request
+    # process can answer any request. The database is checked here once, so a wrong path is one
+    # clear error rather than a traceback from every worker.
+    from alstrial.services import CaptureDB
+
+    with cli_errors():
+        CaptureDB.from_url(settings.db).dispose()
     os.environ.update({f"ALSTRIAL_{k.upper()}": v for k, v in overrides.items()})
     uvicorn.run(
         "alstrial.web.app:app_from_environment",
