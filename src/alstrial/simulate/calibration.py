@@ -258,7 +258,7 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "placebo ALSFRS-R slope, points/month (mean)",
         -1.0,
         0.15,
-        "PRO-ACT §4.1; Thakore 2018",
+        "PRO-ACT: Atassi 2014 Neurology 83:1719; Thakore 2018",
         lambda t, p: _mean(_placebo_slopes(t, p)),
     ),
     CalibrationTarget(
@@ -272,33 +272,35 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "baseline ALSFRS-R (mean)",
         30.85,
         1.5,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _mean(t.participants["baseline_total"].to_numpy()),
     ),
     CalibrationTarget(
         "baseline ALSFRS-R (SD)",
         6.3,
         1.0,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _sd(t.participants["baseline_total"].to_numpy()),
     ),
     CalibrationTarget(
         "baseline ALSFRS-R <= 25, %",
         0.233,
         0.06,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _prop((t.participants["baseline_total"] <= 25).to_numpy()),
         scale=100,
     ),
     CalibrationTarget(
-        "age, years (mean)", 48.6, 1.5, "Table 1 §1.3", lambda t, p: _mean(t.participants["age"].to_numpy())
+        "age, years (mean)", 48.6, 1.5, "Cudkowicz 2022 Table 1", lambda t, p: _mean(t.participants["age"].to_numpy())
     ),
-    CalibrationTarget("age, years (SD)", 9.1, 1.5, "Table 1 §1.3", lambda t, p: _sd(t.participants["age"].to_numpy())),
+    CalibrationTarget(
+        "age, years (SD)", 9.1, 1.5, "Cudkowicz 2022 Table 1", lambda t, p: _sd(t.participants["age"].to_numpy())
+    ),
     CalibrationTarget(
         "female, %",
         0.328,
         0.06,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _prop((t.participants["sex"] == "F").to_numpy()),
         scale=100,
     ),
@@ -306,7 +308,7 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "limb onset, %",
         0.81,
         0.06,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _prop((t.participants["onset_region"] == "limb").to_numpy()),
         scale=100,
     ),
@@ -314,28 +316,32 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "riluzole at baseline, %",
         0.64,
         0.06,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _prop(t.participants["riluzole"].to_numpy()),
         scale=100,
     ),
     CalibrationTarget(
-        "months onset to first dose (mean)", 19.35, 1.5, "Table 1 §1.3", lambda t, p: _mean(_months_to_dose(t))
+        "months onset to first dose (mean)",
+        19.35,
+        1.5,
+        "Cudkowicz 2022 Table 1",
+        lambda t, p: _mean(_months_to_dose(t)),
     ),
     CalibrationTarget(
-        "months onset to first dose (SD)", 5.0, 1.5, "Table 1 §1.3", lambda t, p: _sd(_months_to_dose(t))
+        "months onset to first dose (SD)", 5.0, 1.5, "Cudkowicz 2022 Table 1", lambda t, p: _sd(_months_to_dose(t))
     ),
     CalibrationTarget(
         "months from diagnosis (mean)",
         6.45,
         1.5,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _mean(t.participants["months_since_diagnosis"].to_numpy()),
     ),
     CalibrationTarget(
         "screen failures, %",
         0.255,
         0.06,
-        "§1.2: 263 screened, 196 randomized",
+        "ClinicalTrials.gov NCT03280056: 263 screened, 196 randomized",
         lambda t, p: Estimate(
             t.screen_failure_fraction,
             float(np.sqrt(t.screen_failure_fraction * (1 - t.screen_failure_fraction) / t.n_screened)),
@@ -346,21 +352,21 @@ TARGETS: tuple[CalibrationTarget, ...] = (
         "baseline SVC, % predicted (mean)",
         75.6,
         4.0,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _mean(t.participants["baseline_svc"].to_numpy()),
     ),
     CalibrationTarget(
         "baseline SVC, % predicted (SD)",
         20.3,
         4.0,
-        "Table 1 §1.3",
+        "Cudkowicz 2022 Table 1",
         lambda t, p: _sd(t.participants["baseline_svc"].to_numpy()),
     ),
     CalibrationTarget(
         "VC slope, % predicted/month (mean)",
         -2.24,
         1.2,
-        "PRO-ACT §4.1 (all-comers; ours are fast)",
+        "PRO-ACT: Atassi 2014 Neurology 83:1719 (all-comers; ours are fast)",
         lambda t, p: _mean(participant_slopes(p.visits, "svc").to_numpy()),
     ),
     _binomial_target(
