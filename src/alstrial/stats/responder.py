@@ -136,7 +136,8 @@ def responder_analysis(
     proportions = _proportions(data[arm].to_numpy(), y, (ref, trt))
     if (proportions["n"] == 0).any():
         raise EndpointDataError(f"{what}: an arm has no analysable participant ({proportions.to_dict('records')})")
-    beta, se, notes = fit_logistic(y, x, what=what, model=f"covariates {list(covariates)!r}")
+    beta, cov, notes = fit_logistic(y, x, what=what, model=f"covariates {list(covariates)!r}")
+    se = np.sqrt(np.diag(cov))
     summary = wald_table(list(x.columns), beta, se, conf_level=conf_level, ratio="odds_ratio")
     row = summary.iloc[1]
     return ResponderResult(
@@ -209,8 +210,9 @@ def classify_responders(
 def fit_logistic(
     y: np.ndarray, x: pd.DataFrame, *, what: str, model: str
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Logistic regression of ``y`` on the columns of ``x``: coefficients, Fisher-information SEs and
-    the fit's warnings. Perfect separation is an error, not a silently huge odds ratio."""
+    """Logistic regression of ``y`` on the columns of ``x``: coefficients, their covariance (the
+    inverse Fisher information at the estimate) and the fit's warnings. Perfect separation is an
+    error, not a silently huge odds ratio."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -224,7 +226,7 @@ def fit_logistic(
             f"({model}); the odds ratio is not estimable"
         )
     beta = np.asarray(fit.params)
-    return beta, _fisher_se(x.to_numpy(dtype=float), beta), notes
+    return beta, fisher_covariance(x.to_numpy(dtype=float), beta), notes
 
 
 def _proportions(arm: np.ndarray, y: np.ndarray, arms: tuple[Any, Any]) -> pd.DataFrame:
@@ -237,17 +239,12 @@ def _proportions(arm: np.ndarray, y: np.ndarray, arms: tuple[Any, Any]) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def _fisher_se(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """Wald SEs from the Fisher information Xᵀ diag(μ(1−μ)) X at the final estimate.
-
-    statsmodels' ``bse`` reuses the weights of the last IRLS step, i.e. one iterate behind the
-    returned coefficients, which leaves ~1e-7 relative error in the SE at its default
-    tolerance; R's ``glm`` run to convergence gives the value computed here.
-    """
-    return np.sqrt(np.diag(fisher_covariance(x, beta)))
-
-
 def fisher_covariance(x: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    """The inverse Fisher information (Xᵀ diag(μ(1−μ)) X)⁻¹ of a logistic fit at ``beta``."""
+    """The inverse Fisher information (Xᵀ diag(μ(1−μ)) X)⁻¹ of a logistic fit at ``beta``.
+
+    Computed at the final estimate: statsmodels' ``bse`` reuses the weights of the last IRLS step,
+    one iterate behind the returned coefficients, which leaves ~1e-7 relative error in the SE at its
+    default tolerance; R's ``glm`` run to convergence gives the value computed here.
+    """
     mu = 1 / (1 + np.exp(-(x @ beta)))
     return np.linalg.inv(x.T @ (x * (mu * (1 - mu))[:, None]))

@@ -14,12 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from alstrial.stats.design_matrix import covariate_columns
 from alstrial.stats.endpoint_data import EndpointDataError, require_columns
-from alstrial.stats.responder import MissingRule, classify_responders, fisher_covariance, fit_logistic
-from alstrial.stats.result import plain
+from alstrial.stats.responder import MissingRule, classify_responders, fit_logistic
+from alstrial.stats.result import plain, wald_table
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class ResponderInteraction:
     arms: tuple[Any, Any]
     subgroup: str
     levels: tuple[str, str]  # the ratio is OR(levels[1]) / OR(levels[0])
-    odds_ratios: pd.DataFrame  # index = level; odds_ratio, ci_lower, ci_upper, log_odds_ratio, std_error
+    odds_ratios: pd.DataFrame  # index = level; log_odds_ratio, std_error, odds_ratio, statistic, p_value, CI
     ratio: float  # exp(b3)
     log_ratio: float
     std_error: float
@@ -122,36 +121,31 @@ def responder_interaction(
         ],
         axis=1,
     )
-    beta, se, notes = fit_logistic(y, x, what=what, model=f"arm x {subgroup}, covariates {list(covariates)!r}")
-    z_crit = float(special.ndtri(0.5 + conf_level / 2))
-    info = fisher_covariance(x.to_numpy(dtype=float), beta)
-    # log OR in the first level: b1; in the second: b1 + b3 (its variance needs their covariance)
-    per_level = []
-    for contrast in (np.eye(len(beta))[1], np.eye(len(beta))[1] + np.eye(len(beta))[3]):
-        est, sd = float(contrast @ beta), float(np.sqrt(contrast @ info @ contrast))
-        per_level.append(
-            {
-                "odds_ratio": np.exp(est),
-                "ci_lower": np.exp(est - z_crit * sd),
-                "ci_upper": np.exp(est + z_crit * sd),
-                "log_odds_ratio": est,
-                "std_error": sd,
-            }
-        )
-    b3, se3 = float(beta[3]), float(se[3])
-    z = b3 / se3
+    beta, cov, notes = fit_logistic(y, x, what=what, model=f"arm x {subgroup}, covariates {list(covariates)!r}")
+    # log OR in the first level: b1; in the second: b1 + b3; their difference: b3
+    contrasts = np.zeros((3, len(beta)))
+    contrasts[0, 1] = contrasts[1, 1] = contrasts[1, 3] = contrasts[2, 3] = 1.0
+    table = wald_table(
+        [*levels, "interaction"],
+        contrasts @ beta,
+        np.sqrt(np.einsum("ij,jk,ik->i", contrasts, cov, contrasts)),
+        conf_level=conf_level,
+        ratio="odds_ratio",
+    ).set_index("term")
+    inter = {str(k): float(v) for k, v in table.to_dict("index")["interaction"].items()}
+    per_level = table.loc[levels].rename(columns={"estimate": "log_odds_ratio"})
     return ResponderInteraction(
         arms=(ref, trt),
         subgroup=subgroup,
         levels=(levels[0], levels[1]),
-        odds_ratios=pd.DataFrame(per_level, index=pd.Index(levels, name="level")),
-        ratio=float(np.exp(b3)),
-        log_ratio=b3,
-        std_error=se3,
-        statistic=z,
-        p_value=float(2 * special.ndtr(-abs(z))),
-        ci_lower=float(np.exp(b3 - z_crit * se3)),
-        ci_upper=float(np.exp(b3 + z_crit * se3)),
+        odds_ratios=per_level.rename_axis("level"),
+        ratio=inter["odds_ratio"],
+        log_ratio=inter["estimate"],
+        std_error=inter["std_error"],
+        statistic=inter["statistic"],
+        p_value=inter["p_value"],
+        ci_lower=inter["ci_lower"],
+        ci_upper=inter["ci_upper"],
         conf_level=conf_level,
         n=len(data),
         covariates=tuple(covariates),
