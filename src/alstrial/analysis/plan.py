@@ -199,8 +199,7 @@ class AnalysisPlan:
         self, endpoint: Endpoint, adqs: pd.DataFrame, ds: AnalysisDatasets, *, strata: tuple[str, ...] = ("ALSBAND",)
     ) -> Any:
         """The MMRM change-from-baseline fit of ``adqs`` (a subset for subgroups, without strata)."""
-        post = adqs[(adqs["AVISIT"] != self.baseline_visit) & adqs["CHG"].notna()]
-        post = post.merge(ds.adsl[["USUBJID", "ALSBAND"]], on="USUBJID", how="left")
+        post = self._changes(adqs).merge(ds.adsl[["USUBJID", "ALSBAND"]], on="USUBJID", how="left")
         return change_from_baseline_mmrm(
             post,
             strata=list(strata),
@@ -208,6 +207,10 @@ class AnalysisPlan:
             reference_arm=self.reference,
             df=endpoint.parameters.get("df", "kenward-roger"),
         )
+
+    def _changes(self, adqs: pd.DataFrame) -> pd.DataFrame:
+        """The post-baseline rows of ``adqs`` that have a change from baseline (what an MMRM fits)."""
+        return adqs[(adqs["AVISIT"] != self.baseline_visit) & adqs["CHG"].notna()]
 
     def _mmrm_change(self, endpoint: Endpoint, ds: AnalysisDatasets) -> EndpointOutcome:
         adqs, log = self._adqs_for(endpoint, ds)
@@ -353,9 +356,10 @@ class AnalysisPlan:
 
             analyses["mmrm_change"] = change
 
+            changes = self._changes(adqs)
+
             def change_interaction(levels: pd.Series) -> dict[str, Any]:
-                post = adqs[(adqs["AVISIT"] != self.baseline_visit) & adqs["CHG"].notna()]
-                post = post.merge(levels.rename("SUBGROUP"), left_on="USUBJID", right_index=True)
+                post = changes.merge(levels.rename("SUBGROUP"), left_on="USUBJID", right_index=True)
                 r = subgroup_interaction_mmrm(
                     post,
                     subgroup="SUBGROUP",
