@@ -9,7 +9,6 @@ with a deferred ``BEGIN``, so that under WAL they never wait for a writer or for
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +97,8 @@ def _check_sqlite_file(path: str) -> None:
 
 def make_durable(engine: Engine, *, wait_ms: int = 30_000) -> None:
     """Write everything a ``scratch`` SQLite engine committed into the database file and flush it to
-    disk (WAL checkpoint with ``synchronous=FULL``), so the file holds the whole build on its own;
-    waits up to ``wait_ms`` for other connections to finish."""
+    disk, so the file holds the whole build on its own: a WAL checkpoint under ``synchronous=FULL``
+    syncs the database file itself. Waits up to ``wait_ms`` for other connections to finish."""
     if engine.dialect.name != "sqlite":
         return
     raw = engine.raw_connection()
@@ -113,10 +112,6 @@ def make_durable(engine: Engine, *, wait_ms: int = 30_000) -> None:
         raw.close()
     if busy:
         raise RuntimeError("the database is still in use: its write-ahead log could not be checkpointed")
-    database = engine.url.database
-    if database:
-        with open(database, "rb") as fh:
-            os.fsync(fh.fileno())
 
 
 def _configure_sqlite(engine: Engine, *, synchronous: str = "FULL") -> None:
