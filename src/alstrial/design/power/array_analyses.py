@@ -10,7 +10,9 @@ the same results on the same trials):
 - pre-treatment slope: the protocol's slope rule over screening, run-in and baseline (least
   squares, two-point, or onset-based ΔFS); post-treatment slope: the rule's method over the
   visits attended from baseline to the primary visit; a participant with fewer than two
-  post-treatment visits has no slope (excluded, or a non-responder, as the rule says);
+  post-treatment visits has no slope (excluded, or a non-responder, as the rule says); a
+  composite intercurrent event of the responder's estimand (death, permanent ventilation)
+  recorded on or before the endpoint's visit is a non-response, as in the plan;
 - CAFS: change from baseline at every post-baseline visit attended by someone, and the first
   of death, permanent ventilation or tracheostomy on or after day 0, censored at dropout or the
   primary visit.
@@ -31,6 +33,7 @@ from alstrial.analysis.plan import AnalysisPlan
 from alstrial.analysis.slope_rule import slope_rule
 from alstrial.design.cohort_datasets import visit_code
 from alstrial.design.power.analyses import Outcome, guarded
+from alstrial.design.power.intercurrent import composite_failures, last_visit_day, recorded_days
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.batch import CohortArrays
 from alstrial.stats.cafs import cafs_test
@@ -151,7 +154,12 @@ def array_rows(plan: AnalysisPlan, trials: CohortArrays, names: list[str]) -> li
     primary_day = float(protocol.visit(plan.primary_visit).day)
     out: list[dict[str, dict[str, Any]]] = [{} for _ in range(trials.n_trials)]
     if "responder_unadjusted" in names:
+        endpoint = next(e for e in protocol.endpoints if e.method == "responder")
         change = slope_change(trials, protocol, primary_day)
+        # composite strategy: a recorded event on or before the endpoint's visit is a non-response
+        recorded = recorded_days(trials.events, trials.dropout_day, last_visit_day(protocol))
+        day = float(protocol.visit(endpoint.visit or plan.primary_visit).day)
+        change = np.where(composite_failures(protocol, endpoint.id, day, recorded), -np.inf, change)
         for r in range(trials.n_trials):
             job = partial(_responder, plan, trials.arm[r], change[r])
             out[r]["responder_unadjusted"] = guarded("responder_unadjusted", job)
