@@ -46,6 +46,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from alstrial.analysis.plan import AnalysisPlan
 from alstrial.design.cohort_datasets import datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
+from alstrial.design.power.executors import QUIET_CLUSTER
 from alstrial.design.power.replicates import fast_mmrm, replicate_seeds, run_chunk
 from alstrial.design.power.run import PowerStudy, run_power
 from alstrial.design.power.scenarios import build_scenario
@@ -157,7 +158,7 @@ def _dask_run(workers: int) -> float:
     protocol = load_protocol()
     scenario = build_scenario(protocol, {})
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET_CLUSTER) as cluster,
         Client(cluster) as client,
     ):
         client.wait_for_workers(workers)

@@ -19,6 +19,10 @@ ExecutorName = Literal["inprocess", "processes", "dask"]
 EXECUTORS: tuple[str, ...] = ("inprocess", "processes", "dask")
 #: chunks in flight per worker: enough to keep workers busy while results are written
 IN_FLIGHT_PER_WORKER = 2
+#: a local cluster without a dashboard and with its scheduler's HTTP endpoint on a free port: the
+#: scheduler serves HTTP even without a dashboard, on 8787 by default, so a second local cluster
+#: (another power study, a test run beside it, a user's own Dask) would fail to start
+QUIET_CLUSTER: dict[str, Any] = {"dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}
 
 Task = tuple[Any, ...]
 Work = Callable[..., pd.DataFrame]
@@ -88,7 +92,7 @@ def _dask(
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, **QUIET_CLUSTER)
         client = Client(cluster)
     else:
         try:
