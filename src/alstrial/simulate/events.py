@@ -66,17 +66,36 @@ def _after_niv(
     return out
 
 
+def grid_start(batch: LatentBatch) -> float:
+    """First day of the hazard grid ``event_days`` uses for this batch (its earliest onset, floored).
+
+    The grid depends on the batch, so a participant's event days are reproduced exactly only on
+    the grid of the batch they were first computed in: pass this as ``start`` to a sub-batch.
+    """
+    return float(np.floor(np.min(batch.onset_day))) if batch.n else 0.0
+
+
 def event_days(
     params: SimulationParams,
     batch: LatentBatch,
     slowing: np.ndarray | None = None,
     death_hazard_ratio: np.ndarray | None = None,
+    *,
+    start: float | None = None,
+    until: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Event day (relative to first dose) per participant and event; NaN = none by the horizon."""
+    """Event day (relative to first dose) per participant and event; NaN = none by the horizon.
+
+    ``start`` is the grid's first day (default ``grid_start(batch)``). With ``until``, the grid
+    stops at the first knot at or after that day: the event days up to ``until`` are exactly those
+    of the full horizon (the grid is a prefix of it and each step depends only on the steps
+    before), later ones are NaN.
+    """
     ev = params.events
-    n = batch.n
-    start = float(np.floor(np.min(batch.onset_day))) if n else 0.0
+    start = grid_start(batch) if start is None else start
     n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
+    if until is not None:
+        n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
     mid = 0.5 * (edges[:-1] + edges[1:])
     tau = disease_time(batch, mid, slowing)
@@ -118,4 +137,69 @@ def event_days(
         out[name] = np.where(day > death, np.nan, day)  # NaN > x is False: kept when death is NaN
     out["death"] = death
     assert tuple(out) == EVENT_NAMES
+    if until is not None:
+        out = {k: np.where(v > until, np.nan, v) for k, v in out.items()}
+    return out
+
+
+def events_until(params: SimulationParams, batch: LatentBatch, until: float, block: int = 8) -> dict[str, np.ndarray]:
+    """``event_days(params, batch, until=until)`` (placebo), computed only where an event can happen.
+
+    Every hazard grows with the disease (the clock never runs backwards, items and VC only fall)
+    when its coefficients are non-negative, so on each ``block`` of grid steps the hazard is at
+    most its value at the block's last step: summed over the blocks, an upper bound of the
+    integrated hazard from onset to ``until`` at 1/``block`` of the cost. A participant whose
+    Exp(1) clocks all exceed their bounds has no event by ``until``; only the others are put on
+    the full grid. Screening needs this for the few who might have died, started NIV or had a
+    gastrostomy before first dose.
+    """
+    ev = params.events
+    start = grid_start(batch)
+    coefs = (
+        ev.gastrostomy_per_swallow_point,
+        ev.niv_per_respiratory_point,
+        ev.niv_per_10pct_vc_below_80,
+        ev.death_per_respiratory_point,
+        ev.death_per_10_total_points,
+    )
+    if batch.n == 0 or min(coefs) < 0:
+        return event_days(params, batch, start=start, until=until)
+    n_steps = min(
+        max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1),
+        max(int(np.ceil((until - start) / ev.grid_step_days)), 1),
+    )
+    edges = start + ev.grid_step_days * np.arange(n_steps + 1)
+    last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
+    first = last - (last % block)
+    tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]))
+    items = latent_items(batch, tau)
+    swallow_def = 4.0 - items[:, :, 2]
+    resp_def = 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10])
+    total_def = 44.0 - items.sum(axis=2)
+    vc = vital_capacity(batch, tau)
+    lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
+    months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
+    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+    h_n = ev.niv_base_per_month * np.exp(
+        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+    )
+    h_d = (
+        ev.death_base_per_month
+        * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
+        * max(ev.death_hr_on_pav, 1.0)
+        * max(ev.death_hr_after_tracheostomy, 1.0)
+    )
+    margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
+    clock = batch.event_clock
+    possible = (
+        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
+        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
+        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
+    )
+    out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
+    rows = np.flatnonzero(possible)
+    if rows.size:
+        part = event_days(params, batch.take(rows), start=start, until=until)
+        for k in EVENT_NAMES:
+            out[k][rows] = part[k]
     return out

@@ -42,6 +42,9 @@ def _elapsed(batch: LatentBatch, d: np.ndarray) -> np.ndarray:
     step = batch.speed_step_days[:, None]
     x = (d - batch.speed_start_day[:, None]) / step
     xc = np.clip(x, 0.0, float(k))
+    if k == 1:  # no speed fluctuation: one segment, the same arithmetic without the index lookups
+        lo, hi = cum[:, :1], cum[:, 1:]
+        return lo + (hi - lo) * xc + (x - xc) * step / DAYS_PER_MONTH
     j = np.minimum(np.floor(xc).astype(np.intp), k - 1)
     lo = np.take_along_axis(cum, j, axis=1)
     hi = np.take_along_axis(cum, j + 1, axis=1)

@@ -40,21 +40,27 @@ def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Genera
     days = clinic_visit_days(params, batch.n, rng)
     noise = VisitNoise.draw(params, batch.n, 2, rng)
     tau = disease_time(batch, days)
-    total = observe_items(latent_items(batch, tau), noise.items).sum(axis=2) + _ITEM12_BEFORE_NIV
     svc = vital_capacity(batch, tau)[:, 1] + noise.svc[:, 1]
     months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
-    decline_per_interval = (total[:, 0] - total[:, 1]) * (
-        pop.referral_decline_window_days / pop.referral_clinic_interval_days
-    )
-    return (
-        (total[:, 1] >= pop.referral_min_total)
-        & (svc >= pop.referral_min_svc_pct)
-        & (decline_per_interval >= pop.referral_min_recent_decline_points)
-        & ((48.0 - total[:, 1]) / np.maximum(months, 0.1) >= pop.referral_min_dfs_per_month)
+    out = (
+        (svc >= pop.referral_min_svc_pct)
         & (months <= pop.referral_max_months_since_onset)
         & (batch.age >= el.age_min_years)
         & (batch.age <= el.age_max_years)
     )
+    # the item ratings (the costly part) only for those the cheap criteria have not already ruled out
+    rows = np.flatnonzero(out)
+    items = observe_items(latent_items(batch.take(rows), tau[rows]), noise.items[rows])
+    total = items.sum(axis=2) + _ITEM12_BEFORE_NIV
+    decline_per_interval = (total[:, 0] - total[:, 1]) * (
+        pop.referral_decline_window_days / pop.referral_clinic_interval_days
+    )
+    out[rows] = (
+        (total[:, 1] >= pop.referral_min_total)
+        & (decline_per_interval >= pop.referral_min_recent_decline_points)
+        & ((48.0 - total[:, 1]) / np.maximum(months[rows], 0.1) >= pop.referral_min_dfs_per_month)
+    )
+    return out
 
 
 def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) -> int:
