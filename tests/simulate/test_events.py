@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.events import event_days, events_until, grid_start
-from alstrial.simulate.latent import EVENT_NAMES, draw_latent
+from alstrial.simulate.events import _on_grid, event_days, grid_start
+from alstrial.simulate.latent import EVENT_NAMES, LatentBatch, draw_latent
 
 
 def _params(**progression: float) -> SimulationParams:
@@ -32,19 +32,34 @@ def test_a_truncated_grid_gives_the_full_horizons_events_up_to_its_end(until: fl
     assert np.isfinite(cut["death"]).sum() > 10  # fast progressors: the comparison covers deaths
 
 
-@pytest.mark.parametrize("until", [0.0, 150.0])
-def test_events_until_skips_only_those_without_an_event(until: float) -> None:
+def _everyone_on_the_grid(
+    params: SimulationParams, batch: LatentBatch, *args: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    ev = params.events
+    start = grid_start(batch)
+    n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
+    return _on_grid(params, batch, start + ev.grid_step_days * np.arange(n_steps + 1), *args)
+
+
+@pytest.mark.parametrize("treated", [False, True])
+def test_skipping_those_who_cannot_have_an_event_changes_nothing(treated: bool) -> None:
     params = _params(rate_median_per_month=0.8)
     batch = draw_latent(params, 3000, np.random.default_rng(4))
-    _same(events_until(params, batch, until), event_days(params, batch, until=until))
+    rng = np.random.default_rng(9)
+    args = (rng.uniform(-0.5, 1.0, batch.n), rng.uniform(0.3, 1.5, batch.n)) if treated else (None, None)
+    expected = _everyone_on_the_grid(params, batch, *args)
+    got = event_days(params, batch, *args)
+    _same(got, expected)
+    no_event = np.all(np.isnan(np.column_stack(list(got.values()))), axis=1)
+    assert 0.1 < no_event.mean() < 0.9  # both kinds are there: the skip is exercised
 
 
-def test_events_until_with_a_falling_hazard_computes_everyone() -> None:
+def test_with_a_falling_hazard_no_one_is_skipped() -> None:
     # validation refuses negative coefficients today; if that ever changes, the bound must not be used
     base = SimulationParams()
-    params = base.model_copy(update={"events": base.events.model_copy(update={"death_per_10_total_points": -0.5})})
+    params = base.model_copy(update={"events": base.events.model_copy(update={"death_per_10_total_points": -3.0})})
     batch = draw_latent(params, 500, np.random.default_rng(5))
-    _same(events_until(params, batch, 0.0), event_days(params, batch, until=0.0))
+    _same(event_days(params, batch), _everyone_on_the_grid(params, batch, None, None))
 
 
 def test_a_sub_batch_on_its_batchs_grid_reproduces_its_rows() -> None:

@@ -21,7 +21,7 @@ from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParam
 from alstrial.simulate.biomarkers import biomarker_noise, biomarker_values
 from alstrial.simulate.dropout import DropoutDraws, draw_dropout
 from alstrial.simulate.errors import SimulationError
-from alstrial.simulate.events import event_days, events_until, grid_start
+from alstrial.simulate.events import event_days, grid_start
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
 from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
@@ -96,9 +96,9 @@ def screen_arrays(
         if n_eligible >= n:
             break
         m = batch_size(n - n_eligible, n_eligible, n_tried, 4.0)
-        batch = draw_candidates(params, m, rng_candidates)
+        batch = draw_candidates(params, m, rng_candidates, staged=True)
         n_tried += m
-        ev = events_until(params, batch, until)
+        ev = event_days(params, batch, until=until)
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
         starts.append(grid_start(batch))
         batch = batch.take(alive)

@@ -90,6 +90,9 @@ def event_days(
     stops at the first knot at or after that day: the event days up to ``until`` are exactly those
     of the full horizon (the grid is a prefix of it and each step depends only on the steps
     before), later ones are NaN.
+
+    Only participants who can have an event are put on the grid (see ``_possible``); the others
+    get NaN, which is what the grid would give them.
     """
     ev = params.events
     start = grid_start(batch) if start is None else start
@@ -97,6 +100,93 @@ def event_days(
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
+    rows = np.flatnonzero(_possible(params, batch, edges, slowing, death_hazard_ratio))
+    if rows.size == batch.n:
+        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio)
+    else:
+        out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
+        if rows.size:
+            part = _on_grid(
+                params,
+                batch.take(rows),
+                edges,
+                None if slowing is None else slowing[rows],
+                None if death_hazard_ratio is None else death_hazard_ratio[rows],
+            )
+            for k in EVENT_NAMES:
+                out[k][rows] = part[k]
+    if until is not None:
+        out = {k: np.where(v > until, np.nan, v) for k, v in out.items()}
+    return out
+
+
+def _possible(
+    params: SimulationParams,
+    batch: LatentBatch,
+    edges: np.ndarray,
+    slowing: np.ndarray | None,
+    death_hazard_ratio: np.ndarray | None,
+    block: int = 8,
+) -> np.ndarray:
+    """(n,) bool: False only for participants who certainly have no event on the grid ``edges``.
+
+    With non-negative coefficients every hazard grows with the disease (the clock never runs
+    backwards, a treatment only slows it, items and VC only fall), so on each ``block`` of grid
+    steps a hazard is at most its value at the block's last step: summed over the blocks, an upper
+    bound of the integrated hazard at 1/``block`` of the grid's cost. Whoever has every Exp(1)
+    clock above its bound has no gastrostomy, NIV (hence no PAV or tracheostomy) or death.
+    """
+    ev = params.events
+    coefs = (
+        ev.gastrostomy_per_swallow_point,
+        ev.niv_per_respiratory_point,
+        ev.niv_per_10pct_vc_below_80,
+        ev.death_per_respiratory_point,
+        ev.death_per_10_total_points,
+    )
+    n_steps = edges.size - 1
+    if batch.n == 0 or min(coefs) < 0 or n_steps <= block:
+        return np.ones(batch.n, dtype=bool)
+    last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
+    first = last - (last % block)
+    tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]), slowing)
+    items = latent_items(batch, tau)
+    swallow_def = 4.0 - items[:, :, 2]
+    resp_def = 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10])
+    total_def = 44.0 - items.sum(axis=2)
+    vc = vital_capacity(batch, tau)
+    lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
+    months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
+    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+    h_n = ev.niv_base_per_month * np.exp(
+        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+    )
+    h_d = (
+        ev.death_base_per_month
+        * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
+        * max(ev.death_hr_on_pav, 1.0)
+        * max(ev.death_hr_after_tracheostomy, 1.0)
+    )
+    if death_hazard_ratio is not None:
+        h_d = h_d * np.maximum(death_hazard_ratio, 1.0)[:, None]
+    margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
+    clock = batch.event_clock
+    return (
+        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
+        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
+        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
+    )
+
+
+def _on_grid(
+    params: SimulationParams,
+    batch: LatentBatch,
+    edges: np.ndarray,
+    slowing: np.ndarray | None,
+    death_hazard_ratio: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Event days from the hazards on the grid ``edges`` (every participant of ``batch``)."""
+    ev = params.events
     mid = 0.5 * (edges[:-1] + edges[1:])
     tau = disease_time(batch, mid, slowing)
     items = latent_items(batch, tau)
@@ -137,69 +227,4 @@ def event_days(
         out[name] = np.where(day > death, np.nan, day)  # NaN > x is False: kept when death is NaN
     out["death"] = death
     assert tuple(out) == EVENT_NAMES
-    if until is not None:
-        out = {k: np.where(v > until, np.nan, v) for k, v in out.items()}
-    return out
-
-
-def events_until(params: SimulationParams, batch: LatentBatch, until: float, block: int = 8) -> dict[str, np.ndarray]:
-    """``event_days(params, batch, until=until)`` (placebo), computed only where an event can happen.
-
-    Every hazard grows with the disease (the clock never runs backwards, items and VC only fall)
-    when its coefficients are non-negative, so on each ``block`` of grid steps the hazard is at
-    most its value at the block's last step: summed over the blocks, an upper bound of the
-    integrated hazard from onset to ``until`` at 1/``block`` of the cost. A participant whose
-    Exp(1) clocks all exceed their bounds has no event by ``until``; only the others are put on
-    the full grid. Screening needs this for the few who might have died, started NIV or had a
-    gastrostomy before first dose.
-    """
-    ev = params.events
-    start = grid_start(batch)
-    coefs = (
-        ev.gastrostomy_per_swallow_point,
-        ev.niv_per_respiratory_point,
-        ev.niv_per_10pct_vc_below_80,
-        ev.death_per_respiratory_point,
-        ev.death_per_10_total_points,
-    )
-    if batch.n == 0 or min(coefs) < 0:
-        return event_days(params, batch, start=start, until=until)
-    n_steps = min(
-        max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1),
-        max(int(np.ceil((until - start) / ev.grid_step_days)), 1),
-    )
-    edges = start + ev.grid_step_days * np.arange(n_steps + 1)
-    last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
-    first = last - (last % block)
-    tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]))
-    items = latent_items(batch, tau)
-    swallow_def = 4.0 - items[:, :, 2]
-    resp_def = 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10])
-    total_def = 44.0 - items.sum(axis=2)
-    vc = vital_capacity(batch, tau)
-    lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
-    months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
-    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
-    h_n = ev.niv_base_per_month * np.exp(
-        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
-    )
-    h_d = (
-        ev.death_base_per_month
-        * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
-        * max(ev.death_hr_on_pav, 1.0)
-        * max(ev.death_hr_after_tracheostomy, 1.0)
-    )
-    margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
-    clock = batch.event_clock
-    possible = (
-        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
-        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
-        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
-    )
-    out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
-    rows = np.flatnonzero(possible)
-    if rows.size:
-        part = event_days(params, batch.take(rows), start=start, until=until)
-        for k in EVENT_NAMES:
-            out[k][rows] = part[k]
     return out
