@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.events import _on_grid, event_days, grid_start
+from alstrial.simulate.events import _deficits, _on_grid, event_days, grid_start
 from alstrial.simulate.latent import EVENT_NAMES, LatentBatch, draw_latent
+from alstrial.simulate.natural_history import disease_time, latent_items
 
 
 def _params(**progression: float) -> SimulationParams:
@@ -69,3 +70,17 @@ def test_a_sub_batch_on_its_batchs_grid_reproduces_its_rows() -> None:
     rows = np.arange(0, 800, 7)
     sub = event_days(params, batch.take(rows), start=grid_start(batch))
     _same(sub, {k: v[rows] for k, v in full.items()})
+
+
+def test_deficits_one_item_at_a_time_equal_the_item_block() -> None:
+    params = _params(speed_fluctuation_sd_log=0.3)
+    batch = draw_latent(params, 200, np.random.default_rng(7))
+    tau = disease_time(batch, np.linspace(-900.0, 365.0, 60))
+    items = latent_items(batch, tau)
+    swallow, resp, total = _deficits(batch, tau)
+    np.testing.assert_array_equal(swallow, 4.0 - items[:, :, 2])
+    np.testing.assert_array_equal(resp, 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10]))
+    # bit for bit, so event days do not depend on which way the total was added up
+    np.testing.assert_array_equal(total, 44.0 - items.sum(axis=2))
+    for k in range(items.shape[2]):
+        np.testing.assert_array_equal(latent_items(batch, tau, k), items[:, :, k])
