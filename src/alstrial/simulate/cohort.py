@@ -21,7 +21,7 @@ from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParam
 from alstrial.simulate.biomarkers import biomarker_noise, biomarker_values
 from alstrial.simulate.dropout import DropoutDraws, draw_dropout
 from alstrial.simulate.errors import SimulationError
-from alstrial.simulate.events import event_days
+from alstrial.simulate.events import event_days, grid_start
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
 from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
@@ -67,7 +67,7 @@ class ScreenedArrays:
     """Every screened candidate (screening order) as arrays: the data behind :class:`ScreenedPool`."""
 
     batch: LatentBatch
-    events: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]  # full horizon for ``selected()``; for the others, only up to day 0
     obs: Observations  # at screening, run-in and baseline
     criteria: dict[str, np.ndarray]  # criterion -> met (bool), every screened candidate
     eligible: np.ndarray  # bool, every screened candidate
@@ -81,18 +81,26 @@ class ScreenedArrays:
 def screen_arrays(
     params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
 ) -> ScreenedArrays:
-    """Draw and screen candidates in batches until ``n`` are eligible (no data frames built)."""
+    """Draw and screen candidates in batches until ``n`` are eligible (no data frames built).
+
+    Screening needs only the events up to first dose (death before screening or baseline, and
+    ventilation or gastrostomy for the pre-dose ratings), so the candidates get those, and only
+    the selected ones get their full event days, on the grid of the batch they were drawn in.
+    """
     pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray]]] = []
+    starts: list[float] = []
     n_eligible = n_tried = 0
     days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
+    until = max(float(days.max()), 0.0)
     for _ in range(1000):
         if n_eligible >= n:
             break
         m = batch_size(n - n_eligible, n_eligible, n_tried, 4.0)
-        batch = draw_candidates(params, m, rng_candidates)
+        batch = draw_candidates(params, m, rng_candidates, staged=True)
         n_tried += m
-        ev = event_days(params, batch)
+        ev = event_days(params, batch, until=until)
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
+        starts.append(grid_start(batch))
         batch = batch.take(alive)
         ev = {k: v[alive] for k, v in ev.items()}
         obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, days.size, rng_screening, days))
@@ -106,9 +114,18 @@ def screen_arrays(
         )
     eligible = np.concatenate([p[3]["eligible"] for p in pieces])
     last = int(np.flatnonzero(eligible)[n - 1]) if n else -1
+    events = {k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES}
+    offset = 0
+    for (piece, _, _, crit), start in zip(pieces, starts, strict=True):
+        rows = np.flatnonzero(crit["eligible"][: max(last + 1 - offset, 0)])
+        if rows.size:
+            full = event_days(params, piece.take(rows), start=start)
+            for k in EVENT_NAMES:
+                events[k][offset + rows] = full[k]
+        offset += piece.n
     return ScreenedArrays(
         batch=LatentBatch.concat([p[0] for p in pieces]),
-        events={k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES},
+        events=events,
         obs=_concat_obs([p[2] for p in pieces]),
         criteria={k: np.concatenate([p[3][k] for p in pieces]) for k in pieces[0][3]},
         eligible=eligible,
@@ -288,8 +305,12 @@ def randomize(
     slowing = clock_slowing(params, batch, baseline_total, active)
     hr = death_hazard_ratio(params, active)
     if np.any(slowing) or np.any(hr != 1.0):
-        treated = event_days(params, batch, slowing, hr)
-        events = {k: np.where(active, treated[k], events[k]) for k in EVENT_NAMES}
+        # only the treated change; on the whole batch's grid, as when every row was recomputed
+        rows = np.flatnonzero(active)
+        treated = event_days(params, batch.take(rows), slowing[rows], hr[rows], start=grid_start(batch))
+        events = {k: v.copy() for k, v in events.items()}
+        for k in EVENT_NAMES:
+            events[k][rows] = treated[k]
     return arm, active, slowing, events
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, LatentBatch
+from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, N_LATENT_ITEMS, LatentBatch
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
 
@@ -66,24 +66,127 @@ def _after_niv(
     return out
 
 
+def grid_start(batch: LatentBatch) -> float:
+    """First day of the hazard grid ``event_days`` uses for this batch (its earliest onset, floored).
+
+    The grid depends on the batch, so a participant's event days are reproduced exactly only on
+    the grid of the batch they were first computed in: pass this as ``start`` to a sub-batch.
+    """
+    return float(np.floor(np.min(batch.onset_day))) if batch.n else 0.0
+
+
 def event_days(
     params: SimulationParams,
     batch: LatentBatch,
     slowing: np.ndarray | None = None,
     death_hazard_ratio: np.ndarray | None = None,
+    *,
+    start: float | None = None,
+    until: float | None = None,
 ) -> dict[str, np.ndarray]:
-    """Event day (relative to first dose) per participant and event; NaN = none by the horizon."""
+    """Event day (relative to first dose) per participant and event; NaN = none by the horizon.
+
+    ``start`` is the grid's first day (default ``grid_start(batch)``). With ``until``, the grid
+    stops at the first knot at or after that day: the event days up to ``until`` are exactly those
+    of the full horizon (the grid is a prefix of it and each step depends only on the steps
+    before), later ones are NaN.
+
+    Only participants who can have an event are put on the grid (see ``_possible``); the others
+    get NaN, which is what the grid would give them.
+    """
     ev = params.events
-    n = batch.n
-    start = float(np.floor(np.min(batch.onset_day))) if n else 0.0
+    start = grid_start(batch) if start is None else start
     n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
+    if until is not None:
+        n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
+    rows = np.flatnonzero(_possible(params, batch, edges, slowing, death_hazard_ratio))
+    if rows.size == batch.n:
+        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio)
+    else:
+        out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
+        if rows.size:
+            part = _on_grid(
+                params,
+                batch.take(rows),
+                edges,
+                None if slowing is None else slowing[rows],
+                None if death_hazard_ratio is None else death_hazard_ratio[rows],
+            )
+            for k in EVENT_NAMES:
+                out[k][rows] = part[k]
+    if until is not None:
+        out = {k: np.where(v > until, np.nan, v) for k, v in out.items()}
+    return out
+
+
+def _possible(
+    params: SimulationParams,
+    batch: LatentBatch,
+    edges: np.ndarray,
+    slowing: np.ndarray | None,
+    death_hazard_ratio: np.ndarray | None,
+    block: int = 8,
+) -> np.ndarray:
+    """(n,) bool: False only for participants who certainly have no event on the grid ``edges``.
+
+    With non-negative coefficients every hazard grows with the disease (the clock never runs
+    backwards, a treatment only slows it, items and VC only fall), so on each ``block`` of grid
+    steps a hazard is at most its value at the block's last step: summed over the blocks, an upper
+    bound of the integrated hazard at 1/``block`` of the grid's cost. Whoever has every Exp(1)
+    clock above its bound has no gastrostomy, NIV (hence no PAV or tracheostomy) or death.
+    """
+    ev = params.events
+    coefs = (
+        ev.gastrostomy_per_swallow_point,
+        ev.niv_per_respiratory_point,
+        ev.niv_per_10pct_vc_below_80,
+        ev.death_per_respiratory_point,
+        ev.death_per_10_total_points,
+    )
+    n_steps = edges.size - 1
+    if batch.n == 0 or min(coefs) < 0 or n_steps <= block:
+        return np.ones(batch.n, dtype=bool)
+    last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
+    first = last - (last % block)
+    tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]), slowing)
+    swallow_def, resp_def, total_def = _deficits(batch, tau)
+    vc = vital_capacity(batch, tau)
+    lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
+    months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
+    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+    h_n = ev.niv_base_per_month * np.exp(
+        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+    )
+    h_d = (
+        ev.death_base_per_month
+        * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
+        * max(ev.death_hr_on_pav, 1.0)
+        * max(ev.death_hr_after_tracheostomy, 1.0)
+    )
+    if death_hazard_ratio is not None:
+        h_d = h_d * np.maximum(death_hazard_ratio, 1.0)[:, None]
+    margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
+    clock = batch.event_clock
+    return (
+        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
+        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
+        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
+    )
+
+
+def _on_grid(
+    params: SimulationParams,
+    batch: LatentBatch,
+    edges: np.ndarray,
+    slowing: np.ndarray | None,
+    death_hazard_ratio: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Event days from the hazards on the grid ``edges`` (every participant of ``batch``)."""
+    ev = params.events
     mid = 0.5 * (edges[:-1] + edges[1:])
     tau = disease_time(batch, mid, slowing)
-    items = latent_items(batch, tau)
-    swallow_def = 4.0 - items[:, :, 2]
-    resp_def = 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10])
-    total_def = 44.0 - items.sum(axis=2)
+    swallow_def, resp_def, total_def = _deficits(batch, tau)
     vc = vital_capacity(batch, tau)
     alive = mid[None, :] >= batch.onset_day[:, None]
     clock = batch.event_clock
@@ -119,3 +222,16 @@ def event_days(
     out["death"] = death
     assert tuple(out) == EVENT_NAMES
     return out
+
+
+def _deficits(batch: LatentBatch, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, G) points lost on swallowing (item 3), on the respiratory items (mean of 10 and 11) and
+    in total (items 1-11), from ``latent_items`` computed one item at a time.
+
+    Whole (n, G) planes instead of an (n, G, 11) block summed along its short last axis: about
+    half the time on a hazard grid. The total adds the items in the order numpy's pairwise sum
+    takes 11 numbers, so it equals ``latent_items(batch, tau).sum(axis=2)`` (tested).
+    """
+    x = [latent_items(batch, tau, k) for k in range(N_LATENT_ITEMS)]
+    total = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7])) + x[8] + x[9] + x[10]
+    return 4.0 - x[2], 4.0 - 0.5 * (x[9] + x[10]), 44.0 - total

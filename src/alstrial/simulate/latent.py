@@ -8,7 +8,7 @@ noise, so the fast cohort path and the per-participant path share one model.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 from scipy.signal import lfilter
@@ -110,65 +110,27 @@ def draw_speed_path(
 
 
 def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
-    """Draw ``n`` screened candidates (before eligibility) from the generating distribution."""
-    pop, prog, bio = params.population, params.progression, params.biomarkers
-    visits = params.visits
-    age = _truncnorm(rng, pop.age_mean_years, pop.age_sd_years, pop.age_min_years, pop.age_max_years, n)
-    female = rng.random(n) < pop.female_fraction
-    limb = rng.random(n) < pop.limb_onset_fraction
-    upper = rng.random(n) < pop.upper_limb_first_fraction
-    pattern = np.where(limb, np.where(upper, UPPER_LIMB, LOWER_LIMB), BULBAR)
-    riluzole = rng.random(n) < pop.riluzole_fraction
-    prior_stem_cell = rng.random(n) < pop.prior_stem_cell_fraction
-    w = np.array([pop.el_escorial_weights.get(c, 0.0) for c in EL_ESCORIAL_CATEGORIES])
-    el_escorial = rng.choice(len(w), size=n, p=w / w.sum())
-    site = rng.integers(1, pop.n_sites + 1, size=n)
-    months_at_screening = _truncnorm(
-        rng,
-        pop.onset_to_screening_mean_months,
-        pop.onset_to_screening_sd_months,
-        pop.onset_to_screening_min_months,
-        pop.onset_to_screening_max_months,
-        n,
-    )
-    onset_day = visits.screening_day - months_at_screening * DAYS_PER_MONTH
-    delay = pop.diagnostic_delay_median_months * np.exp(pop.diagnostic_delay_sigma_log * rng.standard_normal(n))
-    delay = np.minimum(delay, months_at_screening - 0.25)
-    diagnosis_day = onset_day + delay * DAYS_PER_MONTH
+    """Draw ``n`` screened candidates (before eligibility) from the generating distribution.
 
+    Everything at once, in the order a ``VirtualParticipant`` has always drawn it (so the demo's
+    patients stay the same). ``draw_course``, ``draw_items`` and ``draw_rest`` draw the same
+    variables by the same formulas in stages, for referral to drop patients between them.
+    """
+    pop, prog, visits = params.population, params.progression, params.visits
+    age = _age(params, n, rng)
+    female = rng.random(n) < pop.female_fraction
+    pattern = _pattern(params, n, rng)
+    riluzole, prior_stem_cell, el_escorial, site = _clinical(params, n, rng)
+    months_at_screening = _months_at_screening(params, n, rng)
+    onset_day = visits.screening_day - months_at_screening * DAYS_PER_MONTH
+    diagnosis_day = _diagnosis_day(params, onset_day, months_at_screening, rng)
     z_rate = rng.standard_normal(n)
     rate = prog.rate_median_per_month * np.exp(prog.rate_sigma_log * z_rate)
     speed_start, speed_step, speed_cum = draw_speed_path(params, n, rng)
     curvature = prog.curvature_mean_per_month + prog.curvature_sd_per_month * rng.standard_normal(n)
-    domain_rate = {
-        "bulbar": prog.bulbar_item_rate_points,
-        "fine_motor": prog.fine_motor_item_rate_points,
-        "gross_motor": prog.gross_motor_item_rate_points,
-        "respiratory": prog.respiratory_item_rate_points,
-    }
-    base_rate = np.array([domain_rate[d] for d in _DOMAIN_OF_ITEM])
-    item_rate = base_rate * np.exp(prog.item_rate_sigma_log * rng.standard_normal((n, N_LATENT_ITEMS)))
-    delays = [prog.delays_bulbar_onset, prog.delays_upper_limb_onset, prog.delays_lower_limb_onset]
-    delay_table = np.array([[getattr(d, dom) for dom in _DOMAIN_OF_ITEM] for d in delays])
-    # each participant's own spread: a domain's items share a delay and a speed factor, so one
-    # region can stay intact for long while another is lost (the onset region keeps delay 0)
-    dom = np.array([_DOMAINS.index(d) for d in _DOMAIN_OF_ITEM])
-    z_dom = rng.standard_normal((n, 2, len(_DOMAINS)))
-    delay_factor = np.exp(prog.domain_delay_sigma_log * z_dom[:, 0, :] - 0.5 * prog.domain_delay_sigma_log**2)
-    rate_factor = np.exp(prog.domain_rate_sigma_log * z_dom[:, 1, :] - 0.5 * prog.domain_rate_sigma_log**2)
-    item_rate = item_rate * rate_factor[:, dom]
-    item_delay = delay_table[pattern] * delay_factor[:, dom]
-    item_delay = item_delay + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
-    item_delay = np.maximum(item_delay, 0.0)
-    vc0 = prog.vc_premorbid_mean_pct + prog.vc_premorbid_sd_pct * rng.standard_normal(n)
-    vc_rate = prog.vc_decline_per_rate_month_pct * np.exp(prog.vc_decline_sigma_log * rng.standard_normal(n))
-
-    marker_level = np.empty((n, len(MARKERS)))
-    for j, name in enumerate(MARKERS):
-        m = getattr(bio, name)
-        rho = m.rate_correlation
-        z = rho * z_rate + np.sqrt(1.0 - rho**2) * rng.standard_normal(n)
-        marker_level[:, j] = np.log(m.median_pg_ml) + m.sigma_log_between * z
+    item_rate, item_delay = _item_course(params, pattern, rng)
+    vc0, vc_rate = _vital_capacity(params, n, rng)
+    marker_level = _marker_levels(params, z_rate, rng)
     event_clock = rng.standard_exponential((n, len(EVENT_NAMES)))
     return LatentBatch(
         age=age,
@@ -193,3 +155,164 @@ def draw_latent(params: SimulationParams, n: int, rng: np.random.Generator) -> L
         marker_level=marker_level,
         event_clock=event_clock,
     )
+
+
+def draw_course(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
+    """Stage 1: age, onset, the disease clock, vital capacity and biomarker set points.
+
+    Enough for a clinic's SVC and the age and time-since-onset criteria. The fields the later
+    stages draw (``draw_items``, ``draw_rest``) are empty (n, 0) arrays until then, so that
+    dropping rows between stages costs nothing for them.
+    """
+    prog = params.progression
+    age = _age(params, n, rng)
+    months_at_screening = _months_at_screening(params, n, rng)
+    z_rate = rng.standard_normal(n)
+    speed_start, speed_step, speed_cum = draw_speed_path(params, n, rng)
+    curvature = prog.curvature_mean_per_month + prog.curvature_sd_per_month * rng.standard_normal(n)
+    vc0, vc_rate = _vital_capacity(params, n, rng)
+    undrawn = np.empty((n, 0))
+    return LatentBatch(
+        age=age,
+        female=undrawn,
+        pattern=undrawn,
+        riluzole=undrawn,
+        prior_stem_cell=undrawn,
+        el_escorial=undrawn,
+        site=undrawn,
+        onset_day=params.visits.screening_day - months_at_screening * DAYS_PER_MONTH,
+        diagnosis_day=undrawn,
+        rate=prog.rate_median_per_month * np.exp(prog.rate_sigma_log * z_rate),
+        speed_start_day=speed_start,
+        speed_step_days=speed_step,
+        speed_cum=speed_cum,
+        curvature=curvature,
+        item_rate=undrawn,
+        item_delay=undrawn,
+        vc0=vc0,
+        vc_rate=vc_rate,
+        vc_delay=np.full(n, prog.vc_delay_rate_months),
+        marker_level=_marker_levels(params, z_rate, rng),
+        event_clock=undrawn,
+    )
+
+
+def draw_items(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> LatentBatch:
+    """Stage 2: onset pattern and each item's speed and delay (what item ratings need)."""
+    pattern = _pattern(params, batch.n, rng)
+    item_rate, item_delay = _item_course(params, pattern, rng)
+    return replace(batch, pattern=pattern, item_rate=item_rate, item_delay=item_delay)
+
+
+def draw_rest(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> LatentBatch:
+    """Stage 3: what no referral criterion reads (demographics, diagnosis, event clocks)."""
+    n = batch.n
+    female = rng.random(n) < params.population.female_fraction
+    riluzole, prior_stem_cell, el_escorial, site = _clinical(params, n, rng)
+    months_at_screening = (params.visits.screening_day - batch.onset_day) / DAYS_PER_MONTH
+    return replace(
+        batch,
+        female=female,
+        riluzole=riluzole,
+        prior_stem_cell=prior_stem_cell,
+        el_escorial=el_escorial,
+        site=site,
+        diagnosis_day=_diagnosis_day(params, batch.onset_day, months_at_screening, rng),
+        event_clock=rng.standard_exponential((n, len(EVENT_NAMES))),
+    )
+
+
+def _age(params: SimulationParams, n: int, rng: np.random.Generator) -> np.ndarray:
+    pop = params.population
+    return _truncnorm(rng, pop.age_mean_years, pop.age_sd_years, pop.age_min_years, pop.age_max_years, n)
+
+
+def _months_at_screening(params: SimulationParams, n: int, rng: np.random.Generator) -> np.ndarray:
+    pop = params.population
+    return _truncnorm(
+        rng,
+        pop.onset_to_screening_mean_months,
+        pop.onset_to_screening_sd_months,
+        pop.onset_to_screening_min_months,
+        pop.onset_to_screening_max_months,
+        n,
+    )
+
+
+def _pattern(params: SimulationParams, n: int, rng: np.random.Generator) -> np.ndarray:
+    pop = params.population
+    limb = rng.random(n) < pop.limb_onset_fraction
+    upper = rng.random(n) < pop.upper_limb_first_fraction
+    return np.where(limb, np.where(upper, UPPER_LIMB, LOWER_LIMB), BULBAR)
+
+
+def _clinical(
+    params: SimulationParams, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Riluzole, prior stem-cell therapy, El Escorial category and site."""
+    pop = params.population
+    riluzole = rng.random(n) < pop.riluzole_fraction
+    prior_stem_cell = rng.random(n) < pop.prior_stem_cell_fraction
+    w = np.array([pop.el_escorial_weights.get(c, 0.0) for c in EL_ESCORIAL_CATEGORIES])
+    el_escorial = rng.choice(len(w), size=n, p=w / w.sum())
+    site = rng.integers(1, pop.n_sites + 1, size=n)
+    return riluzole, prior_stem_cell, el_escorial, site
+
+
+def _diagnosis_day(
+    params: SimulationParams, onset_day: np.ndarray, months_at_screening: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    pop = params.population
+    delay = pop.diagnostic_delay_median_months * np.exp(
+        pop.diagnostic_delay_sigma_log * rng.standard_normal(onset_day.shape[0])
+    )
+    delay = np.minimum(delay, months_at_screening - 0.25)
+    return onset_day + delay * DAYS_PER_MONTH
+
+
+def _item_course(
+    params: SimulationParams, pattern: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 11) item speeds (points per rate-month) and delays (rate-months after onset)."""
+    prog = params.progression
+    n = pattern.shape[0]
+    domain_rate = {
+        "bulbar": prog.bulbar_item_rate_points,
+        "fine_motor": prog.fine_motor_item_rate_points,
+        "gross_motor": prog.gross_motor_item_rate_points,
+        "respiratory": prog.respiratory_item_rate_points,
+    }
+    base_rate = np.array([domain_rate[d] for d in _DOMAIN_OF_ITEM])
+    item_rate = base_rate * np.exp(prog.item_rate_sigma_log * rng.standard_normal((n, N_LATENT_ITEMS)))
+    delays = [prog.delays_bulbar_onset, prog.delays_upper_limb_onset, prog.delays_lower_limb_onset]
+    delay_table = np.array([[getattr(d, dom) for dom in _DOMAIN_OF_ITEM] for d in delays])
+    # each participant's own spread: a domain's items share a delay and a speed factor, so one
+    # region can stay intact for long while another is lost (the onset region keeps delay 0)
+    dom = np.array([_DOMAINS.index(d) for d in _DOMAIN_OF_ITEM])
+    z_dom = rng.standard_normal((n, 2, len(_DOMAINS)))
+    delay_factor = np.exp(prog.domain_delay_sigma_log * z_dom[:, 0, :] - 0.5 * prog.domain_delay_sigma_log**2)
+    rate_factor = np.exp(prog.domain_rate_sigma_log * z_dom[:, 1, :] - 0.5 * prog.domain_rate_sigma_log**2)
+    item_rate = item_rate * rate_factor[:, dom]
+    item_delay = delay_table[pattern] * delay_factor[:, dom]
+    item_delay = item_delay + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
+    return item_rate, np.maximum(item_delay, 0.0)
+
+
+def _vital_capacity(params: SimulationParams, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Premorbid VC (% predicted) and its loss per rate-month."""
+    prog = params.progression
+    vc0 = prog.vc_premorbid_mean_pct + prog.vc_premorbid_sd_pct * rng.standard_normal(n)
+    vc_rate = prog.vc_decline_per_rate_month_pct * np.exp(prog.vc_decline_sigma_log * rng.standard_normal(n))
+    return vc0, vc_rate
+
+
+def _marker_levels(params: SimulationParams, z_rate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(n, 3) log pg/mL biomarker set points, each correlated with the progression rate."""
+    n = z_rate.shape[0]
+    marker_level = np.empty((n, len(MARKERS)))
+    for j, name in enumerate(MARKERS):
+        m = getattr(params.biomarkers, name)
+        rho = m.rate_correlation
+        z = rho * z_rate + np.sqrt(1.0 - rho**2) * rng.standard_normal(n)
+        marker_level[:, j] = np.log(m.median_pg_ml) + m.sigma_log_between * z
+    return marker_level

@@ -42,6 +42,9 @@ def _elapsed(batch: LatentBatch, d: np.ndarray) -> np.ndarray:
     step = batch.speed_step_days[:, None]
     x = (d - batch.speed_start_day[:, None]) / step
     xc = np.clip(x, 0.0, float(k))
+    if k == 1:  # no speed fluctuation: one segment, the same arithmetic without the index lookups
+        lo, hi = cum[:, :1], cum[:, 1:]
+        return lo + (hi - lo) * xc + (x - xc) * step / DAYS_PER_MONTH
     j = np.minimum(np.floor(xc).astype(np.intp), k - 1)
     lo = np.take_along_axis(cum, j, axis=1)
     hi = np.take_along_axis(cum, j + 1, axis=1)
@@ -77,9 +80,17 @@ def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarr
     return np.where((d > 0) & (f != 0), warped, tau)
 
 
-def latent_items(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
-    """(n, m, 11) continuous latent scores of items 1-11 in [0, 4]."""
-    # in place on one (n, m, 11) buffer: the same operations as clip(4 - rate * max(tau - delay, 0), 0, 4)
+def latent_items(batch: LatentBatch, tau: np.ndarray, item: int | None = None) -> np.ndarray:
+    """(n, m, 11) continuous latent scores of items 1-11 in [0, 4]; (n, m) of one item (0-10)."""
+    # in place on one buffer: the same operations as clip(4 - rate * max(tau - delay, 0), 0, 4)
+    if item is not None:
+        x = tau - batch.item_delay[:, item : item + 1]
+        np.maximum(x, 0.0, out=x)
+        np.multiply(x, batch.item_rate[:, item : item + 1], out=x)
+        np.subtract(4.0, x, out=x)
+        np.maximum(x, 0.0, out=x)
+        np.minimum(x, 4.0, out=x)
+        return x
     x = tau[:, :, None] - batch.item_delay[:, None, :]
     np.maximum(x, 0.0, out=x)
     np.multiply(x, batch.item_rate[:, None, :], out=x)

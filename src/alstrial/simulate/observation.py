@@ -33,16 +33,31 @@ class VisitNoise:
         """Noise for ``m`` visits; a visit on the screening day gets the screening rating shift."""
         prog = params.progression
         z = rng.standard_normal((n, m, N_LATENT_ITEMS + 1))
-        items = prog.rater_noise_sd_points * z[:, :, :N_LATENT_ITEMS]
-        if prog.visit_noise_sd_points:
-            # one shock per visit shared by every item (rater, day, fatigue): heavy-tailed, so totals
-            # often stay put and sometimes jump together
-            shared = prog.visit_noise_sd_points * rng.standard_t(prog.visit_noise_df, size=(n, m, 1))
-            items = items + shared
-        if days is not None and prog.screening_item_bias_points:
-            at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
-            items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
+        items = _item_noise(params, z[:, :, :N_LATENT_ITEMS], rng, days)
         return VisitNoise(items=items, svc=prog.vc_measurement_sd_pct * z[:, :, N_LATENT_ITEMS])
+
+
+def item_noise(params: SimulationParams, n: int, m: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, m, 11) rater noise of the items alone, as in ``VisitNoise.draw`` (for clinic visits that
+    need no SVC: fewer draws)."""
+    return _item_noise(params, rng.standard_normal((n, m, N_LATENT_ITEMS)), rng, None)
+
+
+def _item_noise(
+    params: SimulationParams, z: np.ndarray, rng: np.random.Generator, days: np.ndarray | None
+) -> np.ndarray:
+    prog = params.progression
+    n, m, _ = z.shape
+    items = prog.rater_noise_sd_points * z
+    if prog.visit_noise_sd_points:
+        # one shock per visit shared by every item (rater, day, fatigue): heavy-tailed, so totals
+        # often stay put and sometimes jump together
+        shared = prog.visit_noise_sd_points * rng.standard_t(prog.visit_noise_df, size=(n, m, 1))
+        items = items + shared
+    if days is not None and prog.screening_item_bias_points:
+        at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
+        items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
+    return items
 
 
 @dataclass(frozen=True)

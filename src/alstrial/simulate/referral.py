@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch, draw_latent
+from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch, draw_course, draw_items, draw_latent, draw_rest
 from alstrial.simulate.natural_history import disease_time, latent_items, observe_items, vital_capacity
-from alstrial.simulate.observation import VisitNoise
+from alstrial.simulate.observation import VisitNoise, item_noise
 
 #: item 12 before any ventilation (patients on NIV are not referred: a published exclusion)
 _ITEM12_BEFORE_NIV = 4
@@ -34,27 +34,64 @@ def clinic_visit_days(params: SimulationParams, n: int, rng: np.random.Generator
     return np.column_stack([last - interval, last])
 
 
-def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> np.ndarray:
-    """(n,) bool: would a site refer this patient to screening?"""
+def referred_on_course(params: SimulationParams, batch: LatentBatch, svc: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """(n,) bool: the criteria the clinic's SVC, age and months since onset decide on their own."""
     pop, el = params.population, params.eligibility
-    days = clinic_visit_days(params, batch.n, rng)
-    noise = VisitNoise.draw(params, batch.n, 2, rng)
-    tau = disease_time(batch, days)
-    total = observe_items(latent_items(batch, tau), noise.items).sum(axis=2) + _ITEM12_BEFORE_NIV
-    svc = vital_capacity(batch, tau)[:, 1] + noise.svc[:, 1]
-    months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
+    return (
+        (svc >= pop.referral_min_svc_pct)
+        & (months <= pop.referral_max_months_since_onset)
+        & (batch.age >= el.age_min_years)
+        & (batch.age <= el.age_max_years)
+    )
+
+
+def referred_on_ratings(params: SimulationParams, total: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """(n,) bool: the criteria on the ALSFRS-R totals (n, 2) of the two clinic visits."""
+    pop = params.population
     decline_per_interval = (total[:, 0] - total[:, 1]) * (
         pop.referral_decline_window_days / pop.referral_clinic_interval_days
     )
     return (
         (total[:, 1] >= pop.referral_min_total)
-        & (svc >= pop.referral_min_svc_pct)
         & (decline_per_interval >= pop.referral_min_recent_decline_points)
         & ((48.0 - total[:, 1]) / np.maximum(months, 0.1) >= pop.referral_min_dfs_per_month)
-        & (months <= pop.referral_max_months_since_onset)
-        & (batch.age >= el.age_min_years)
-        & (batch.age <= el.age_max_years)
     )
+
+
+def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Generator) -> np.ndarray:
+    """(n,) bool: would a site refer this patient to screening? (everything drawn beforehand)"""
+    days = clinic_visit_days(params, batch.n, rng)
+    noise = VisitNoise.draw(params, batch.n, 2, rng)
+    tau = disease_time(batch, days)
+    svc = vital_capacity(batch, tau)[:, 1] + noise.svc[:, 1]
+    months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
+    out = referred_on_course(params, batch, svc, months)
+    # the item ratings (the costly part) only for those the other criteria have not ruled out
+    rows = np.flatnonzero(out)
+    items = observe_items(latent_items(batch.take(rows), tau[rows]), noise.items[rows])
+    out[rows] = referred_on_ratings(params, items.sum(axis=2) + _ITEM12_BEFORE_NIV, months[rows])
+    return out
+
+
+def draw_referred(params: SimulationParams, m: int, rng: np.random.Generator) -> LatentBatch:
+    """The referred among ``m`` newly drawn patients, drawn by stages (staged rejection).
+
+    Only about one patient in twenty is referred, so what the criteria do not read is never drawn
+    for the others: the disease course first (``draw_course``) and the clinic's SVC, then item
+    speeds, delays and ratings only for those still in, and the remaining variables only for the
+    referred. Each patient's variables have the same distribution as drawn all at once; only the
+    order of the random numbers differs.
+    """
+    batch = draw_course(params, m, rng)
+    days = clinic_visit_days(params, m, rng)
+    tau = disease_time(batch, days)
+    svc = vital_capacity(batch, tau[:, 1:])[:, 0] + params.progression.vc_measurement_sd_pct * rng.standard_normal(m)
+    months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
+    keep = np.flatnonzero(referred_on_course(params, batch, svc, months))
+    batch = draw_items(params, batch.take(keep), rng)
+    items = observe_items(latent_items(batch, tau[keep]), item_noise(params, batch.n, 2, rng))
+    total = items.sum(axis=2) + _ITEM12_BEFORE_NIV
+    return draw_rest(params, batch.take(referred_on_ratings(params, total, months[keep])), rng)
 
 
 def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) -> int:
@@ -68,14 +105,22 @@ def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) 
     return int(min(np.ceil(1.2 * need / rate) + 16, 250_000))
 
 
-def draw_candidates(params: SimulationParams, n: int, rng: np.random.Generator) -> LatentBatch:
-    """``n`` referred candidates (latent state), in referral order."""
+def draw_candidates(params: SimulationParams, n: int, rng: np.random.Generator, *, staged: bool = False) -> LatentBatch:
+    """``n`` referred candidates (latent state), in referral order.
+
+    ``staged`` draws them by ``draw_referred`` (the cohort path: several times faster, the same
+    distribution, another order of random numbers); otherwise everything is drawn for every
+    patient before the criteria are applied (a ``VirtualParticipant``'s order, kept for the demo).
+    """
     got: list[LatentBatch] = []
     have = tried = 0
     while have < n:
         m = batch_size(n - have, have, tried, 20.0)
-        batch = draw_latent(params, m, rng)
-        keep = batch.take(referred(params, batch, rng))
+        if staged:
+            keep = draw_referred(params, m, rng)
+        else:
+            batch = draw_latent(params, m, rng)
+            keep = batch.take(referred(params, batch, rng))
         got.append(keep)
         have += keep.n
         tried += m

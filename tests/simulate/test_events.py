@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.events import _deficits, _on_grid, event_days, grid_start
+from alstrial.simulate.latent import EVENT_NAMES, LatentBatch, draw_latent
+from alstrial.simulate.natural_history import disease_time, latent_items
+
+
+def _params(**progression: float) -> SimulationParams:
+    d = SimulationParams().model_dump()
+    d["progression"].update(progression)
+    return SimulationParams.model_validate(d)
+
+
+def _same(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    for k in EVENT_NAMES:
+        assert np.array_equal(a[k], b[k], equal_nan=True), k
+
+
+@pytest.mark.parametrize("until", [-200.0, 0.0, 150.0])
+@pytest.mark.parametrize("fluctuation", [0.0, 0.3])
+def test_a_truncated_grid_gives_the_full_horizons_events_up_to_its_end(until: float, fluctuation: float) -> None:
+    params = _params(speed_fluctuation_sd_log=fluctuation, rate_median_per_month=0.8)
+    batch = draw_latent(params, 3000, np.random.default_rng(3))
+    full = event_days(params, batch)
+    cut = event_days(params, batch, until=until)
+    for k in EVENT_NAMES:
+        expected = np.where(full[k] > until, np.nan, full[k])
+        assert np.array_equal(cut[k], expected, equal_nan=True), k
+    assert np.isfinite(cut["death"]).sum() > 10  # fast progressors: the comparison covers deaths
+
+
+def _everyone_on_the_grid(
+    params: SimulationParams, batch: LatentBatch, *args: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    ev = params.events
+    start = grid_start(batch)
+    n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
+    return _on_grid(params, batch, start + ev.grid_step_days * np.arange(n_steps + 1), *args)
+
+
+@pytest.mark.parametrize("treated", [False, True])
+def test_skipping_those_who_cannot_have_an_event_changes_nothing(treated: bool) -> None:
+    params = _params(rate_median_per_month=0.8)
+    batch = draw_latent(params, 3000, np.random.default_rng(4))
+    rng = np.random.default_rng(9)
+    args = (rng.uniform(-0.5, 1.0, batch.n), rng.uniform(0.3, 1.5, batch.n)) if treated else (None, None)
+    expected = _everyone_on_the_grid(params, batch, *args)
+    got = event_days(params, batch, *args)
+    _same(got, expected)
+    no_event = np.all(np.isnan(np.column_stack(list(got.values()))), axis=1)
+    assert 0.1 < no_event.mean() < 0.9  # both kinds are there: the skip is exercised
+
+
+def test_with_a_falling_hazard_no_one_is_skipped() -> None:
+    # validation refuses negative coefficients today; if that ever changes, the bound must not be used
+    base = SimulationParams()
+    params = base.model_copy(update={"events": base.events.model_copy(update={"death_per_10_total_points": -3.0})})
+    batch = draw_latent(params, 500, np.random.default_rng(5))
+    _same(event_days(params, batch), _everyone_on_the_grid(params, batch, None, None))
+
+
+def test_a_sub_batch_on_its_batchs_grid_reproduces_its_rows() -> None:
+    params = _params(rate_median_per_month=0.8)
+    batch = draw_latent(params, 800, np.random.default_rng(6))
+    full = event_days(params, batch)
+    rows = np.arange(0, 800, 7)
+    sub = event_days(params, batch.take(rows), start=grid_start(batch))
+    _same(sub, {k: v[rows] for k, v in full.items()})
+
+
+def test_deficits_one_item_at_a_time_equal_the_item_block() -> None:
+    params = _params(speed_fluctuation_sd_log=0.3)
+    batch = draw_latent(params, 200, np.random.default_rng(7))
+    tau = disease_time(batch, np.linspace(-900.0, 365.0, 60))
+    items = latent_items(batch, tau)
+    swallow, resp, total = _deficits(batch, tau)
+    np.testing.assert_array_equal(swallow, 4.0 - items[:, :, 2])
+    np.testing.assert_array_equal(resp, 4.0 - 0.5 * (items[:, :, 9] + items[:, :, 10]))
+    # bit for bit, so event days do not depend on which way the total was added up
+    np.testing.assert_array_equal(total, 44.0 - items.sum(axis=2))
+    for k in range(items.shape[2]):
+        np.testing.assert_array_equal(latent_items(batch, tau, k), items[:, :, k])
