@@ -143,3 +143,41 @@ def test_the_plan_tests_the_responder_interaction_in_one_logistic_model() -> Non
         assert inter.loc[sg, "error"] is None, inter.loc[sg, "error"]
         assert inter.loc[sg, "test"] == "one model" and pd.isna(inter.loc[sg, "df"])
         assert 0 < inter.loc[sg, "p_value"] <= 1
+
+
+def test_the_mmrm_subgroup_fits_adjust_for_the_stratum_wherever_it_varies(monkeypatch) -> None:
+    """The primary model's stratum (ALSFRS-R band, < 35 / >= 35) is adjusted for in the interaction
+    model and in each level's own fit, except where it cannot vary: the >= 35 subgroup is the stratum
+    itself, and its levels are each one band."""
+    import alstrial.analysis.plan as plan_module
+
+    full = load_protocol()
+    protocol: Protocol = full.model_copy(
+        update={
+            "endpoints": [e for e in full.endpoints if e.method == "mmrm_change"],
+            "subgroups": [s for s in full.subgroups if s.id in ("BASEALS35", "SEX")],
+            "analysis": full.analysis.model_copy(update={"baseline_thresholds": [30.0]}),
+        }
+    )
+    interaction_strata: list[tuple[str, ...]] = []
+    level_strata: list[tuple[str, ...]] = []
+    real_interaction, real_change = plan_module.subgroup_interaction_mmrm, AnalysisPlan.mmrm_change
+
+    def spy_interaction(*args, **kwargs):  # type: ignore[no-untyped-def]
+        interaction_strata.append(tuple(kwargs["strata"]))
+        return real_interaction(*args, **kwargs)
+
+    def spy_change(self, endpoint, adqs, ds, *, strata=("ALSBAND",)):  # type: ignore[no-untyped-def]
+        level_strata.append(tuple(strata))
+        return real_change(self, endpoint, adqs, ds, strata=strata)
+
+    monkeypatch.setattr(plan_module, "subgroup_interaction_mmrm", spy_interaction)
+    monkeypatch.setattr(AnalysisPlan, "mmrm_change", spy_change)
+    cohort = simulate_cohort(SimulationParams(), n=200, seed=3, arms=("PBO", "MSC"), control_arm="PBO")
+    sub = AnalysisPlan(protocol, imputations=2).subgroups(datasets_from_cohort(cohort, protocol))
+    assert sub is not None
+    # subgroups in order: BASEALS35, SEX, baseline >= 30
+    assert interaction_strata == [(), ("ALSBAND",), ("ALSBAND",)]
+    # levels: < 35, >= 35 | F, M | < 30, >= 30 (all of < 30 is one band; >= 30 spans both)
+    assert level_strata == [(), (), ("ALSBAND",), ("ALSBAND",), (), ("ALSBAND",)]
+    assert sub.interactions["error"].isna().all(), sub.interactions["error"]

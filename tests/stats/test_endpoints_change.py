@@ -118,3 +118,34 @@ def test_subgroup_interaction_refuses_a_subgroup_without_two_levels() -> None:
         subgroup_interaction_mmrm(data.assign(SG="all"), subgroup="SG")
     with pytest.raises(MMRMDataError, match=r"unknown column\(s\) \['SEX'\]"):
         subgroup_interaction_mmrm(data, subgroup="SEX")
+
+
+def test_subgroup_interaction_adjusts_for_the_randomization_stratum() -> None:
+    """A stratum that shifts the change and is unevenly spread over arm x level confounds the
+    interaction: without it the estimate is far from the truth, with it (as the primary model adjusts)
+    the truth is within 3 standard errors. True interaction at W24: (0.3 - 1.5) * 3 = -3.6 (lo - hi)."""
+    import numpy as np
+
+    from alstrial.stats.endpoints_change import subgroup_interaction_mmrm
+
+    data = _complete_trial(4, n=1200)
+    rng = np.random.default_rng(0)
+    ids = data.drop_duplicates("USUBJID").set_index("USUBJID")
+    # stratum B more likely among treated participants of level 'lo' only
+    p_b = np.where((ids["ARM"] == "MSC") & (ids["SG"] == "lo"), 0.8, 0.2)
+    stratum = pd.Series(np.where(rng.random(len(ids)) < p_b, "B", "A"), index=ids.index)
+    data = data.assign(ST=data["USUBJID"].map(stratum))
+    data["CHG"] = data["CHG"] - 6.0 * (data["ST"] == "B")
+    plain = subgroup_interaction_mmrm(data, subgroup="SG", primary_visit="W24", reference_arm="PBO")
+    adjusted = subgroup_interaction_mmrm(data, subgroup="SG", primary_visit="W24", reference_arm="PBO", strata=["ST"])
+    assert abs(adjusted.estimate - (-3.6)) < 3 * adjusted.std_error
+    assert abs(plain.estimate - (-3.6)) > 5 * plain.std_error
+    assert any("ST" in str(name) for name in adjusted.fit.summary.index)
+
+
+def test_subgroup_interaction_refuses_a_stratum_that_is_the_subgroup_itself() -> None:
+    from alstrial.stats.endpoints_change import subgroup_interaction_mmrm
+
+    data = _complete_trial(5, n=40)
+    with pytest.raises(MMRMDataError, match=r"stratum column\(s\) \['BAND'\] take one value within each level of 'SG'"):
+        subgroup_interaction_mmrm(data.assign(BAND=data["SG"] + "-band"), subgroup="SG", strata=["BAND"])

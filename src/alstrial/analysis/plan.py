@@ -198,7 +198,7 @@ class AnalysisPlan:
     def mmrm_change(
         self, endpoint: Endpoint, adqs: pd.DataFrame, ds: AnalysisDatasets, *, strata: tuple[str, ...] = ("ALSBAND",)
     ) -> Any:
-        """The MMRM change-from-baseline fit of ``adqs`` (a subset for subgroups, without strata)."""
+        """The MMRM change-from-baseline fit of ``adqs`` (a subset for subgroups: with the strata that vary in it)."""
         post = self._changes(adqs).merge(ds.adsl[["USUBJID", "ALSBAND"]], on="USUBJID", how="left")
         return change_from_baseline_mmrm(
             post,
@@ -343,8 +343,21 @@ class AnalysisPlan:
             # the same estimates; the CIs differ in the second decimal at this sample size
             per_level = mmrm.model_copy(update={"parameters": {**mmrm.parameters, "df": SUBGROUP_DF}})
 
+            band = ds.adsl.set_index("USUBJID")["ALSBAND"]
+
+            def strata_within(ids: pd.Index, levels: pd.Series | None = None) -> tuple[str, ...]:
+                # the primary model's stratum, unless it is one value in the subset (baseline >= 35) or
+                # within each level of the subgroup (the subgroup is the stratum): then it cannot be fitted
+                bands = band.reindex(ids)
+                varies = (
+                    bands.nunique() > 1 if levels is None else bands.groupby(levels.reindex(ids)).nunique().max() > 1
+                )
+                return ("ALSBAND",) if varies else ()
+
             def change(ids: pd.Index) -> dict[str, Any]:
-                r = self.mmrm_change(per_level, adqs[adqs["USUBJID"].isin(ids)], ds, strata=())
+                r = self.mmrm_change(
+                    per_level, adqs[adqs["USUBJID"].isin(ids)], ds, strata=strata_within(pd.Index(ids))
+                )
                 return {
                     "n": r.n_subjects,
                     "estimate": r.difference,
@@ -360,11 +373,13 @@ class AnalysisPlan:
 
             def change_interaction(levels: pd.Series) -> dict[str, Any]:
                 post = changes.merge(levels.rename("SUBGROUP"), left_on="USUBJID", right_index=True)
+                post = post.merge(band, left_on="USUBJID", right_index=True, how="left")
                 r = subgroup_interaction_mmrm(
                     post,
                     subgroup="SUBGROUP",
                     primary_visit=mmrm.visit or self.primary_visit,
                     reference_arm=self.reference,
+                    strata=strata_within(levels.dropna().index, levels),
                     df=SUBGROUP_DF,
                 )
                 return {k: getattr(r, k) for k in ("estimate", "std_error", "statistic", "df", "p_value")}

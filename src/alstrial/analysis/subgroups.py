@@ -6,7 +6,9 @@ responder logistic regression) for the forest plot. Whether the effect differs b
 is tested in one model of every participant with an arm × subgroup term, where the analysis
 provides one: the MMRM change's arm × visit × subgroup contrast at the primary visit (SAS's
 ``LSMESTIMATE``; ``stats.endpoints_change.subgroup_interaction_mmrm``) and the responder's
-arm × subgroup logistic term (``stats.responder_interaction``). An analysis without one falls back
+arm × subgroup logistic term (``stats.responder_interaction``). The MMRM fits adjust for the
+randomization stratum as the primary model does, wherever it varies (not within the baseline
+>= 35 subgroup, which is the stratum itself). An analysis without one falls back
 to the z-test between the separately fitted levels, z = (d₁ − d₀) / √(se₁² + se₀²) (Altman &
 Bland, BMJ 2003;326:219), labelled "z-test". Subgroup results are exploratory: the published
 trial's ≥ 35 subgroup finding came after a missed primary endpoint.

@@ -12,9 +12,11 @@ from alstrial.analysis.datasets import (
     add_change_from_baseline,
     primary_visit_code,
 )
+from alstrial.analysis.estimands import ADICE_COLUMNS, empty_adice
 from alstrial.analysis.slope_rule import slope_rule
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.cohort import Cohort
+from alstrial.simulate.intercurrent import EVENT_KINDS, recorded, study_day
 from alstrial.stats.responder_slopes import pre_treatment_slopes
 
 
@@ -135,3 +137,33 @@ def datasets_from_cohort(cohort: Cohort, protocol: Protocol) -> AnalysisDatasets
         }
     )
     return AnalysisDatasets(adsl=adsl, adqs=adqs.reset_index(drop=True), adqs_runin=adqs_runin, adlb=adlb, adtte=adtte)
+
+
+def adice_from_cohort(cohort: Cohort, protocol: Protocol) -> pd.DataFrame:
+    """The intercurrent events (ADICE) the sites would have recorded for a simulated cohort.
+
+    The same events, kinds and study days as a trial captured by the virtual sites: events from
+    day 0 while the participant is on study (``simulate.intercurrent``), so that an analysis
+    plan given this ADICE applies the protocol's estimand strategies to a simulated trial as it
+    would to the real one (values after permanent ventilation set aside, death a non-response).
+    """
+    p = cohort.participants
+    last_visit = float(max(v.day for v in protocol.visits))
+    left = p["dropout_day"].to_numpy(dtype=float)
+    frames = []
+    for name, kind in EVENT_KINDS.items():
+        column = f"{name}_day"
+        if column not in p:
+            continue
+        day = p[column].to_numpy(dtype=float)
+        keep = recorded(day, left, last_visit)
+        if keep.any():
+            frames.append(
+                pd.DataFrame(
+                    {"USUBJID": p["id"].to_numpy()[keep], "EVENT": kind, "ADY": study_day(day[keep]).astype(int)}
+                )
+            )
+    if not frames:
+        return empty_adice()
+    out = pd.concat(frames, ignore_index=True)[list(ADICE_COLUMNS)]
+    return out.sort_values(["USUBJID", "ADY", "EVENT"]).reset_index(drop=True)

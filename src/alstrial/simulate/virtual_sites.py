@@ -35,6 +35,7 @@ from alstrial.services.actor import Actor
 from alstrial.services.context import CaptureDB
 from alstrial.services.corrections import answer_query, close_query, correct_value, open_query
 from alstrial.services.setup import bootstrap_actor
+from alstrial.simulate.intercurrent import EVENT_KINDS
 from alstrial.simulate.latent import EL_ESCORIAL_CATEGORIES
 from alstrial.simulate.participant import VirtualParticipant
 
@@ -340,15 +341,8 @@ class VirtualSites:
             self.log.withdrawals += 1
 
     def _events(self, vp: VirtualParticipant) -> list[tuple[str, float]]:
-        names = {
-            "gastrostomy": "gastrostomy",
-            "niv": "niv_start",
-            "tracheostomy": "tracheostomy",
-            "pav": "permanent_assisted_ventilation",
-            "death": "death",
-        }
         out = []
-        for sim_name, kind in names.items():
+        for sim_name, kind in EVENT_KINDS.items():
             d = vp.event_day(sim_name)
             if d is not None and d >= 0:
                 out.append((kind, d))

@@ -201,17 +201,21 @@ def subgroup_interaction_mmrm(
     baseline: str = "BASE",
     primary_visit: str | None = None,
     reference_arm: str | None = None,
+    strata: Sequence[str] = (),
     df: DfMethod = "kenward-roger",
     alpha: float = 0.05,
 ) -> SubgroupInteraction:
-    """Fit ``change ~ arm*visit*subgroup + baseline*visit`` (US, REML) and test whether the treatment
-    effect at ``primary_visit`` differs between the two levels of ``subgroup``.
+    """Fit ``change ~ arm*visit*subgroup + baseline*visit + strata`` (US, REML) and test whether the
+    treatment effect at ``primary_visit`` differs between the two levels of ``subgroup``.
 
     The contrast is (trt − ref in level b) − (trt − ref in level a) of the LS means at the visit,
     what SAS's ``LSMESTIMATE arm*visit*subgroup`` gives. Unlike testing the difference of two
     separately fitted models, every participant informs one covariance matrix and one baseline slope.
+    ``strata`` are the randomization strata, adjusted for as in the primary model; a stratum that is
+    one value within each level of the subgroup is the subgroup itself (baseline >= 35 against the
+    ALSFRS-R band) and is refused: with the subgroup's own term it would make the model singular.
     """
-    missing = [c for c in (subject, arm, visit, change, baseline, subgroup) if c not in data.columns]
+    missing = [c for c in (subject, arm, visit, change, baseline, subgroup, *strata) if c not in data.columns]
     if missing:
         raise MMRMDataError(f"unknown column(s) {missing!r}; the data have {list(map(str, data.columns))!r}")
     arms = sorted(set(data[arm].dropna().astype(str)))
@@ -221,6 +225,12 @@ def subgroup_interaction_mmrm(
     if len(levels) != 2:
         raise MMRMDataError(f"column {subgroup!r} must have exactly two levels for the interaction (found {levels!r})")
     frame = data[data[subgroup].notna()].assign(**{subgroup: lambda d: d[subgroup].astype(str)})
+    nested = [s for s in strata if frame.groupby(subgroup)[s].nunique(dropna=True).max() <= 1]
+    if nested:
+        raise MMRMDataError(
+            f"stratum column(s) {nested!r} take one value within each level of {subgroup!r}: they are the "
+            "subgroup itself and cannot be adjusted for beside it; leave them out of strata"
+        )
     ref_arm = reference_arm if reference_arm is not None else arms[0]
     trt_arm = next(a for a in arms if a != ref_arm)
     fit = fit_mmrm(
@@ -228,7 +238,7 @@ def subgroup_interaction_mmrm(
         response=change,
         subject=subject,
         visit=visit,
-        fixed=f"{arm}*{visit}*{subgroup} + {baseline}*{visit}",
+        fixed=" + ".join([f"{arm}*{visit}*{subgroup}", f"{baseline}*{visit}", *strata]),
         cov="us",
         df=df,
         ref={arm: ref_arm},

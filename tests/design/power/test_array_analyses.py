@@ -8,7 +8,7 @@ import pytest
 from power_fixtures import protocol
 
 from alstrial.analysis.plan import AnalysisPlan
-from alstrial.design.cohort_datasets import datasets_from_cohort
+from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
 from alstrial.design.power.array_analyses import ARRAY_ANALYSES, array_analyses_supported
 from alstrial.design.power.replicates import replicate_seeds, run_chunk
@@ -20,8 +20,9 @@ NAMES = ("responder", "responder_nonresponder", "responder_unadjusted")
 
 
 def _per_trial(scenario: Scenario, seeds: list[np.random.SeedSequence], names: tuple[str, ...]) -> pd.DataFrame:
-    """The reference path: simulate_cohort, the analysis datasets, the plan's responder frame."""
-    rows = []
+    """The reference path: simulate_cohort, the analysis datasets and intercurrent events, the
+    plan's responder frame. ``attrs["composite"]``: how many composite non-responses it counted."""
+    rows, composite = [], 0
     for ss in seeds:
         sim_seed, plan_seed = (int(x) for x in ss.generate_state(2, dtype=np.uint64))
         cohort = simulate_cohort(
@@ -31,10 +32,16 @@ def _per_trial(scenario: Scenario, seeds: list[np.random.SeedSequence], names: t
             arms=scenario.arms,
             control_arm=scenario.control,
         )
-        plan = AnalysisPlan(scenario.protocol, seed=plan_seed % 2**31)
+        plan = AnalysisPlan(
+            scenario.protocol, seed=plan_seed % 2**31, adice=adice_from_cohort(cohort, scenario.protocol)
+        )
         ds = datasets_from_cohort(cohort, scenario.protocol)
         rows += [run_analysis(name, plan, ds) for name in names]
-    return pd.DataFrame(rows)
+        endpoint = next(e for e in scenario.protocol.endpoints if e.method == "responder")
+        composite += int(np.isneginf(plan.responder_frame(ds, endpoint)[0]["SLOPECHG"]).sum())
+    out = pd.DataFrame(rows)
+    out.attrs["composite"] = composite
+    return out
 
 
 def _responder_rule(**parameters: object) -> Protocol:
@@ -55,13 +62,14 @@ def _responder_rule(**parameters: object) -> Protocol:
     ],
 )
 def test_adjusted_responder_from_arrays_equals_the_per_trial_path(rule: dict[str, object], root: int) -> None:
-    """Same engine (responder_analysis) on the same numbers: only the slopes' sums are formed in
-    another order, so results agree to 1e-12 relative (they came out bit-identical here)."""
+    """Same engine (responder_analysis) on the same numbers, composite non-responses included:
+    only the slopes' sums are formed in another order, so results agree to 1e-12 relative."""
     scenario = build_scenario(_responder_rule(**rule), {"effect": 1.0, "participants": 80, "followup": 20})
     assert array_analyses_supported(scenario.protocol) and set(NAMES) <= set(ARRAY_ANALYSES)
     seeds = replicate_seeds(root, 0, 3)
     got = run_chunk(scenario, seeds, NAMES)
     expected = _per_trial(scenario, seeds, NAMES)
+    assert expected.attrs["composite"] > 0  # the estimand's composite non-responses are exercised
     assert got["analysis"].tolist() == expected["analysis"].tolist()
     assert got["error"].tolist() == expected["error"].tolist()
     ok = got["error"] == ""

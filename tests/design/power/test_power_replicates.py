@@ -8,7 +8,7 @@ import pytest
 from power_fixtures import CHEAP, protocol, small
 
 from alstrial.analysis.plan import AnalysisPlan
-from alstrial.design.cohort_datasets import datasets_from_cohort
+from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
 from alstrial.design.power.array_analyses import array_analyses_supported
 from alstrial.design.power.replicates import RESULT_COLUMNS, fast_mmrm, replicate_seeds, run_chunk
@@ -89,7 +89,9 @@ def _regular_rows(scenario: Scenario, seeds: list[np.random.SeedSequence], names
             arms=scenario.arms,
             control_arm=scenario.control,
         )
-        plan = AnalysisPlan(scenario.protocol, seed=plan_seed % 2**31)
+        plan = AnalysisPlan(
+            scenario.protocol, seed=plan_seed % 2**31, adice=adice_from_cohort(cohort, scenario.protocol)
+        )
         ds = datasets_from_cohort(cohort, scenario.protocol)
         rows += [run_analysis(name, plan, ds) for name in names]
     return pd.DataFrame(rows)

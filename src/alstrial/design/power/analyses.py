@@ -10,8 +10,10 @@ These per-trial runners are the reference definitions. ``replicates.run_chunk`` 
 primary analyses (``stats.mmrm.batch``) and, from array-simulated trials, the three responder
 analyses and ``cafs`` (``array_analyses``) by faster routes that tests check against these runners.
 
-The simulated cohort has no intercurrent-event records, so estimand strategies act on nothing:
-every analysis is a treatment-policy analysis of the data observed before dropout.
+Each simulated trial carries the intercurrent events its sites would have recorded
+(``design.cohort_datasets.adice_from_cohort``), so the estimands' strategies act as in the real
+trial: values after permanent ventilation set aside for the MMRM, death or ventilation before the
+primary visit a non-response.
 """
 
 from __future__ import annotations
@@ -73,7 +75,10 @@ def _multiple_imputation(method: str) -> Runner:
             only = estimand.model_copy(update={"sensitivity": [f"mi_{method}"]})
             estimands = [only if e is estimand else e for e in plan.protocol.estimands]
             plan = AnalysisPlan(
-                plan.protocol.model_copy(update={"estimands": estimands}), seed=plan.seed, imputations=plan.imputations
+                plan.protocol.model_copy(update={"estimands": estimands}),
+                seed=plan.seed,
+                imputations=plan.imputations,
+                adice=plan.adice,
             )
         adqs, _ = plan._adqs_for(endpoint, ds)
         r = plan._sensitivity(ds, endpoint, adqs)[method]

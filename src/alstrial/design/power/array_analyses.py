@@ -10,7 +10,9 @@ the same results on the same trials):
 - pre-treatment slope: the protocol's slope rule over screening, run-in and baseline (least
   squares, two-point, or onset-based ΔFS); post-treatment slope: the rule's method over the
   visits attended from baseline to the primary visit; a participant with fewer than two
-  post-treatment visits has no slope (excluded, or a non-responder, as the rule says);
+  post-treatment visits has no slope (excluded, or a non-responder, as the rule says); a
+  composite intercurrent event of the responder's estimand (death, permanent ventilation)
+  recorded on or before the endpoint's visit is a non-response, as in the plan;
 - CAFS: change from baseline at every post-baseline visit attended by someone, and the first
   of death, permanent ventilation or tracheostomy on or after day 0, censored at dropout or the
   primary visit.
@@ -18,8 +20,7 @@ the same results on the same trials):
 The adjusted responder analyses (``responder``, ``responder_nonresponder``) use the plan's
 covariates from the arrays: baseline ALSFRS-R total, months since onset, onset region, riluzole
 and the pre-treatment slope. A protocol whose responder endpoint names another covariate keeps
-the per-trial path. Simulated cohorts carry no intercurrent events, so the plan's composite
-strategy fails no one on either path.
+the per-trial path. The composite strategy's non-responses are the same for all three.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from alstrial.analysis.plan import RESPONDER_COVARIATES, AnalysisPlan
 from alstrial.analysis.slope_rule import slope_rule
 from alstrial.design.cohort_datasets import visit_code
 from alstrial.design.power.analyses import Outcome, guarded
+from alstrial.design.power.intercurrent import composite_failures, last_visit_day, recorded_days
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.batch import CohortArrays
 from alstrial.stats.cafs import cafs_test
@@ -92,12 +94,6 @@ def _period_slope(months: np.ndarray, y: np.ndarray, mask: np.ndarray, method: s
             fy, ly = np.take_along_axis(y, first, -1)[..., 0], np.take_along_axis(y, last, -1)[..., 0]
             slope = (ly - fy) / span
     return np.where((n >= 2) & (span > 0), slope, np.nan)
-
-
-def slope_change(trials: CohortArrays, protocol: Protocol, primary_day: float) -> np.ndarray:
-    """(R, n) post − pre slope by the protocol's rule, NaN without a post-treatment slope."""
-    pre, post = slopes(trials, protocol, primary_day)
-    return post - pre
 
 
 def slopes(trials: CohortArrays, protocol: Protocol, primary_day: float) -> tuple[np.ndarray, np.ndarray]:
@@ -175,8 +171,12 @@ def array_rows(plan: AnalysisPlan, trials: CohortArrays, names: list[str]) -> li
     primary_day = float(protocol.visit(plan.primary_visit).day)
     out: list[dict[str, dict[str, Any]]] = [{} for _ in range(trials.n_trials)]
     if {"responder_unadjusted", *ADJUSTED_RESPONDER} & set(names):
+        endpoint = next(e for e in protocol.endpoints if e.method == "responder")
         pre, post = slopes(trials, protocol, primary_day)
-        change = post - pre
+        # composite strategy: a recorded event on or before the endpoint's visit is a non-response
+        recorded = recorded_days(trials.events, trials.dropout_day, last_visit_day(protocol))
+        day = float(protocol.visit(endpoint.visit or plan.primary_visit).day)
+        change = np.where(composite_failures(protocol, endpoint.id, day, recorded), -np.inf, post - pre)
     if "responder_unadjusted" in names:
         for r in range(trials.n_trials):
             job = partial(_responder, plan, {"ARM": trials.arm[r], "SLOPECHG": change[r]}, [], None)

@@ -17,6 +17,10 @@ trial and its MMRM fit does not depend on the other trials of the chunk, so the 
 depend on chunking, executor or workers. A scenario the fast path cannot express (a visit
 schedule whose days do not map one-to-one onto the protocol's visits, a df method other than
 Kenward-Roger or Satterthwaite) runs the regular per-trial analysis.
+
+Every route hands the estimands the intercurrent events the sites would have recorded: the plan
+gets the cohort's ADICE, the arrays lose the values the MMRM's estimand sets aside
+(:mod:`alstrial.design.power.intercurrent`).
 """
 
 from __future__ import annotations
@@ -31,12 +35,15 @@ import pandas as pd
 
 from alstrial.analysis.datasets import primary_visit_code
 from alstrial.analysis.plan import AnalysisPlan
-from alstrial.design.cohort_datasets import datasets_from_cohort, visit_code
+from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_cohort, visit_code
 from alstrial.design.power.analyses import _endpoint, run_analysis
 from alstrial.design.power.array_analyses import ARRAY_ANALYSES, array_analyses_supported, array_rows
+from alstrial.design.power.intercurrent import last_visit_day, recorded_days, set_aside
 from alstrial.design.power.scenarios import Scenario
+from alstrial.protocol.models import Protocol
 from alstrial.simulate.batch import simulate_cohorts
 from alstrial.simulate.cohort import Cohort, simulate_cohort
+from alstrial.simulate.latent import EVENT_NAMES
 from alstrial.stats.mmrm.batch import BatchDf, fit_primary_many
 from alstrial.stats.mmrm.threads import single_blas_thread
 
@@ -117,8 +124,17 @@ class _Arrays:
     active: np.ndarray
 
 
-def _cohort_arrays(cohort: Cohort, control: str) -> _Arrays:
-    """A cohort's scheduled post-baseline ALSFRS-R changes as ``simulate_cohorts`` gives them."""
+def _without_set_aside(
+    protocol: Protocol, change: np.ndarray, visit_days: np.ndarray, days: dict[str, np.ndarray]
+) -> np.ndarray:
+    """``change`` with the values the MMRM endpoint's estimand sets aside (after the event) as NaN."""
+    endpoint = _endpoint(protocol, "mmrm_change")
+    return np.where(set_aside(protocol, endpoint.id, visit_days, days), np.nan, change)
+
+
+def _cohort_arrays(cohort: Cohort, control: str, protocol: Protocol) -> _Arrays:
+    """A cohort's scheduled post-baseline ALSFRS-R changes as ``simulate_cohorts`` gives them, with
+    the values the MMRM's estimand sets aside removed (as the plan does with the cohort's ADICE)."""
     p = cohort.participants
     days = np.asarray(cohort.params.visits.alsfrs_days, dtype=int)
     v = cohort.visits
@@ -126,6 +142,9 @@ def _cohort_arrays(cohort: Cohort, control: str) -> _Arrays:
     total = v.pivot(index="id", columns="day", values="total").reindex(index=p["id"], columns=days)
     base = p["baseline_total"].to_numpy(dtype=float)
     change = total.to_numpy(dtype=float)[:, 1:] - base[:, None]
+    events = {name: p[f"{name}_day"].to_numpy(dtype=float) for name in EVENT_NAMES}
+    recorded = recorded_days(events, p["dropout_day"].to_numpy(dtype=float), last_visit_day(protocol))
+    change = _without_set_aside(protocol, change, days[1:], recorded)
     return _Arrays(change, base, (p["arm"] != control).to_numpy())
 
 
@@ -192,7 +211,7 @@ def run_chunk(
                     control_arm=scenario.control,
                 )
                 ds = datasets_from_cohort(cohort, protocol)
-                plan = AnalysisPlan(protocol, seed=plan_seed % 2**31)
+                plan = AnalysisPlan(protocol, seed=plan_seed % 2**31, adice=adice_from_cohort(cohort, protocol))
                 p = cohort.participants
                 commons.append(
                     {
@@ -209,7 +228,7 @@ def run_chunk(
                     done[name] = row
                 per_trial.append(done)
                 if fast is not None:
-                    arrays.append(_cohort_arrays(cohort, scenario.control))
+                    arrays.append(_cohort_arrays(cohort, scenario.control, protocol))
         elif seeds:
             trials = simulate_cohorts(
                 protocol.simulation,
@@ -218,7 +237,8 @@ def run_chunk(
                 arms=scenario.arms,
                 control_arm=scenario.control,
             )
-            change = trials.change()
+            recorded = recorded_days(trials.events, trials.dropout_day, last_visit_day(protocol))
+            change = _without_set_aside(protocol, trials.change(), trials.visit_days[1:], recorded)
             for r, ss in enumerate(seeds):
                 commons.append(
                     {
