@@ -18,9 +18,11 @@ from typing import Any
 
 import typer
 from typer import _click as click  # typer vendors click; its commands are this click's
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from alstrial import __version__
+from alstrial.cli_coerce import convert_fast
+from alstrial.cli_coerce import install as install_fast_conversion
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ def load_command(name: str, entry: LazyCommand) -> click.Command:
         single.command(name=name)(obj)
         command = typer.main.get_command(single)
     command.name = name
-    return command
+    return install_fast_conversion(command)
 
 
 class _Commands(MutableMapping[str, click.Command]):
@@ -205,6 +207,12 @@ class LazyGroup(TyperGroup):
             loaded = commands.loaded(cmd_name)
             return loaded or TyperCommand(cmd_name, help=COMMANDS[cmd_name].help)
         return commands.get(cmd_name)
+
+    def get_help_option(self, ctx: click.Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            convert_fast(option)  # no pydantic for a flag nobody passed (see alstrial.cli_coerce)
+        return option
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         self._listing = True  # list commands by their help line without importing them

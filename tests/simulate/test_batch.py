@@ -17,6 +17,9 @@ def _check_trial(arrays: CohortArrays, r: int, cohort: Cohort) -> None:
     np.testing.assert_array_equal(arrays.screening_total[r], p["screening_total"].to_numpy())
     np.testing.assert_array_equal(arrays.runin_total[r], p["runin_total"].to_numpy())
     np.testing.assert_array_equal(arrays.age[r], p["age"].to_numpy())
+    np.testing.assert_array_equal(arrays.onset_region[r], p["onset_region"].to_numpy())
+    np.testing.assert_array_equal(arrays.riluzole[r], p["riluzole"].to_numpy())
+    assert set(arrays.onset_region[r]) == {"bulbar", "limb"} and 0 < arrays.riluzole[r].mean() < 1
     np.testing.assert_array_equal(arrays.dropout_day[r], p["dropout_day"].to_numpy(dtype=float))
     np.testing.assert_array_equal(arrays.dropout_reason[r], p["dropout_reason"].to_numpy())
     np.testing.assert_allclose(arrays.months_since_onset[r], p["months_since_onset"].to_numpy(), rtol=0, atol=0)

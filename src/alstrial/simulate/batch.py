@@ -45,6 +45,8 @@ class CohortArrays:
     age: np.ndarray  # (R, n)
     female: np.ndarray  # (R, n) bool
     months_since_onset: np.ndarray  # (R, n) at first dose
+    onset_region: np.ndarray  # (R, n) 'bulbar' or 'limb'
+    riluzole: np.ndarray  # (R, n) bool: on riluzole at baseline
     dropout_day: np.ndarray  # (R, n) NaN = completed follow-up
     dropout_reason: np.ndarray  # (R, n) '' when completed
     events: dict[str, np.ndarray]  # name -> (R, n) event day or NaN
@@ -129,6 +131,8 @@ def simulate_cohorts(
         age=stack(batch.age),
         female=stack(batch.female),
         months_since_onset=stack(-batch.onset_day / DAYS_PER_MONTH),
+        onset_region=stack(batch.onset_region),
+        riluzole=stack(batch.riluzole),
         dropout_day=stack(drop_day),
         dropout_reason=stack(drop_reason),
         events={k: stack(v) for k, v in events.items()},

@@ -7,8 +7,8 @@ significant result in the harmful direction counts too (the estimate's sign is k
 per-replicate results for anyone who wants one-sided power).
 
 These per-trial runners are the reference definitions. ``replicates.run_chunk`` computes the MMRM
-primary analyses (``stats.mmrm.batch``) and, from array-simulated trials, ``responder_unadjusted``
-and ``cafs`` (``array_analyses``) by faster routes that tests check against these runners.
+primary analyses (``stats.mmrm.batch``) and, from array-simulated trials, the three responder
+analyses and ``cafs`` (``array_analyses``) by faster routes that tests check against these runners.
 
 Each simulated trial carries the intercurrent events its sites would have recorded
 (``design.cohort_datasets.adice_from_cohort``), so the estimands' strategies act as in the real

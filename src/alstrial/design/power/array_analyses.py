@@ -1,4 +1,4 @@
-"""Responder (unadjusted) and CAFS analyses read straight from simulated trials as arrays.
+"""Responder (unadjusted and adjusted) and CAFS analyses read straight from simulated trials as arrays.
 
 For a chunk of trials simulated by :func:`alstrial.simulate.batch.simulate_cohorts`, the slopes
 and the time-to-event data of every trial are computed at once (trial × participant × visit),
@@ -17,8 +17,10 @@ the same results on the same trials):
   of death, permanent ventilation or tracheostomy on or after day 0, censored at dropout or the
   primary visit.
 
-The adjusted responder analyses need covariates (onset region, riluzole) that the array
-simulator does not return, so they keep the per-trial path.
+The adjusted responder analyses (``responder``, ``responder_nonresponder``) use the plan's
+covariates from the arrays: baseline ALSFRS-R total, months since onset, onset region, riluzole
+and the pre-treatment slope. A protocol whose responder endpoint names another covariate keeps
+the per-trial path. The composite strategy's non-responses are the same for all three.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alstrial.analysis.plan import AnalysisPlan
+from alstrial.analysis.plan import RESPONDER_COVARIATES, AnalysisPlan
 from alstrial.analysis.slope_rule import slope_rule
 from alstrial.design.cohort_datasets import visit_code
 from alstrial.design.power.analyses import Outcome, guarded
@@ -40,7 +42,11 @@ from alstrial.stats.cafs import cafs_test
 from alstrial.stats.responder import responder_analysis
 from alstrial.stats.responder_slopes import DAYS_PER_MONTH, MAX_TOTAL
 
-ARRAY_ANALYSES = ("responder_unadjusted", "cafs")
+ARRAY_ANALYSES = ("responder_unadjusted", "responder", "responder_nonresponder", "cafs")
+#: the adjusted responder analyses and the missing-slope rule each overrides (None: the protocol's)
+ADJUSTED_RESPONDER = {"responder": None, "responder_nonresponder": "nonresponder"}
+#: the responder covariates the arrays hold (``responder_frame``'s column names)
+ARRAY_COVARIATES = ("BASEALS", "MOSONSET", "ONSETREG", "RILUZFL", "PRESLOPE")
 #: the events that end follow-up for the CAFS (``datasets_from_cohort``'s ADTTE)
 CAFS_EVENTS = ("death", "pav", "tracheostomy")
 
@@ -49,13 +55,22 @@ def array_analyses_supported(protocol: Protocol) -> bool:
     """Whether the array definitions equal the plan's for ``protocol``'s simulated visits.
 
     Needs every simulated ALSFRS-R and CSF day from day 0 on to fall in its own ALSFRS-R visit
-    (as ``datasets_from_cohort`` assigns visits), so that visits are the array's columns.
+    (as ``datasets_from_cohort`` assigns visits), so that visits are the array's columns, and
+    the responder endpoint's covariates to be ones the arrays hold.
     """
     v = protocol.simulation.visits
     days = [int(d) for d in v.alsfrs_days]
     codes = [visit_code(protocol, d) for d in days]
     csf = [int(d) for d in v.csf_days if d >= 0]
-    return len(set(codes)) == len(codes) and set(csf) <= set(days)
+    covariates = set(responder_covariates(protocol)) <= set(ARRAY_COVARIATES)
+    return len(set(codes)) == len(codes) and set(csf) <= set(days) and covariates
+
+
+def responder_covariates(protocol: Protocol) -> list[str]:
+    """The responder endpoint's covariate columns, as ``AnalysisPlan.responder_frame`` names them."""
+    endpoint = next((e for e in protocol.endpoints if e.method == "responder"), None)
+    names = endpoint.parameters.get("covariates", list(RESPONDER_COVARIATES)) if endpoint else []
+    return [RESPONDER_COVARIATES.get(n, n) for n in names]
 
 
 def _period_slope(months: np.ndarray, y: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
@@ -81,8 +96,8 @@ def _period_slope(months: np.ndarray, y: np.ndarray, mask: np.ndarray, method: s
     return np.where((n >= 2) & (span > 0), slope, np.nan)
 
 
-def slope_change(trials: CohortArrays, protocol: Protocol, primary_day: float) -> np.ndarray:
-    """(R, n) post − pre slope by the protocol's rule, NaN without a post-treatment slope."""
+def slopes(trials: CohortArrays, protocol: Protocol, primary_day: float) -> tuple[np.ndarray, np.ndarray]:
+    """(R, n) pre- and post-treatment slopes by the protocol's rule (NaN where undefined)."""
     rule = slope_rule(protocol)
     v = protocol.simulation.visits
     base = trials.total[:, :, 0].astype(float)
@@ -97,19 +112,21 @@ def slope_change(trials: CohortArrays, protocol: Protocol, primary_day: float) -
     days = trials.visit_days
     post_mask = trials.attended & (days <= primary_day)[None, None, :]
     post = _period_slope(days / DAYS_PER_MONTH, trials.total.astype(float), post_mask, rule.post_method)
-    return post - pre
+    return pre, post
 
 
-def _responder(plan: AnalysisPlan, arm: np.ndarray, change: np.ndarray) -> Outcome:
+def _responder(
+    plan: AnalysisPlan, columns: dict[str, np.ndarray], covariates: list[str], missing: str | None
+) -> Outcome:
     endpoint = next(e for e in plan.protocol.endpoints if e.method == "responder")
-    frame = pd.DataFrame({"ARM": arm, "SLOPECHG": change})
     r = responder_analysis(
-        frame,
+        pd.DataFrame(columns),
         arm="ARM",
         slope_change="SLOPECHG",
+        covariates=covariates,
         threshold=float(endpoint.parameters.get("threshold_points_per_month", 1.25)),
         reference=plan.reference,
-        missing=slope_rule(plan.protocol).missing_post,
+        missing=missing or slope_rule(plan.protocol).missing_post,  # type: ignore[arg-type]
     )
     rates = r.proportions.set_index("arm")["proportion"]
     return Outcome(r.log_odds_ratio, r.std_error, r.p_value, float(rates.iloc[0]), float(rates.iloc[1]))
@@ -153,16 +170,32 @@ def array_rows(plan: AnalysisPlan, trials: CohortArrays, names: list[str]) -> li
     protocol = plan.protocol
     primary_day = float(protocol.visit(plan.primary_visit).day)
     out: list[dict[str, dict[str, Any]]] = [{} for _ in range(trials.n_trials)]
-    if "responder_unadjusted" in names:
+    if {"responder_unadjusted", *ADJUSTED_RESPONDER} & set(names):
         endpoint = next(e for e in protocol.endpoints if e.method == "responder")
-        change = slope_change(trials, protocol, primary_day)
+        pre, post = slopes(trials, protocol, primary_day)
         # composite strategy: a recorded event on or before the endpoint's visit is a non-response
         recorded = recorded_days(trials.events, trials.dropout_day, last_visit_day(protocol))
         day = float(protocol.visit(endpoint.visit or plan.primary_visit).day)
-        change = np.where(composite_failures(protocol, endpoint.id, day, recorded), -np.inf, change)
+        change = np.where(composite_failures(protocol, endpoint.id, day, recorded), -np.inf, post - pre)
+    if "responder_unadjusted" in names:
         for r in range(trials.n_trials):
-            job = partial(_responder, plan, trials.arm[r], change[r])
+            job = partial(_responder, plan, {"ARM": trials.arm[r], "SLOPECHG": change[r]}, [], None)
             out[r]["responder_unadjusted"] = guarded("responder_unadjusted", job)
+    covariates = responder_covariates(protocol)
+    for name, missing in ADJUSTED_RESPONDER.items():
+        if name not in names:
+            continue
+        for r in range(trials.n_trials):
+            columns = {
+                "ARM": trials.arm[r],
+                "SLOPECHG": change[r],
+                "BASEALS": trials.baseline_total[r].astype(float),
+                "MOSONSET": trials.months_since_onset[r].astype(float),
+                "ONSETREG": trials.onset_region[r],
+                "RILUZFL": trials.riluzole[r].astype(int),
+                "PRESLOPE": pre[r],
+            }
+            out[r][name] = guarded(name, partial(_responder, plan, columns, covariates, missing))
     if "cafs" in names:
         codes = [visit_code(protocol, int(d)) for d in trials.visit_days[1:]]
         time, event, chg, present = cafs_inputs(trials, primary_day)
