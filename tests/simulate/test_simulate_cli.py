@@ -23,6 +23,9 @@ def test_calibration_table_exit_zero() -> None:
     assert "pass" in out and "targets within tolerance" in out
     assert "NO PUBLISHED SOURCE" in out  # rows without a source say so
     assert "Placebo by baseline ALSFRS-R" in out and ">= 35" in out and "<= 25" in out
+    # the reliability target shows its published interval at its own precision; Miano 2004 is context
+    assert "Kaufmann 2007" in out and "in 0.92–0.98" in out and "in 18.9–37.8" in out
+    assert "context" in out and "1 CONTEXT rows" in out and "Screen failures: simulated" in out
 
 
 def _natural_history_file(path: Path, *, months: bool = False) -> Path:

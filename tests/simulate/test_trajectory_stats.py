@@ -12,6 +12,8 @@ from alstrial.simulate.trajectory_stats import (
     comparison_statistics,
     domain_scores,
     domain_zero_share,
+    icc_estimate,
+    icc_oneway,
     skew_estimate,
     tail_asymmetry_estimate,
     trajectory_statistics,
@@ -88,3 +90,27 @@ def test_tail_asymmetry_is_one_when_symmetric_and_above_one_for_a_long_upper_tai
     target = next(t for t in TARGETS if t.name.startswith("skew of individual decline rates"))
     assert target.target == pytest.approx(1.259, abs=1e-3) and target.kind == "close"
     assert np.isnan(tail_asymmetry_estimate(np.ones(5)).value)
+
+
+def test_icc_oneway_by_hand() -> None:
+    # row means 1.5, 3.5, 5.5 (grand 3.5): MSB = 2 * 8 / 2 = 8, MSW = 6 * 0.25 / 3 = 0.5
+    assert icc_oneway(np.array([[1, 2], [3, 4], [5, 6]])) == pytest.approx((8 - 0.5) / (8 + 0.5))
+    # a systematic shift between the two ratings counts as error in the one-way model
+    x = np.arange(10.0)
+    assert icc_oneway(np.column_stack([x, x])) == pytest.approx(1.0)
+    assert icc_oneway(np.column_stack([x, x + 1])) < 1.0
+    # three ratings: MSB = 3 * var(row means), MSW pooled within rows
+    r = np.array([[1.0, 2, 3], [2, 4, 6], [0, 0, 3], [5, 5, 5]])
+    k, n = 3, 4
+    msb = k * np.var(r.mean(axis=1), ddof=1)
+    msw = ((r - r.mean(axis=1, keepdims=True)) ** 2).sum() / (n * (k - 1))
+    assert icc_oneway(r) == pytest.approx((msb - msw) / (msb + (k - 1) * msw))
+
+
+def test_icc_estimate_has_a_batch_means_se_and_refuses_one_rating() -> None:
+    rng = np.random.default_rng(1)
+    true = rng.normal(30, 6, 2000)
+    est = icc_estimate(np.column_stack([true + rng.normal(0, 1.5, 2000), true + rng.normal(0, 1.5, 2000)]))
+    assert est.value == pytest.approx(36 / (36 + 2.25), abs=0.01) and 0 < est.se < 0.01
+    with pytest.raises(ValueError, match="k >= 2 ratings"):
+        icc_oneway(np.ones((5, 1)))

@@ -51,11 +51,16 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
     verdict = {True: "[green]pass[/green]", False: "[red]FAIL[/red]", None: "[yellow]KNOWN GAP[/yellow]"}
     for r in result.summary.to_dict(orient="records"):
         if r["kind"] == "interval":
-            tol = f"in {r['interval'][0]:.1f}–{r['interval'][1]:.1f}"
+            lo, hi = r["interval"]
+            digits = 1 if max(abs(lo), abs(hi)) >= 10 else 2  # 18.9–37.8 %, an ICC's 0.92–0.98
+            tol = f"in {lo:.{digits}f}–{hi:.{digits}f}"
         else:
-            tol = {"at_least": "≥ target", "at_most": f"≤ target + {r['tolerance']:.2f}", "reported": "–"}.get(
-                r["kind"], f"±{r['tolerance']:.2f}"
-            )
+            tol = {
+                "at_least": "≥ target",
+                "at_most": f"≤ target + {r['tolerance']:.2f}",
+                "reported": "–",
+                "context": "–",
+            }.get(r["kind"], f"±{r['tolerance']:.2f}")
         target = "–" if r["target"] != r["target"] else f"{r['target']:.2f}"
         table.add_row(
             r["quantity"],
@@ -64,7 +69,7 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
             f"{r['simulated']:.2f}",
             f"{r['mc_low']:.2f} to {r['mc_high']:.2f}",
             tol,
-            verdict[r["within"]],
+            "[cyan]context[/cyan]" if r["kind"] == "context" else verdict[r["within"]],
         )
     console.print(table)
     calibrated = result.calibrated
@@ -75,6 +80,11 @@ def _print_calibration(console: Console, result: Any, size: int, seed: int) -> N
         console.print(
             f"{len(reported)} KNOWN GAPS: quantities without a published target (no source found), shown but not"
             " calibrated"
+        )
+    context = result.summary[result.summary["kind"] == "context"]
+    if len(context):
+        console.print(
+            f"{len(context)} CONTEXT rows: published figures a closer source supersedes, shown but not calibrated"
         )
     floor = result.screen_failure_floor
     if floor is not None:

@@ -91,6 +91,30 @@ def tail_asymmetry_estimate(x: np.ndarray | pd.Series, level: float = 0.95, n_bo
     return Estimate(ratio(a), float(np.nanstd(boot, ddof=1)))
 
 
+def icc_oneway(ratings: np.ndarray) -> float:
+    """One-way random-effects ICC(1,1) of an (n subjects, k ratings) array.
+
+    (MSB - MSW) / (MSB + (k - 1) MSW) from the one-way ANOVA, the model Kaufmann 2007 used for the
+    ALSFRS-R's intra-rater reliability: any difference between a subject's ratings, systematic or
+    not, counts as error.
+    """
+    x = np.asarray(ratings, dtype=float)
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+        raise ValueError(f"icc_oneway needs an (n >= 2 subjects, k >= 2 ratings) array, not shape {x.shape}")
+    n, k = x.shape
+    row = x.mean(axis=1)
+    msb = k * float(((row - x.mean()) ** 2).sum()) / (n - 1)
+    msw = float(((x - row[:, None]) ** 2).sum()) / (n * (k - 1))
+    return (msb - msw) / (msb + (k - 1) * msw)
+
+
+def icc_estimate(ratings: np.ndarray, batches: int = 20) -> Estimate:
+    """``icc_oneway`` with a batch-means SE (the rating noise is heavy-tailed, so no normal theory)."""
+    x = np.asarray(ratings, dtype=float)
+    parts = [icc_oneway(b) for b in np.array_split(x, batches) if b.shape[0] >= 2]
+    return Estimate(icc_oneway(x), float(np.std(parts, ddof=1) / np.sqrt(len(parts))))
+
+
 def trajectory_statistics(
     visits: pd.DataFrame, *, subject: str = "id", day: str = "day", total: str = "total", min_visits: int = 4
 ) -> pd.DataFrame:
