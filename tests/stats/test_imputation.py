@@ -265,3 +265,18 @@ def test_reference_based_methods_order_as_expected_for_an_accruing_benefit() -> 
     cr, cir = pooled("copy_reference"), pooled("copy_increments_in_reference")
     assert j2r < cir < mar
     assert j2r < cr < mar
+
+
+def test_a_bootstrap_resample_with_a_singular_covariance_is_drawn_again() -> None:
+    """A small arm's resample repeats rows; with three or fewer distinct rows of three visits its ML
+    covariance is singular and the conditional draws could not use it. Such resamples are drawn
+    again, like those with too few values at a visit; an arm that can never give a usable resample
+    is refused with a clear message."""
+    from alstrial.stats.imputation.mi_mar import _fit_arm
+
+    x = np.array([[30.0, 28, 27], [35, 34, 31], [40, 37, 36], [28, 27, 24], [44, 43, 41], [33, 30, 30]])
+    for seed in range(20):
+        _, sigma = _fit_arm(x, np.random.default_rng(seed), bootstrap=True)
+        np.linalg.cholesky(sigma)  # positive definite, for every seed
+    with pytest.raises(EndpointDataError, match="no usable bootstrap resample of the arm in 50 draws"):
+        _fit_arm(x[:1], np.random.default_rng(0), bootstrap=True)  # one participant: never two values

@@ -103,8 +103,18 @@ def _fit_arm(x: np.ndarray, rng: np.random.Generator, *, bootstrap: bool) -> tup
     for _ in range(_MAX_BOOTSTRAP_TRIES):
         sample = x[rng.integers(0, n, n)]
         if ((~np.isnan(sample)).sum(axis=0) >= 2).all():
-            return mvn_em(sample)
-    raise EndpointDataError("imputation: a visit has too few observed values for bootstrap draws (< 2 in resamples)")
+            try:
+                mu, sigma = mvn_em(sample)
+                np.linalg.cholesky(sigma)  # the draws condition on it: it must be positive definite
+                return mu, sigma
+            except np.linalg.LinAlgError:
+                # a small arm's resample can repeat rows until its covariance is singular: like a
+                # resample with too few values at a visit, it cannot be fitted, so draw another
+                continue
+    raise EndpointDataError(
+        f"imputation: no usable bootstrap resample of the arm in {_MAX_BOOTSTRAP_TRIES} draws (each had a visit "
+        "with fewer than 2 observed values or a singular covariance); the arm is too small for bootstrap imputation"
+    )
 
 
 def impute_mvn(
