@@ -47,7 +47,8 @@ from alstrial.analysis.plan import AnalysisPlan
 from alstrial.design.cohort_datasets import datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
 from alstrial.design.power.executors import QUIET_CLUSTER
-from alstrial.design.power.replicates import fast_mmrm, replicate_seeds, run_chunk
+from alstrial.design.power.intercurrent import last_visit_day, recorded_days
+from alstrial.design.power.replicates import _without_set_aside, fast_mmrm, replicate_seeds, run_chunk
 from alstrial.design.power.run import PowerStudy, run_power
 from alstrial.design.power.scenarios import build_scenario
 from alstrial.protocol import load_protocol
@@ -105,8 +106,11 @@ def throughput() -> float:
         )
         t_sim, c_sim = time.perf_counter() - t0, time.process_time() - c0
         t0, c0 = time.perf_counter(), time.process_time()
+        # as run_chunk does: the values the MMRM's estimand sets aside (after ventilation) are not fitted
+        recorded = recorded_days(trials.events, trials.dropout_day, last_visit_day(protocol))
+        change = _without_set_aside(protocol, trials.change(), trials.visit_days[1:], recorded)
         fits = fit_primary_many(
-            trials.change(),
+            change,
             trials.baseline_total.astype(float),
             trials.active,
             (trials.baseline_total < 35).astype(int),
