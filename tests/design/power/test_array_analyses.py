@@ -5,16 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from power_fixtures import protocol
+from power_fixtures import protocol, reference_trial
 
-from alstrial.analysis.plan import AnalysisPlan
-from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
 from alstrial.design.power.array_analyses import ARRAY_ANALYSES, array_analyses_supported
 from alstrial.design.power.replicates import replicate_seeds, run_chunk
 from alstrial.design.power.scenarios import Scenario, build_scenario
 from alstrial.protocol.models import Protocol
-from alstrial.simulate.cohort import simulate_cohort
 
 NAMES = ("responder", "responder_nonresponder", "responder_unadjusted")
 
@@ -24,18 +21,7 @@ def _per_trial(scenario: Scenario, seeds: list[np.random.SeedSequence], names: t
     plan's responder frame. ``attrs["composite"]``: how many composite non-responses it counted."""
     rows, composite = [], 0
     for ss in seeds:
-        sim_seed, plan_seed = (int(x) for x in ss.generate_state(2, dtype=np.uint64))
-        cohort = simulate_cohort(
-            scenario.protocol.simulation,
-            n=scenario.participants,
-            seed=sim_seed,
-            arms=scenario.arms,
-            control_arm=scenario.control,
-        )
-        plan = AnalysisPlan(
-            scenario.protocol, seed=plan_seed % 2**31, adice=adice_from_cohort(cohort, scenario.protocol)
-        )
-        ds = datasets_from_cohort(cohort, scenario.protocol)
+        plan, ds = reference_trial(scenario, ss)
         rows += [run_analysis(name, plan, ds) for name in names]
         endpoint = next(e for e in scenario.protocol.endpoints if e.method == "responder")
         composite += int(np.isneginf(plan.responder_frame(ds, endpoint)[0]["SLOPECHG"]).sum())

@@ -5,16 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from power_fixtures import CHEAP, protocol, small
+from power_fixtures import CHEAP, protocol, reference_trial, small
 
-from alstrial.analysis.plan import AnalysisPlan
-from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_cohort
 from alstrial.design.power.analyses import run_analysis
 from alstrial.design.power.array_analyses import array_analyses_supported
 from alstrial.design.power.replicates import RESULT_COLUMNS, fast_mmrm, replicate_seeds, run_chunk
 from alstrial.design.power.scenarios import Scenario, build_scenario
 from alstrial.protocol.models import Protocol
-from alstrial.simulate.cohort import simulate_cohort
 
 
 def test_replicate_seeds_are_the_children_of_the_root_seed_sequence() -> None:
@@ -81,18 +78,7 @@ def _regular_rows(scenario: Scenario, seeds: list[np.random.SeedSequence], names
     """The per-trial path: simulate_cohort, the analysis datasets, the plan's own MMRM fit."""
     rows = []
     for ss in seeds:
-        sim_seed, plan_seed = (int(x) for x in ss.generate_state(2, dtype=np.uint64))
-        cohort = simulate_cohort(
-            scenario.protocol.simulation,
-            n=scenario.participants,
-            seed=sim_seed,
-            arms=scenario.arms,
-            control_arm=scenario.control,
-        )
-        plan = AnalysisPlan(
-            scenario.protocol, seed=plan_seed % 2**31, adice=adice_from_cohort(cohort, scenario.protocol)
-        )
-        ds = datasets_from_cohort(cohort, scenario.protocol)
+        plan, ds = reference_trial(scenario, ss)
         rows += [run_analysis(name, plan, ds) for name in names]
     return pd.DataFrame(rows)
 
