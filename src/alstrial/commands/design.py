@@ -169,23 +169,31 @@ def _interrupted(out: Path) -> typer.Exit:
 def _study(
     protocol: Any, scenarios: Any, out: Path, budget: int | None, settings: dict[str, Any], where: dict[str, Any]
 ) -> None:
-    from alstrial.design.power.compare import design_table
-    from alstrial.design.power.figures import design_figure, power_curves
     from alstrial.design.power.run import PowerStudy, run_power
 
     console = _console()
     study = PowerStudy(protocol, scenarios, **settings)
-    reps, seed = study.reps, study.seed
     try:
         with _progress() as bar:
-            task = bar.add_task("trials", total=reps * len(scenarios))
+            task = bar.add_task("trials", total=study.reps * len(scenarios))
             result = run_power(
                 study, out, progress=lambda done, total: bar.update(task, completed=done, total=total), **where
             )
+        # Ctrl-C while the tables and figures are written leaves every trial saved: the rerun reads
+        # them back and writes the outputs, so the advice is the same as during the simulation.
+        _study_outputs(console, protocol, scenarios, study.reps, study.seed, result, out, budget)
     except KeyboardInterrupt:
         raise _interrupted(out) from None
     except AlstrialError as exc:
         raise _fail(str(exc)) from None
+
+
+def _study_outputs(
+    console: Any, protocol: Any, scenarios: Any, reps: int, seed: int, result: Any, out: Path, budget: int | None
+) -> None:
+    from alstrial.design.power.compare import design_table
+    from alstrial.design.power.figures import design_figure, power_curves
+
     alpha = protocol.analysis.alpha
     console.print(
         _power_table(
