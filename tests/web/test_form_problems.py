@@ -1,8 +1,8 @@
 """A refused form comes back as its own page: what was typed, each problem beside its field, nothing saved.
 
-Every form of the site that writes (other than the screening, ALSFRS-R, correction and adverse-event
-forms, tested with their pages) is posted once with one bad field, some caught by the form reader
-(not a number, not a date, missing) and some only by the services (a range, the password policy).
+Every form of the site that writes (other than the ALSFRS-R and correction forms, tested with their
+pages) is posted once with one bad field, some caught by the form reader (not a number, not a date,
+missing) and some only by the services (a range, the password policy, dates out of order).
 """
 
 from __future__ import annotations
@@ -18,6 +18,16 @@ from webtools import post_form, prepare, sign_in
 from conftest import PASSWORD, Trial, no_trace
 
 pytest_plugins = ["webfixtures"]
+
+AE = {
+    "term": "Headache",
+    "onset_date": "{day0}",
+    "severity": "MILD",
+    "relatedness": "NOT RELATED",
+    "action_taken": "DOSE NOT CHANGED",
+    "outcome": "NOT RECOVERED/NOT RESOLVED",
+}
+SCREENING = {"screened_on": "{day0}", "consent_date": "{day0}", "value_sex": "F", "value_months_since_onset": "14"}
 
 #: (user, page, action, fields posted, the bad field, words of its message)
 CASES: list[tuple[str, str, str, dict[str, str], str, str]] = [
@@ -127,6 +137,32 @@ CASES: list[tuple[str, str, str, dict[str, str], str, str]] = [
         "reason",
         "required",
     ),
+    (
+        "investigator",
+        "/participants/{rand}/adverse-events/new",
+        "/participants/{rand}/adverse-events",
+        {**AE, "onset_date": "last week"},
+        "onset_date",
+        "expected a date YYYY-MM-DD",
+    ),
+    (
+        "investigator",
+        "/participants/{rand}/adverse-events/new",
+        "/participants/{rand}/adverse-events",
+        {**AE, "resolution_date": "2000-01-01"},
+        "resolution_date",
+        "",
+    ),
+    (
+        "site_coordinator",
+        "/screening",
+        "/screening",
+        {**SCREENING, "value_age_years": "two"},
+        "value_age_years",
+        "whole",
+    ),
+    # the services judge the range and name the protocol's field, age_years: the form marks value_age_years
+    ("site_coordinator", "/screening", "/screening", {**SCREENING, "value_age_years": "200"}, "value_age_years", ""),
 ]
 
 
@@ -195,3 +231,23 @@ def test_the_fixed_resubmission_is_saved_once_with_the_form_request_key(client: 
         assert post_form(client, url, action, {"weight_kg": "71.5", "request_key": "weight-form-1"}).status_code == 303
     rows = {v["visit"]: v for v in sv.visit_data(trial.db, trial["monitor"], ctx["rand"])}
     assert rows["W0"]["weight_kg"] == 71.5 and rows["W0"]["weight_version"] == 1
+
+
+def test_a_refused_adverse_event_keeps_its_ticked_seriousness_criteria(client: TestClient, trial: Trial) -> None:
+    """Check boxes are values too: the criteria ticked before the refusal are still ticked, no others."""
+    ctx = prepare(trial)
+    sign_in(client, "investigator")
+    page = f"/participants/{ctx['rand']}/adverse-events/new"
+    posted = {**_fill_all(AE, ctx), "onset_date": "last week", "serious": "on"}
+    posted["criteria"] = ["death", "hospitalization"]
+    r = post_form(client, page, f"/participants/{ctx['rand']}/adverse-events", posted)
+    assert r.status_code == 422
+    ticked = re.findall(r'<input type="checkbox" name="criteria" value="([a-z_]+)" checked>', r.text)
+    assert ticked == ["death", "hospitalization"]
+    assert re.search(r'<input type="checkbox" name="serious" checked>', r.text)
+    fresh = client.get(page).text
+    assert "checked" not in fresh
+
+
+def _fill_all(data: dict[str, str], ctx: dict[str, Any]) -> dict[str, str]:
+    return {k: _fill(v, ctx) for k, v in data.items()}

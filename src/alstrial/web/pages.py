@@ -213,24 +213,21 @@ def record_visit(request: Request, code: str, db: DB, actor: PageActor, form: Fo
 
 
 # --------------------------------------------------------------------------- screening
-def _screening_context(db: DB, values: dict[str, str], problems: dict[str, str]) -> dict[str, Any]:
+def _screening_context(db: DB, actor: Actor) -> dict[str, Any]:
     protocol = trial_protocol(db)
     return {
         "fields": protocol.screening_fields,
+        "level_options": {f.name: [(v, v.replace("_", " ")) for v in f.levels] for f in protocol.screening_fields},
+        "site_options": [(s.code, f"{s.code} — {s.name}") for s in sv.list_sites(db, actor)],
         "criteria": protocol.eligibility,
-        "values": values,
-        "problems": problems,
-        "key": values.get("request_key") or new_request_key(),
+        "key": new_request_key(),
         "today": _today(),
     }
 
 
 @router.get("/screening", response_class=HTMLResponse)
 def screening_form(request: Request, db: DB, actor: PageActor) -> Response:
-    sites = sv.list_sites(db, actor)
-    ctx = _screening_context(db, {}, {})
-    ctx["sites"] = sites
-    return render(request, "screening.html", ctx)
+    return render(request, "screening.html", _screening_context(db, actor))
 
 
 @router.post("/screening", response_class=HTMLResponse)
@@ -261,10 +258,10 @@ def screen(request: Request, db: DB, actor: PageActor, form: Form) -> Response:
             db, actor, screened_on=screened_on, consent_date=consent, values=values, site=site, request_key=key
         )
     except ValidationFailed as exc:
-        ctx = _screening_context(db, {k: str(v) for k, v in form.items()}, problems_by_field(exc.problems))
-        ctx["sites"] = sv.list_sites(db, actor)
-        ctx["error"] = f"{len(exc.problems)} problem(s): nothing was saved"
-        return render(request, "screening.html", ctx, 422)
+        # the services name a screening value by its protocol name; the form calls it value_<name>
+        aliases = {f.name: f"value_{f.name}" for f in protocol.screening_fields}
+        ctx = _screening_context(db, actor)
+        return form_problems(request, "screening.html", ctx, form, exc, failed_form="screening", aliases=aliases)
     verdict = "eligible" if result.eligible else f"screen failure ({', '.join(result.failed_criteria)})"
     return redirect(request, f"/participants/{quote(result.participant)}", f"{result.participant} screened: {verdict}.")
 
@@ -554,21 +551,20 @@ def close_query(request: Request, query_id: QueryId, db: DB, actor: PageActor, f
 @router.get("/participants/{code}/adverse-events/new", response_class=HTMLResponse)
 def adverse_event_form(request: Request, code: str, db: DB, actor: PageActor) -> Response:
     events = sv.list_adverse_events(db, actor, participant=code)
-    return render(request, "adverse_event.html", _ae_context(code, events, {}, {}))
+    return render(request, "adverse_event.html", _ae_context(code, events))
 
 
-def _ae_context(code: str, events: list[Any], values: dict[str, str], problems: dict[str, str]) -> dict[str, Any]:
+def _ae_context(code: str, events: list[Any]) -> dict[str, Any]:
     return {
         "code": code,
         "events": events,
-        "values": values,
-        "problems": problems,
         "severities": SEVERITIES,
         "relatedness": RELATEDNESS,
         "actions": ACTIONS,
         "outcomes": OUTCOMES,
         "criteria": SAE_CRITERIA,
-        "key": values.get("request_key") or new_request_key(),
+        "chosen_criteria": [],
+        "key": new_request_key(),
     }
 
 
@@ -598,10 +594,9 @@ def record_adverse_event(request: Request, code: str, db: DB, actor: PageActor, 
             request_key=key,
         )
     except ValidationFailed as exc:
-        events = sv.list_adverse_events(db, actor, participant=code)
-        ctx = _ae_context(code, events, {k: str(v) for k, v in form.items()}, problems_by_field(exc.problems))
-        ctx["error"] = f"{len(exc.problems)} problem(s): nothing was saved"
-        return render(request, "adverse_event.html", ctx, 422)
+        ctx = _ae_context(code, sv.list_adverse_events(db, actor, participant=code))
+        ctx["chosen_criteria"] = [str(c) for c in form.getlist("criteria")]
+        return form_problems(request, "adverse_event.html", ctx, form, exc, failed_form="ae")
     return redirect(request, f"/participants/{quote(code)}/adverse-events/new", f"Adverse event recorded: {term}.")
 
 

@@ -50,17 +50,29 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 
 
 def form_problems(
-    request: Request, name: str, context: dict[str, Any], form: Any, exc: ValidationFailed, *, failed_form: str
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    form: Any,
+    exc: ValidationFailed,
+    *,
+    failed_form: str,
+    aliases: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """The page a refused form came from, again (422): what was typed (never a password), each problem
     beside its field, and every problem in the banner so none hides behind a field the form lacks.
-    The form keeps its request key: nothing was stored under it, so the fixed resubmission is the first."""
+    The form keeps its request key: nothing was stored under it, so the fixed resubmission is the first.
+    ``aliases`` maps a name the services use to the form field that holds it."""
     values = {k: str(v) for k, v in form.multi_items() if "password" not in k}
     listed = "; ".join(f"{p.where}: {p.reason}" for p in exc.problems)
+    problems = problems_by_field(exc.problems)
+    for service_name, field_name in (aliases or {}).items():
+        if service_name in problems:
+            problems.setdefault(field_name, problems[service_name])
     ctx = {
         **context,
         "values": values,
-        "problems": problems_by_field(exc.problems),
+        "problems": problems,
         "failed_form": failed_form,
         "error": f"Nothing was saved — {len(exc.problems)} problem(s): {listed}",
     }
