@@ -97,9 +97,9 @@ def simulate_cohorts(
         sel = screened.selected()
         batch = screened.batch.take(sel)
         pre = _take_obs(screened.obs, sel, 0), _take_obs(screened.obs, sel, 1), _take_obs(screened.obs, sel, 2)
-        events = {k: v[sel] for k, v in screened.events.items()}
         baseline_total = pre[2].total[:, 0].astype(float)
-        arm, active, slowing, events = randomize(params, batch, events, baseline_total, arms, control_arm, rng_a)
+        start = screened.grid_start[sel]
+        arm, active, slowing, events = randomize(params, batch, start, baseline_total, arms, control_arm, rng_a)
         noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
         draws = DropoutDraws.draw(n, vdays.size, rng_d)
         parts.append((batch, pre, arm, active, slowing, events, noise, draws, screened.n_screened))

@@ -83,6 +83,7 @@ def event_days(
     *,
     start: float | None = None,
     until: float | None = None,
+    gastrostomy: bool = True,
 ) -> dict[str, np.ndarray]:
     """Event day (relative to first dose) per participant and event; NaN = none by the horizon.
 
@@ -92,7 +93,9 @@ def event_days(
     before), later ones are NaN.
 
     Only participants who can have an event are put on the grid (see ``_possible``); the others
-    get NaN, which is what the grid would give them.
+    get NaN, which is what the grid would give them. With ``gastrostomy=False`` its day is not
+    computed (NaN) and only those who could start NIV or die are put on the grid: screening needs
+    only ventilation (item 12) and death, and no other event's hazard reads the gastrostomy.
     """
     ev = params.events
     start = grid_start(batch) if start is None else start
@@ -100,9 +103,9 @@ def event_days(
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
-    rows = np.flatnonzero(_possible(params, batch, edges, slowing, death_hazard_ratio))
+    rows = np.flatnonzero(_possible(params, batch, edges, slowing, death_hazard_ratio, gastrostomy=gastrostomy))
     if rows.size == batch.n:
-        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio)
+        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio, gastrostomy)
     else:
         out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
         if rows.size:
@@ -112,6 +115,7 @@ def event_days(
                 edges,
                 None if slowing is None else slowing[rows],
                 None if death_hazard_ratio is None else death_hazard_ratio[rows],
+                gastrostomy,
             )
             for k in EVENT_NAMES:
                 out[k][rows] = part[k]
@@ -127,6 +131,8 @@ def _possible(
     slowing: np.ndarray | None,
     death_hazard_ratio: np.ndarray | None,
     block: int = 8,
+    *,
+    gastrostomy: bool = True,
 ) -> np.ndarray:
     """(n,) bool: False only for participants who certainly have no event on the grid ``edges``.
 
@@ -154,7 +160,6 @@ def _possible(
     vc = vital_capacity(batch, tau)
     lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
     months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
-    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
     h_n = ev.niv_base_per_month * np.exp(
         ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
     )
@@ -168,11 +173,11 @@ def _possible(
         h_d = h_d * np.maximum(death_hazard_ratio, 1.0)[:, None]
     margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
     clock = batch.event_clock
-    return (
-        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
-        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
-        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
-    )
+    out = ((h_n * months).sum(axis=1) * margin >= clock[:, 1]) | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
+    if gastrostomy:
+        h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+        out |= (h_g * months).sum(axis=1) * margin >= clock[:, 0]
+    return out
 
 
 def _on_grid(
@@ -181,6 +186,7 @@ def _on_grid(
     edges: np.ndarray,
     slowing: np.ndarray | None,
     death_hazard_ratio: np.ndarray | None,
+    gastrostomy: bool = True,
 ) -> dict[str, np.ndarray]:
     """Event days from the hazards on the grid ``edges`` (every participant of ``batch``)."""
     ev = params.events
@@ -193,11 +199,14 @@ def _on_grid(
     onset = batch.onset_day
     since_onset = exposure_after(edges, onset)
 
-    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
     h_n = ev.niv_base_per_month * np.exp(
         ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
     )
-    gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset, since_onset)
+    if gastrostomy:
+        h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+        gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset, since_onset)
+    else:
+        gastro = np.full(batch.n, np.nan)
     niv = first_passage(np.where(alive, h_n, 0.0), edges, clock[:, 1], onset, since_onset)
     pav = _after_niv(ev.pav_base_per_month, ev.pav_per_respiratory_point, resp_def, niv, edges, clock[:, 2])
     trach = _after_niv(
