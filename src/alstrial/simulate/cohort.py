@@ -277,7 +277,8 @@ def simulate_cohort(
     pool = screen_until(params, n, rng_c, rng_s)
     batch = pool.eligible
     baseline_total = pool.baseline.total[:, 0].astype(float)
-    arm, active, slowing, events = randomize(params, batch, pool.grid_start, baseline_total, arms, control_arm, rng_a)
+    arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
+    events = enrolled_events(params, batch, pool.grid_start, slowing, hr)
     gastrostomy = events["gastrostomy"]
     screening, runin, baseline = (relabel_item5(o, gastrostomy) for o in (pool.screening, pool.runin, pool.baseline))
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
@@ -313,34 +314,33 @@ def prepare_params(
 def randomize(
     params: SimulationParams,
     batch: LatentBatch,
-    starts: np.ndarray,
     baseline_total: np.ndarray,
     arms: Sequence[str],
     control_arm: str,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Allocate the eligible participants; the treated arm's clock slowing; everyone's event days.
-
-    The event days cover the whole horizon, each participant's on the grid starting at its
-    ``starts`` (the grid of the batch it was screened in) and with its own arm's effect:
-    computed once per participant, after allocation.
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Allocate the eligible participants: arm, active, clock slowing and death hazard ratio."""
     arm = allocate(arms, batch.n, rng)
     active = arm != control_arm
-    slowing = clock_slowing(params, batch, baseline_total, active)
-    hr = death_hazard_ratio(params, active)
-    treated = bool(np.any(slowing) or np.any(hr != 1.0))
+    return arm, active, clock_slowing(params, batch, baseline_total, active), death_hazard_ratio(params, active)
+
+
+def enrolled_events(
+    params: SimulationParams, batch: LatentBatch, starts: np.ndarray, slowing: np.ndarray, hazard_ratio: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Event days over the whole horizon, each participant with its own arm's effect and on the grid
+    starting at its ``starts`` (the grid of the batch it was screened in).
+
+    Rows do not interact, so the enrolled of many trials can be computed in one call (grouped by
+    grid) and each gets what it would get alone.
+    """
     events = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
     for start in np.unique(starts):
         rows = np.flatnonzero(starts == start)
-        part = batch.take(rows)
-        if treated:
-            got = event_days(params, part, slowing[rows], hr[rows], start=float(start))
-        else:
-            got = event_days(params, part, start=float(start))
+        got = event_days(params, batch.take(rows), slowing[rows], hazard_ratio[rows], start=float(start))
         for k in EVENT_NAMES:
             events[k][rows] = got[k]
-    return arm, active, slowing, events
+    return events
 
 
 def follow_up(

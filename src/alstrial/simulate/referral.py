@@ -120,19 +120,20 @@ def draw_referred(params: SimulationParams, m: int, rng: np.random.Generator) ->
     return draw_rest(params, batch.take(referred_on_ratings(params, total, months[keep])), rng)
 
 
-def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) -> int:
+def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float, spare: float = 1.2) -> int:
     """How many to draw so that about ``need`` more pass, from the yield so far (``got`` of ``tried``).
 
     Before anything is known the yield is ``1 / prior_tries_per_success``; the estimate shrinks
-    towards the observed yield as draws accumulate, with 20 % to spare so that one more round is
-    rarely needed. Only counts enter, so the draws stay a deterministic function of the seed.
+    towards the observed yield as draws accumulate, with ``spare`` (20 %) to spare so that one
+    more round is rarely needed. Only counts enter, so the draws stay a deterministic function of
+    the seed.
     """
     rate = (got + 1.0) / (tried + prior_tries_per_success)
-    return int(min(np.ceil(1.2 * need / rate) + 16, 250_000))
+    return int(min(np.ceil(spare * need / rate) + 16, 250_000))
 
 
 #: about 11 patients drawn per referral with the default parameters (stage 0 included)
-_STAGED_TRIES_PER_REFERRAL = 12.0
+_STAGED_TRIES_PER_REFERRAL = 11.0
 #: so many patients drawn without a single referral: the criteria exclude (nearly) everyone
 _MAX_TRIES_WITHOUT_REFERRAL = 5_000_000
 
@@ -140,8 +141,10 @@ _MAX_TRIES_WITHOUT_REFERRAL = 5_000_000
 class Referrals:
     """The referred candidates of one generator, in referral order, drawn by ``draw_referred``.
 
-    ``take(n)`` returns the next ``n``. Batches are sized from the yield so far, and what a batch
-    refers beyond the request waits for the next request instead of being dropped. Batch sizes
+    ``take(n)`` returns the next ``n``. Batches are sized from the yield so far, without the 20 %
+    to spare of ``batch_size`` (a short batch costs one more small round; a surplus is drawn in
+    vain if no request follows), and what a batch refers beyond the request waits for the next
+    request instead of being dropped. Batch sizes
     depend only on counts, and each patient of a batch is drawn independently of the batches
     before, so the referred form one sequence of independent draws from the referred population
     however they are requested: the same distribution as ``draw_candidates``, with less drawn.
@@ -154,7 +157,7 @@ class Referrals:
 
     def take(self, n: int) -> LatentBatch:
         while self._n_waiting < n:
-            m = batch_size(n - self._n_waiting, self._got, self._tried, _STAGED_TRIES_PER_REFERRAL)
+            m = batch_size(n - self._n_waiting, self._got, self._tried, _STAGED_TRIES_PER_REFERRAL, spare=1.0)
             batch = draw_referred(self._params, m, self._rng)
             self._tried += m
             self._got += batch.n
