@@ -15,7 +15,18 @@ from alstrial.simulate.referral import draw_candidates
 
 N = 4000
 Sample = tuple[SimulationParams, LatentBatch, LatentBatch]  # params, staged, drawn at once
-SCALARS = ["age", "female", "pattern", "riluzole", "el_escorial", "onset_day", "diagnosis_day", "rate", "vc0", "vc_rate"]
+SCALARS = [
+    "age",
+    "female",
+    "pattern",
+    "riluzole",
+    "el_escorial",
+    "onset_day",
+    "diagnosis_day",
+    "rate",
+    "vc0",
+    "vc_rate",
+]
 PER_ITEM = {"item_rate": 11, "item_delay": 11, "marker_level": 3, "event_clock": 5}
 # every KS comparison of the two samples below, at one level for the family: a correct sampler fails
 # one of them in about one seed pair in a thousand (Bonferroni), not one in 1000 / 42 comparisons

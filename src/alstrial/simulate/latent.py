@@ -64,14 +64,28 @@ class LatentBatch:
         return np.where(self.pattern == BULBAR, "bulbar", "limb")
 
     def take(self, index: np.ndarray | slice) -> LatentBatch:
-        """The sub-batch of the given participants (boolean mask, indices or slice)."""
-        return LatentBatch(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        """The sub-batch of the given participants (boolean mask, indices or slice).
+
+        Masks become indices once, and ``ndarray.take`` copies the rows of each field (the same
+        values as fancy indexing, at a fraction of its cost on 21 fields).
+        """
+        if isinstance(index, slice):
+            return LatentBatch(**{name: getattr(self, name)[index] for name in _FIELDS})
+        index = np.asarray(index)
+        if index.dtype == bool:
+            if index.shape != (self.n,):
+                raise IndexError(f"boolean index of shape {index.shape} for a batch of {self.n}")
+            index = np.flatnonzero(index)
+        return LatentBatch(**{name: getattr(self, name).take(index, axis=0) for name in _FIELDS})
 
     @staticmethod
     def concat(batches: list[LatentBatch]) -> LatentBatch:
         return LatentBatch(
             **{f.name: np.concatenate([getattr(b, f.name) for b in batches]) for f in fields(LatentBatch)}
         )
+
+
+_FIELDS = tuple(f.name for f in fields(LatentBatch))
 
 
 def _truncnorm(rng: np.random.Generator, mean: float, sd: float, lo: float, hi: float, n: int) -> np.ndarray:

@@ -111,11 +111,12 @@ def draw_referred(params: SimulationParams, m: int, rng: np.random.Generator) ->
     )
     batch = draw_course(params, age[keep], onset_day[keep], vc0[keep], rng)
     days, months = days[keep], months[keep]
-    tau = disease_time(batch, days)
-    svc = vital_capacity(batch, tau[:, 1:])[:, 0] + svc_noise[keep]
+    tau_last = disease_time(batch, days[:, 1:])
+    svc = vital_capacity(batch, tau_last)[:, 0] + svc_noise[keep]
     keep = np.flatnonzero(referred_on_course(params, batch, svc, months))
     batch = draw_items(params, batch.take(keep), rng)
-    items = observe_items(latent_items(batch, tau[keep]), item_noise(params, batch.n, 2, rng))
+    tau = np.hstack([disease_time(batch, days[keep, :1]), tau_last[keep]])  # the earlier visit only for those in
+    items = observe_items(latent_items(batch, tau), item_noise(params, batch.n, 2, rng))
     total = items.sum(axis=2) + _ITEM12_BEFORE_NIV
     return draw_rest(params, batch.take(referred_on_ratings(params, total, months[keep])), rng)
 
