@@ -280,7 +280,7 @@ def simulate_cohort(
     arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
     events = enrolled_events(params, batch, pool.grid_start, slowing, hr)
     gastrostomy = events["gastrostomy"]
-    screening, runin, baseline = (relabel_item5(o, gastrostomy) for o in (pool.screening, pool.runin, pool.baseline))
+    at_screening, runin, baseline = (relabel_item5(o, gastrostomy) for o in (pool.screening, pool.runin, pool.baseline))
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
     noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
     csf = np.asarray(params.visits.csf_days, dtype=float)
@@ -290,7 +290,7 @@ def simulate_cohort(
 
     ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
     participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
-    visits = _visits_frame(params, ids, _hstack(screening, runin), obs, csf, bio, drop_day)
+    visits = _visits_frame(params, ids, _hstack(at_screening, runin), obs, csf, bio, drop_day)
     screening = pool.table
     screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
     return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)

@@ -183,7 +183,7 @@ def draw_course(
     dropping rows between stages costs nothing for them.
     """
     prog = params.progression
-    n = age.shape[0]
+    n = int(age.shape[0])
     z_rate = rng.standard_normal(n)
     speed_start, speed_step, speed_cum = draw_speed_path(params, n, rng)
     curvature = prog.curvature_mean_per_month + prog.curvature_sd_per_month * rng.standard_normal(n)
