@@ -155,3 +155,12 @@ def test_no_eligible_age_is_refused_with_a_clear_error() -> None:
     d["eligibility"].update(age_min_years=65.0, age_max_years=70.0)  # population ages end at 61
     with pytest.raises(SimulationError, match="age criterion"):
         draw_candidates(SimulationParams.model_validate(d), 10, np.random.default_rng(0), staged=True)
+
+
+def test_criteria_no_one_can_meet_are_refused_with_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a last clinic total of 48 with a 3-point decline needs an earlier total of 51: nobody is referred
+    d = SimulationParams().model_dump()
+    d["population"].update(referral_min_total=48.0, referral_min_recent_decline_points=3.0)
+    monkeypatch.setattr(referral, "_MAX_TRIES_WITHOUT_REFERRAL", 20_000)
+    with pytest.raises(SimulationError, match="would be referred"):
+        draw_candidates(SimulationParams.model_validate(d), 10, np.random.default_rng(0), staged=True)
