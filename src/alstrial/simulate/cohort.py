@@ -55,7 +55,7 @@ class ScreenedPool:
     """Candidates screened until ``n`` were eligible, and the eligible ones' pre-dose data.
 
     ``events`` are those screening reads, up to day 0 (see :class:`ScreenedArrays`);
-    ``randomize`` gives the whole horizon's.
+    ``enrolled_events`` gives the whole horizon's.
     """
 
     table: pd.DataFrame
@@ -93,8 +93,8 @@ def screen_arrays(
 
     Screening needs only the events up to first dose that a criterion or a total reads (death
     before screening or baseline, and ventilation for item 12 of the pre-dose ratings), so the
-    candidates get only those; the enrolled get the whole horizon's in ``randomize``, on the grid
-    of the batch they were drawn in (``grid_start``).
+    candidates get only those; the enrolled get the whole horizon's from ``enrolled_events``, on
+    the grid of the batch they were drawn in (``grid_start``).
     """
     pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray]]] = []
     starts: list[np.ndarray] = []
