@@ -160,3 +160,18 @@ def test_speed_path_filter_is_the_ar1_recursion() -> None:
     expected = np.concatenate([np.zeros((30, 1)), np.cumsum(mult * step[:, None] / DAYS_PER_MONTH, axis=1)], axis=1)
     np.testing.assert_allclose(cum, expected, rtol=1e-12)
     assert np.all(start == start[0])
+
+
+def test_pre_dose_item5_is_labelled_by_the_gastrostomy_day() -> None:
+    # screening rates candidates without their gastrostomy day; the enrolled's pre-dose visits are
+    # relabelled from it: 5b (tube) from the gastrostomy on, 5a before, at every visit
+    d = SimulationParams().model_dump()
+    d["progression"]["rate_median_per_month"] = 1.2  # fast progressors: gastrostomies before dosing
+    c = simulate_cohort(SimulationParams.model_validate(d), n=300, seed=4)
+    g = c.participants.set_index("id")["gastrostomy_day"]
+    v = c.visits[c.visits["total"].notna()]
+    on_tube = v["day"].to_numpy() >= g.reindex(v["id"]).to_numpy()  # NaN day: never
+    assert np.array_equal(v["q5b"].notna().to_numpy(), on_tube)
+    assert np.array_equal(v["q5a"].notna().to_numpy(), ~on_tube)
+    pre = v["day"].to_numpy() <= 0
+    assert (on_tube & pre).sum() > 5  # the relabelling is exercised

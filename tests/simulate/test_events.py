@@ -84,3 +84,29 @@ def test_deficits_one_item_at_a_time_equal_the_item_block() -> None:
     np.testing.assert_array_equal(total, 44.0 - items.sum(axis=2))
     for k in range(items.shape[2]):
         np.testing.assert_array_equal(latent_items(batch, tau, k), items[:, :, k])
+
+
+def test_without_gastrostomy_the_other_events_are_unchanged() -> None:
+    # screening asks for ventilation and death only: those must be the full computation's, and the
+    # skipped gastrostomy must not be reported as "none" where there is one (it is NaN everywhere)
+    params = _params(rate_median_per_month=0.8)
+    batch = draw_latent(params, 3000, np.random.default_rng(8))
+    full = event_days(params, batch, until=0.0)
+    cut = event_days(params, batch, until=0.0, gastrostomy=False)
+    _same({**full, "gastrostomy": cut["gastrostomy"]}, cut)
+    assert np.all(np.isnan(cut["gastrostomy"])) and np.isfinite(full["gastrostomy"]).sum() > 100
+    assert np.isfinite(cut["niv"]).sum() > 100 and np.isfinite(cut["death"]).sum() > 10  # both are exercised
+
+
+def test_each_event_is_skipped_only_where_it_cannot_happen() -> None:
+    # rows put on the grid for one event (say gastrostomy) but not another (death) still get exactly
+    # what everyone-on-the-grid gives them: every row and event compared, with a treatment as well
+    params = _params(rate_median_per_month=0.8)
+    batch = draw_latent(params, 3000, np.random.default_rng(12))
+    rng = np.random.default_rng(13)
+    slowing, hr = rng.uniform(-0.5, 1.0, batch.n), rng.uniform(0.3, 1.5, batch.n)
+    got = event_days(params, batch, slowing, hr)
+    _same(got, _everyone_on_the_grid(params, batch, slowing, hr))
+    has = {k: np.isfinite(v) for k, v in got.items()}
+    # mixed rows exist: an event without death and death without gastrostomy
+    assert (has["gastrostomy"] & ~has["death"]).sum() > 50 and (has["death"] & ~has["gastrostomy"]).sum() > 10

@@ -5,9 +5,10 @@
 
 Trial ``r`` is exactly what ``simulate_cohort(params, n, seed=seeds[r], ...)`` returns (the same
 participants, visits, dropout and events), whatever the other trials in the call: each trial
-draws from its own generators, in the same order. Screening stays trial by trial (how many
-candidates a trial screens depends on its own draws), while the follow-up — visits, dropout —
-runs once for all trials' participants stacked together, and no data frame is built.
+draws from its own generators, in the same order, through the same functions. Screening stays
+trial by trial (how many candidates a trial screens depends on its own draws), while the
+enrolled's event days and the follow-up — visits, dropout — run once for all trials'
+participants stacked together (rows do not interact), and no data frame is built.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from alstrial.simulate.cohort import (
     _concat_obs,
     _streams,
     _take_obs,
+    enrolled_events,
     follow_up,
     prepare_params,
     randomize,
     screen_arrays,
 )
 from alstrial.simulate.dropout import DropoutDraws
-from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, LatentBatch
+from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch
 from alstrial.simulate.observation import VisitNoise
 
 
@@ -97,16 +99,18 @@ def simulate_cohorts(
         sel = screened.selected()
         batch = screened.batch.take(sel)
         pre = _take_obs(screened.obs, sel, 0), _take_obs(screened.obs, sel, 1), _take_obs(screened.obs, sel, 2)
-        events = {k: v[sel] for k, v in screened.events.items()}
         baseline_total = pre[2].total[:, 0].astype(float)
-        arm, active, slowing, events = randomize(params, batch, events, baseline_total, arms, control_arm, rng_a)
+        arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
         noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
         draws = DropoutDraws.draw(n, vdays.size, rng_d)
-        parts.append((batch, pre, arm, active, slowing, events, noise, draws, screened.n_screened))
+        start = screened.grid_start[sel]
+        parts.append((batch, pre, arm, active, slowing, hr, noise, draws, screened.n_screened, start))
     if not parts:
         raise ValueError("seeds must hold at least one seed")
     batch = LatentBatch.concat([p[0] for p in parts])
-    events = {k: np.concatenate([p[5][k] for p in parts]) for k in EVENT_NAMES}
+    slowing = np.concatenate([p[4] for p in parts])
+    hr = np.concatenate([p[5] for p in parts])
+    events = enrolled_events(params, batch, np.concatenate([p[9] for p in parts]), slowing, hr)
     noise = VisitNoise(items=np.concatenate([p[6].items for p in parts]), svc=np.concatenate([p[6].svc for p in parts]))
     draws = DropoutDraws(
         interval=np.concatenate([p[7].interval for p in parts]),
@@ -114,7 +118,6 @@ def simulate_cohorts(
         reason=np.concatenate([p[7].reason for p in parts]),
     )
     baseline = _concat_obs([p[1][2] for p in parts])
-    slowing = np.concatenate([p[4] for p in parts])
     obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, baseline, noise, draws)
     r = len(parts)
 

@@ -25,7 +25,7 @@ from alstrial.simulate.events import event_days, grid_start
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
 from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
-from alstrial.simulate.referral import batch_size, draw_candidates
+from alstrial.simulate.referral import Referrals, batch_size
 from alstrial.simulate.screening import eligibility_flags, eligibility_frame
 from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
 from alstrial.stats.responder_slopes import SlopeRule, pre_treatment_slopes
@@ -52,11 +52,16 @@ def allocate(arms: Sequence[str], n: int, rng: np.random.Generator) -> np.ndarra
 
 @dataclass(frozen=True)
 class ScreenedPool:
-    """Candidates screened until ``n`` were eligible, and the eligible ones' pre-dose data."""
+    """Candidates screened until ``n`` were eligible, and the eligible ones' pre-dose data.
+
+    ``events`` are those screening reads, up to day 0 (see :class:`ScreenedArrays`);
+    ``enrolled_events`` gives the whole horizon's.
+    """
 
     table: pd.DataFrame
     eligible: LatentBatch
     events: dict[str, np.ndarray]
+    grid_start: np.ndarray  # first day of each one's hazard grid (see ``ScreenedArrays``)
     screening: Observations
     runin: Observations
     baseline: Observations
@@ -67,7 +72,10 @@ class ScreenedArrays:
     """Every screened candidate (screening order) as arrays: the data behind :class:`ScreenedPool`."""
 
     batch: LatentBatch
-    events: dict[str, np.ndarray]  # full horizon for ``selected()``; for the others, only up to day 0
+    # what screening reads, up to day 0: ventilation (item 12) and death; gastrostomy is NaN (no
+    # criterion or total reads it), the pre-dose items are labelled 5a until ``relabel_item5``
+    events: dict[str, np.ndarray]
+    grid_start: np.ndarray  # first day of the hazard grid of the batch each candidate was drawn in
     obs: Observations  # at screening, run-in and baseline
     criteria: dict[str, np.ndarray]  # criterion -> met (bool), every screened candidate
     eligible: np.ndarray  # bool, every screened candidate
@@ -83,26 +91,29 @@ def screen_arrays(
 ) -> ScreenedArrays:
     """Draw and screen candidates in batches until ``n`` are eligible (no data frames built).
 
-    Screening needs only the events up to first dose (death before screening or baseline, and
-    ventilation or gastrostomy for the pre-dose ratings), so the candidates get those, and only
-    the selected ones get their full event days, on the grid of the batch they were drawn in.
+    Screening needs only the events up to first dose that a criterion or a total reads (death
+    before screening or baseline, and ventilation for item 12 of the pre-dose ratings), so the
+    candidates get only those; the enrolled get the whole horizon's from ``enrolled_events``, on
+    the grid of the batch they were drawn in (``grid_start``).
     """
     pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray]]] = []
-    starts: list[float] = []
+    starts: list[np.ndarray] = []
     n_eligible = n_tried = 0
     days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
     until = max(float(days.max()), 0.0)
+    referrals = Referrals(params, rng_candidates)
     for _ in range(1000):
         if n_eligible >= n:
             break
         m = batch_size(n - n_eligible, n_eligible, n_tried, 4.0)
-        batch = draw_candidates(params, m, rng_candidates, staged=True)
+        batch = referrals.take(m)
         n_tried += m
-        ev = event_days(params, batch, until=until)
+        start = grid_start(batch)
+        ev = event_days(params, batch, start=start, until=until, gastrostomy=False)
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
-        starts.append(grid_start(batch))
         batch = batch.take(alive)
         ev = {k: v[alive] for k, v in ev.items()}
+        starts.append(np.full(batch.n, start))
         obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, days.size, rng_screening, days))
         crit = eligibility_flags(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
         pieces.append((batch, ev, obs, crit))
@@ -114,18 +125,10 @@ def screen_arrays(
         )
     eligible = np.concatenate([p[3]["eligible"] for p in pieces])
     last = int(np.flatnonzero(eligible)[n - 1]) if n else -1
-    events = {k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES}
-    offset = 0
-    for (piece, _, _, crit), start in zip(pieces, starts, strict=True):
-        rows = np.flatnonzero(crit["eligible"][: max(last + 1 - offset, 0)])
-        if rows.size:
-            full = event_days(params, piece.take(rows), start=start)
-            for k in EVENT_NAMES:
-                events[k][offset + rows] = full[k]
-        offset += piece.n
     return ScreenedArrays(
         batch=LatentBatch.concat([p[0] for p in pieces]),
-        events=events,
+        events={k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES},
+        grid_start=np.concatenate(starts),
         obs=_concat_obs([p[2] for p in pieces]),
         criteria={k: np.concatenate([p[3][k] for p in pieces]) for k in pieces[0][3]},
         eligible=eligible,
@@ -153,10 +156,25 @@ def screen_until(
         table=table,
         eligible=batch.take(sel),
         events={k: v[sel] for k, v in screened.events.items()},
+        grid_start=screened.grid_start[sel],
         screening=_take_obs(obs_all, sel, 0),
         runin=_take_obs(obs_all, sel, 1),
         baseline=_take_obs(obs_all, sel, 2),
     )
+
+
+def relabel_item5(obs: Observations, gastrostomy_day: np.ndarray) -> Observations:
+    """``obs`` with item 5 scored as 5b (not 5a) from the gastrostomy on, as ``observe`` labels it.
+
+    Screening observes the candidates without their gastrostomy day (it changes no total); once
+    the enrolled have theirs, their pre-dose ratings get the label they would have had.
+    """
+    g = obs.days >= gastrostomy_day[:, None]
+    if not g.any():
+        return obs
+    q5 = np.where(np.isnan(obs.items["q5a"]), obs.items["q5b"], obs.items["q5a"])
+    items = {**obs.items, "q5a": np.where(g, np.nan, q5), "q5b": np.where(g, q5, np.nan)}
+    return Observations(days=obs.days, items=items, total=obs.total, svc=obs.svc, latent_total=obs.latent_total)
 
 
 def _concat_obs(parts: list[Observations]) -> Observations:
@@ -259,17 +277,20 @@ def simulate_cohort(
     pool = screen_until(params, n, rng_c, rng_s)
     batch = pool.eligible
     baseline_total = pool.baseline.total[:, 0].astype(float)
-    arm, active, slowing, events = randomize(params, batch, pool.events, baseline_total, arms, control_arm, rng_a)
+    arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
+    events = enrolled_events(params, batch, pool.grid_start, slowing, hr)
+    gastrostomy = events["gastrostomy"]
+    at_screening, runin, baseline = (relabel_item5(o, gastrostomy) for o in (pool.screening, pool.runin, pool.baseline))
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
     noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
     csf = np.asarray(params.visits.csf_days, dtype=float)
     bio = biomarker_values(params, batch, csf, active, biomarker_noise(params, (n, csf.size), rng_b))
     draws = DropoutDraws.draw(n, vdays.size, rng_d)
-    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, pool.baseline, noise, draws)
+    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, baseline, noise, draws)
 
     ids = np.asarray([f"P{i + 1:04d}" for i in range(n)], dtype=object)
     participants = _participants_frame(params, batch, ids, arm, pool, obs, events, drop_day, drop_reason)
-    visits = _visits_frame(params, ids, _hstack(pool.screening, pool.runin), obs, csf, bio, drop_day)
+    visits = _visits_frame(params, ids, _hstack(at_screening, runin), obs, csf, bio, drop_day)
     screening = pool.table
     screening["participant"] = pd.Series(ids, index=screening.index[screening["eligible"].to_numpy()])
     return Cohort(participants=participants, visits=visits, screening=screening, params=params, seed=seed)
@@ -293,25 +314,33 @@ def prepare_params(
 def randomize(
     params: SimulationParams,
     batch: LatentBatch,
-    events: dict[str, np.ndarray],
     baseline_total: np.ndarray,
     arms: Sequence[str],
     control_arm: str,
     rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Allocate the eligible participants; the treated arm's clock slowing and event days."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Allocate the eligible participants: arm, active, clock slowing and death hazard ratio."""
     arm = allocate(arms, batch.n, rng)
     active = arm != control_arm
-    slowing = clock_slowing(params, batch, baseline_total, active)
-    hr = death_hazard_ratio(params, active)
-    if np.any(slowing) or np.any(hr != 1.0):
-        # only the treated change; on the whole batch's grid, as when every row was recomputed
-        rows = np.flatnonzero(active)
-        treated = event_days(params, batch.take(rows), slowing[rows], hr[rows], start=grid_start(batch))
-        events = {k: v.copy() for k, v in events.items()}
+    return arm, active, clock_slowing(params, batch, baseline_total, active), death_hazard_ratio(params, active)
+
+
+def enrolled_events(
+    params: SimulationParams, batch: LatentBatch, starts: np.ndarray, slowing: np.ndarray, hazard_ratio: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Event days over the whole horizon, each participant with its own arm's effect and on the grid
+    starting at its ``starts`` (the grid of the batch it was screened in).
+
+    Rows do not interact, so the enrolled of many trials can be computed in one call (grouped by
+    grid) and each gets what it would get alone.
+    """
+    events = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
+    for start in np.unique(starts):
+        rows = np.flatnonzero(starts == start)
+        got = event_days(params, batch.take(rows), slowing[rows], hazard_ratio[rows], start=float(start))
         for k in EVENT_NAMES:
-            events[k][rows] = treated[k]
-    return arm, active, slowing, events
+            events[k][rows] = got[k]
+    return events
 
 
 def follow_up(

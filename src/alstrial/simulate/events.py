@@ -83,6 +83,7 @@ def event_days(
     *,
     start: float | None = None,
     until: float | None = None,
+    gastrostomy: bool = True,
 ) -> dict[str, np.ndarray]:
     """Event day (relative to first dose) per participant and event; NaN = none by the horizon.
 
@@ -91,8 +92,10 @@ def event_days(
     of the full horizon (the grid is a prefix of it and each step depends only on the steps
     before), later ones are NaN.
 
-    Only participants who can have an event are put on the grid (see ``_possible``); the others
-    get NaN, which is what the grid would give them.
+    Only participants who can have an event are put on the grid, and only for the events they
+    can have (see ``_possible``); the others get NaN, which is what the grid would give them. With
+    ``gastrostomy=False`` its day is not computed (NaN): screening needs only ventilation (item
+    12) and death, and no other event's hazard reads the gastrostomy.
     """
     ev = params.events
     start = grid_start(batch) if start is None else start
@@ -100,9 +103,12 @@ def event_days(
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
-    rows = np.flatnonzero(_possible(params, batch, edges, slowing, death_hazard_ratio))
+    may = _possible(params, batch, edges, slowing, death_hazard_ratio)
+    if not gastrostomy:
+        may[:, 0] = False
+    rows = np.flatnonzero(may.any(axis=1))
     if rows.size == batch.n:
-        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio)
+        out = _on_grid(params, batch, edges, slowing, death_hazard_ratio, may)
     else:
         out = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
         if rows.size:
@@ -112,6 +118,7 @@ def event_days(
                 edges,
                 None if slowing is None else slowing[rows],
                 None if death_hazard_ratio is None else death_hazard_ratio[rows],
+                may[rows],
             )
             for k in EVENT_NAMES:
                 out[k][rows] = part[k]
@@ -128,13 +135,15 @@ def _possible(
     death_hazard_ratio: np.ndarray | None,
     block: int = 8,
 ) -> np.ndarray:
-    """(n,) bool: False only for participants who certainly have no event on the grid ``edges``.
+    """(n, 3) bool: gastrostomy, NIV, death; False only where that event certainly does not happen
+    on the grid ``edges`` (without NIV there is no PAV or tracheostomy).
 
     With non-negative coefficients every hazard grows with the disease (the clock never runs
     backwards, a treatment only slows it, items and VC only fall), so on each ``block`` of grid
     steps a hazard is at most its value at the block's last step: summed over the blocks, an upper
-    bound of the integrated hazard at 1/``block`` of the grid's cost. Whoever has every Exp(1)
-    clock above its bound has no gastrostomy, NIV (hence no PAV or tracheostomy) or death.
+    bound of the integrated hazard at 1/``block`` of the grid's cost. An Exp(1) clock above its
+    bound is never reached. The whole grid as one block, a cruder bound at the cost of one step,
+    rules out most participants first; the ``block`` bound is computed only for the others.
     """
     ev = params.events
     coefs = (
@@ -146,7 +155,33 @@ def _possible(
     )
     n_steps = edges.size - 1
     if batch.n == 0 or min(coefs) < 0 or n_steps <= block:
-        return np.ones(batch.n, dtype=bool)
+        return np.ones((batch.n, 3), dtype=bool)
+    may = _bound(params, batch, edges, slowing, death_hazard_ratio, n_steps)
+    rows = np.flatnonzero(may.any(axis=1))
+    if rows.size:
+        fine = _bound(
+            params,
+            batch.take(rows),
+            edges,
+            None if slowing is None else slowing[rows],
+            None if death_hazard_ratio is None else death_hazard_ratio[rows],
+            block,
+        )
+        may[rows] &= fine
+    return may
+
+
+def _bound(
+    params: SimulationParams,
+    batch: LatentBatch,
+    edges: np.ndarray,
+    slowing: np.ndarray | None,
+    death_hazard_ratio: np.ndarray | None,
+    block: int,
+) -> np.ndarray:
+    """``_possible``'s test with blocks of ``block`` grid steps (non-negative coefficients)."""
+    ev = params.events
+    n_steps = edges.size - 1
     last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
     first = last - (last % block)
     tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]), slowing)
@@ -167,12 +202,8 @@ def _possible(
     if death_hazard_ratio is not None:
         h_d = h_d * np.maximum(death_hazard_ratio, 1.0)[:, None]
     margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
-    clock = batch.event_clock
-    return (
-        ((h_g * months).sum(axis=1) * margin >= clock[:, 0])
-        | ((h_n * months).sum(axis=1) * margin >= clock[:, 1])
-        | ((h_d * months).sum(axis=1) * margin >= clock[:, 4])
-    )
+    bound = np.column_stack([(h * months).sum(axis=1) for h in (h_g, h_n, h_d)])
+    return bound * margin >= batch.event_clock[:, [0, 1, 4]]
 
 
 def _on_grid(
@@ -181,47 +212,80 @@ def _on_grid(
     edges: np.ndarray,
     slowing: np.ndarray | None,
     death_hazard_ratio: np.ndarray | None,
+    may: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Event days from the hazards on the grid ``edges`` (every participant of ``batch``)."""
+    """Event days from the hazards on the grid ``edges`` (every participant of ``batch``).
+
+    ``may`` (n, 3: gastrostomy, NIV, death; default all True) limits each event to the rows that
+    can have it (``_possible``); the others get NaN. The items an event's hazard reads are computed
+    for its rows only: the swallowing item for gastrostomy, the respiratory ones and VC for NIV,
+    and all eleven only for those who may die. Each row's arithmetic is the same whichever rows
+    are computed with it.
+    """
     ev = params.events
+    n = batch.n
+    may = np.ones((n, 3), dtype=bool) if may is None else may
     mid = 0.5 * (edges[:-1] + edges[1:])
     tau = disease_time(batch, mid, slowing)
-    swallow_def, resp_def, total_def = _deficits(batch, tau)
-    vc = vital_capacity(batch, tau)
     alive = mid[None, :] >= batch.onset_day[:, None]
     clock = batch.event_clock
     onset = batch.onset_day
-    since_onset = exposure_after(edges, onset)
+    lo, months = exposure_after(edges, onset)
+    out = {k: np.full(n, np.nan) for k in EVENT_NAMES}
 
-    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
-    h_n = ev.niv_base_per_month * np.exp(
-        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
-    )
-    gastro = first_passage(np.where(alive, h_g, 0.0), edges, clock[:, 0], onset, since_onset)
-    niv = first_passage(np.where(alive, h_n, 0.0), edges, clock[:, 1], onset, since_onset)
-    pav = _after_niv(ev.pav_base_per_month, ev.pav_per_respiratory_point, resp_def, niv, edges, clock[:, 2])
-    trach = _after_niv(
-        ev.tracheostomy_base_per_month, ev.tracheostomy_per_respiratory_point, resp_def, niv, edges, clock[:, 3]
-    )
+    def rows_of(
+        flag: np.ndarray,
+    ) -> tuple[np.ndarray, LatentBatch, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        r = np.flatnonzero(flag)
+        if r.size == n:
+            return r, batch, tau, alive, (lo, months)
+        return r, batch.take(r), tau[r], alive[r], (lo[r], months[r])
 
-    h_d = ev.death_base_per_month * np.exp(
-        ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10
-    )
-    m = mid[None, :]
-    if not np.all(np.isnan(pav)):
-        h_d = np.where(m >= pav[:, None], h_d * ev.death_hr_on_pav, h_d)
-    if not np.all(np.isnan(trach)):
-        h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
-    if death_hazard_ratio is not None and np.any(death_hazard_ratio != 1.0):
-        h_d = np.where(m > 0, h_d * death_hazard_ratio[:, None], h_d)
-    death = first_passage(np.where(alive, h_d, 0.0), edges, clock[:, 4], onset, since_onset)
+    r, b, t, a, exposure = rows_of(may[:, 0])
+    if r.size:
+        swallow_def = 4.0 - latent_items(b, t, 2)
+        h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
+        out["gastrostomy"][r] = first_passage(np.where(a, h_g, 0.0), edges, clock[r, 0], onset[r], exposure)
+    r, b, t, a, exposure = rows_of(may[:, 1])
+    if r.size:
+        resp_def = _respiratory_deficit(b, t)
+        vc = vital_capacity(b, t)
+        h_n = ev.niv_base_per_month * np.exp(
+            ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+        )
+        niv = first_passage(np.where(a, h_n, 0.0), edges, clock[r, 1], onset[r], exposure)
+        out["niv"][r] = niv
+        out["pav"][r] = _after_niv(
+            ev.pav_base_per_month, ev.pav_per_respiratory_point, resp_def, niv, edges, clock[r, 2]
+        )
+        out["tracheostomy"][r] = _after_niv(
+            ev.tracheostomy_base_per_month, ev.tracheostomy_per_respiratory_point, resp_def, niv, edges, clock[r, 3]
+        )
+    r, b, t, a, exposure = rows_of(may[:, 2])
+    if r.size:
+        _, resp_def, total_def = _deficits(b, t)
+        h_d = ev.death_base_per_month * np.exp(
+            ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10
+        )
+        m = mid[None, :]
+        pav, trach = out["pav"][r], out["tracheostomy"][r]
+        if not np.all(np.isnan(pav)):
+            h_d = np.where(m >= pav[:, None], h_d * ev.death_hr_on_pav, h_d)
+        if not np.all(np.isnan(trach)):
+            h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
+        if death_hazard_ratio is not None and np.any(death_hazard_ratio[r] != 1.0):
+            h_d = np.where(m > 0, h_d * death_hazard_ratio[r, None], h_d)
+        out["death"][r] = first_passage(np.where(a, h_d, 0.0), edges, clock[r, 4], onset[r], exposure)
 
-    out = {"gastrostomy": gastro, "niv": niv, "pav": pav, "tracheostomy": trach}
-    for name, day in out.items():
-        out[name] = np.where(day > death, np.nan, day)  # NaN > x is False: kept when death is NaN
-    out["death"] = death
-    assert tuple(out) == EVENT_NAMES
+    death = out["death"]
+    for name in ("gastrostomy", "niv", "pav", "tracheostomy"):
+        out[name] = np.where(out[name] > death, np.nan, out[name])  # NaN > x is False: kept when death is NaN
     return out
+
+
+def _respiratory_deficit(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
+    """(n, G) points lost on the respiratory items (mean of 10 and 11), as ``_deficits`` gives it."""
+    return 4.0 - 0.5 * (latent_items(batch, tau, 9) + latent_items(batch, tau, 10))
 
 
 def _deficits(batch: LatentBatch, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,18 @@ from __future__ import annotations
 import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch, draw_course, draw_items, draw_latent, draw_rest
+from alstrial.simulate.errors import SimulationError
+from alstrial.simulate.latent import (
+    DAYS_PER_MONTH,
+    LatentBatch,
+    draw_course,
+    draw_items,
+    draw_latent,
+    draw_rest,
+    months_at_screening,
+    premorbid_vc,
+    referable_age,
+)
 from alstrial.simulate.natural_history import disease_time, latent_items, observe_items, vital_capacity
 from alstrial.simulate.observation import VisitNoise, item_noise
 
@@ -76,51 +87,109 @@ def referred(params: SimulationParams, batch: LatentBatch, rng: np.random.Genera
 def draw_referred(params: SimulationParams, m: int, rng: np.random.Generator) -> LatentBatch:
     """The referred among ``m`` newly drawn patients, drawn by stages (staged rejection).
 
-    Only about one patient in twenty is referred, so what the criteria do not read is never drawn
-    for the others: the disease course first (``draw_course``) and the clinic's SVC, then item
-    speeds, delays and ratings only for those still in, and the remaining variables only for the
-    referred. Each patient's variables have the same distribution as drawn all at once; only the
-    order of the random numbers differs.
+    Only about one patient in eleven is referred, so what the criteria do not read is never drawn
+    for the others. Stage 0 draws what the age and time-since-onset criteria read and a bound of
+    the clinic's SVC that needs no disease course: age is drawn already within the eligible range
+    (``referable_age``: exact, it depends on nothing else), onset and clinic days decide the
+    months since onset, and since VC only falls the SVC is at most premorbid VC plus its
+    measurement noise, so whoever fails the SVC criterion on that bound fails it anyway. Then the
+    disease course (``draw_course``) and the clinic's SVC, then item speeds, delays and ratings
+    only for those still in, and the remaining variables only for the referred. Each referred
+    patient's variables have the same distribution as drawn all at once and then referred; only
+    the order of the random numbers differs.
     """
-    batch = draw_course(params, m, rng)
+    pop, prog = params.population, params.progression
+    age = referable_age(params, m, rng)
+    onset_day = params.visits.screening_day - months_at_screening(params, m, rng) * DAYS_PER_MONTH
     days = clinic_visit_days(params, m, rng)
-    tau = disease_time(batch, days)
-    svc = vital_capacity(batch, tau[:, 1:])[:, 0] + params.progression.vc_measurement_sd_pct * rng.standard_normal(m)
-    months = (days[:, 1] - batch.onset_day) / DAYS_PER_MONTH
+    vc0 = premorbid_vc(params, m, rng)
+    svc_noise = prog.vc_measurement_sd_pct * rng.standard_normal(m)
+    months = (days[:, 1] - onset_day) / DAYS_PER_MONTH
+    keep = np.flatnonzero(
+        (months <= pop.referral_max_months_since_onset)
+        & (np.maximum(vc0, 0.0) + svc_noise >= pop.referral_min_svc_pct)  # VC at the clinic <= max(vc0, 0)
+    )
+    batch = draw_course(params, age[keep], onset_day[keep], vc0[keep], rng)
+    days, months = days[keep], months[keep]
+    tau_last = disease_time(batch, days[:, 1:])
+    svc = vital_capacity(batch, tau_last)[:, 0] + svc_noise[keep]
     keep = np.flatnonzero(referred_on_course(params, batch, svc, months))
     batch = draw_items(params, batch.take(keep), rng)
-    items = observe_items(latent_items(batch, tau[keep]), item_noise(params, batch.n, 2, rng))
+    tau = np.hstack([disease_time(batch, days[keep, :1]), tau_last[keep]])  # the earlier visit only for those in
+    items = observe_items(latent_items(batch, tau), item_noise(params, batch.n, 2, rng))
     total = items.sum(axis=2) + _ITEM12_BEFORE_NIV
     return draw_rest(params, batch.take(referred_on_ratings(params, total, months[keep])), rng)
 
 
-def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float) -> int:
+def batch_size(need: int, got: int, tried: int, prior_tries_per_success: float, spare: float = 1.2) -> int:
     """How many to draw so that about ``need`` more pass, from the yield so far (``got`` of ``tried``).
 
     Before anything is known the yield is ``1 / prior_tries_per_success``; the estimate shrinks
-    towards the observed yield as draws accumulate, with 20 % to spare so that one more round is
-    rarely needed. Only counts enter, so the draws stay a deterministic function of the seed.
+    towards the observed yield as draws accumulate, with ``spare`` (20 %) to spare so that one
+    more round is rarely needed. Only counts enter, so the draws stay a deterministic function of
+    the seed.
     """
     rate = (got + 1.0) / (tried + prior_tries_per_success)
-    return int(min(np.ceil(1.2 * need / rate) + 16, 250_000))
+    return int(min(np.ceil(spare * need / rate) + 16, 250_000))
+
+
+#: about 11 patients drawn per referral with the default parameters (stage 0 included)
+_STAGED_TRIES_PER_REFERRAL = 11.0
+#: so many patients drawn without a single referral: the criteria exclude (nearly) everyone
+_MAX_TRIES_WITHOUT_REFERRAL = 5_000_000
+
+
+class Referrals:
+    """The referred candidates of one generator, in referral order, drawn by ``draw_referred``.
+
+    ``take(n)`` returns the next ``n``. Batches are sized from the yield so far, without the 20 %
+    to spare of ``batch_size`` (a short batch costs one more small round; a surplus is drawn in
+    vain if no request follows), and what a batch refers beyond the request waits for the next
+    request instead of being dropped. Batch sizes
+    depend only on counts, and each patient of a batch is drawn independently of the batches
+    before, so the referred form one sequence of independent draws from the referred population
+    however they are requested: the same distribution as ``draw_candidates``, with less drawn.
+    """
+
+    def __init__(self, params: SimulationParams, rng: np.random.Generator) -> None:
+        self._params, self._rng = params, rng
+        self._waiting: list[LatentBatch] = []
+        self._n_waiting = self._got = self._tried = 0
+
+    def take(self, n: int) -> LatentBatch:
+        while self._n_waiting < n:
+            m = batch_size(n - self._n_waiting, self._got, self._tried, _STAGED_TRIES_PER_REFERRAL, spare=1.0)
+            batch = draw_referred(self._params, m, self._rng)
+            self._tried += m
+            self._got += batch.n
+            if self._got == 0 and self._tried >= _MAX_TRIES_WITHOUT_REFERRAL:
+                raise SimulationError(
+                    f"none of {self._tried} simulated patients would be referred: the referral criteria "
+                    "(population.referral_*) exclude nearly everyone the population parameters generate"
+                )
+            self._waiting.append(batch)
+            self._n_waiting += batch.n
+        pool = self._waiting[0] if len(self._waiting) == 1 else LatentBatch.concat(self._waiting)
+        self._waiting = [pool.take(slice(n, None))]
+        self._n_waiting -= n
+        return pool.take(slice(0, n))
 
 
 def draw_candidates(params: SimulationParams, n: int, rng: np.random.Generator, *, staged: bool = False) -> LatentBatch:
     """``n`` referred candidates (latent state), in referral order.
 
-    ``staged`` draws them by ``draw_referred`` (the cohort path: several times faster, the same
+    ``staged`` draws them by ``Referrals`` (the cohort path: several times faster, the same
     distribution, another order of random numbers); otherwise everything is drawn for every
     patient before the criteria are applied (a ``VirtualParticipant``'s order, kept for the demo).
     """
+    if staged:
+        return Referrals(params, rng).take(n)
     got: list[LatentBatch] = []
     have = tried = 0
     while have < n:
         m = batch_size(n - have, have, tried, 20.0)
-        if staged:
-            keep = draw_referred(params, m, rng)
-        else:
-            batch = draw_latent(params, m, rng)
-            keep = batch.take(referred(params, batch, rng))
+        batch = draw_latent(params, m, rng)
+        keep = batch.take(referred(params, batch, rng))
         got.append(keep)
         have += keep.n
         tried += m
