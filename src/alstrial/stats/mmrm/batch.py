@@ -26,17 +26,19 @@ from typing import Literal
 
 import numpy as np
 
-from alstrial.stats.mmrm.fit import pairwise_covariance
-from alstrial.stats.mmrm.newton import (
-    Layout,
-    PatternData,
-    Point,
+from alstrial.stats.mmrm.fit import covariance_from_products
+from alstrial.stats.mmrm.mapped import (
+    MappedLayout,
+    MappedPoint,
+    MappedStats,
     average_information,
-    kron_trace,
-    newton,
+    contrast,
+    evaluate,
+    mapped_stats,
     observed_hessian,
-    sigma_of,
+    ols_start,
 )
+from alstrial.stats.mmrm.newton import newton_path, sigma_of
 from alstrial.stats.mmrm.threads import single_blas_thread
 
 BatchDf = Literal["kenward-roger", "satterthwaite"]
@@ -73,15 +75,13 @@ class PrimaryFits:
         )
 
 
-class PrimaryDesign(Layout):
+class PrimaryDesign(MappedLayout):
     """The fixed structure shared by every trial: coding maps, Σ's basis and the contrast."""
 
     def __init__(self, n_visits: int, n_strata: int, primary_visit: int) -> None:
         m, n_str = n_visits, max(int(n_strata), 1)
-        super().__init__(m, 2 + 3 * (m - 1) + 1 + (n_str - 1))
+        k, d = 2 + 3 * (m - 1) + 1 + (n_str - 1), 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
         self.n_strata = n_str
-        self.d = 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
-        k, d = self.k, self.d
         # X_s[a] = M[a] @ z_s; columns: 1, arm, visit_2..m, arm:visit_2..m, base, base:visit_2..m, strata
         maps = np.zeros((m, k, d))
         base_col = 2 + 2 * (m - 1)
@@ -95,7 +95,7 @@ class PrimaryDesign(Layout):
                 maps[a, base_col + a, 2] = 1.0
             for j in range(1, n_str):
                 maps[a, base_col + m - 1 + j, 2 + j] = 1.0
-        self.maps = maps
+        super().__init__(maps)
         if not -m <= primary_visit < m:
             raise ValueError(f"primary_visit {primary_visit!r} is not a visit index for {m} visits")
         v = primary_visit % m
@@ -109,75 +109,46 @@ class PrimaryDesign(Layout):
 
 @dataclass(frozen=True)
 class _Trial:
-    data: PatternData
+    data: MappedStats
     n_subjects: int
-    moment: np.ndarray  # (m, m) starting covariance
+    moment: np.ndarray | None  # (m, m) starting covariance; None: aliased design columns
 
 
 def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _Trial | None:
-    m, k = design.m, design.k
     mask = ~np.isnan(y)
     keep = mask.any(axis=1)
     y, z, mask = np.where(mask, y, 0.0)[keep], z[keep], mask[keep]
     n = y.shape[0]
-    if n <= k:
+    if n <= design.k:
         return None
-    codes = mask @ (1 << np.arange(m))
-    uniq, pattern, count = np.unique(codes, return_inverse=True, return_counts=True)
-    n_pat = uniq.size
-    pmask = ((uniq[:, None] >> np.arange(m)) & 1).astype(bool)
-    d = design.d
-    onehot = np.zeros((n_pat, n))
-    onehot[pattern.ravel(), np.arange(n)] = 1.0
-    zz = (onehot @ (z[:, :, None] * z[:, None, :]).reshape(n, d * d)).reshape(n_pat, d, d)
-    zy = (onehot @ (z[:, :, None] * y[:, None, :]).reshape(n, d * m)).reshape(n_pat, d, m)
-    yy = (onehot @ (y[:, :, None] * y[:, None, :]).reshape(n, m * m)).reshape(n_pat, m, m)
-    both = (pmask[:, :, None] & pmask[:, None, :]).astype(float)
-    flat_maps = design.maps.reshape(m * k, d)
-    xx = ((flat_maps @ zz) @ flat_maps.T).reshape(n_pat, m, k, m, k).transpose(0, 1, 3, 2, 4)
-    xx = xx * both[:, :, :, None, None]
-    xy = (flat_maps @ zy).reshape(n_pat, m, k, m).transpose(0, 1, 3, 2) * pmask[:, :, None, None]
-    data = PatternData(
-        mask=pmask,
-        count=count.astype(float),
-        xx=xx.reshape(n_pat * m * m, k * k),
-        xy=xy.reshape(n_pat * m * m, k),
-        yy=yy,
-        n_obs=int(mask.sum()),
-    )
-    return _Trial(data, n, _moment_start(design, y, z, mask))
+    data = mapped_stats(y, z, mask)
+    products = ols_start(design, data)
+    moment = None if products is None else covariance_from_products(*products)
+    return _Trial(data, n, moment)
 
 
-def _moment_start(design: PrimaryDesign, y: np.ndarray, z: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The regular engine's start: pairwise-complete covariance of OLS residuals."""
-    m, k = design.m, design.k
-    x = (z @ design.maps.reshape(m * k, design.d).T).reshape(-1, m, k) * mask[:, :, None]
-    beta, *_ = np.linalg.lstsq(x.reshape(-1, k), y.ravel(), rcond=None)
-    return pairwise_covariance((y - x @ beta) * mask, mask)
+def _fit_one(
+    design: PrimaryDesign, trial: _Trial, start: np.ndarray, df: BatchDf
+) -> tuple[float, float, float, int, np.ndarray] | None:
+    """Newton from ``start``, then the contrast from the Hessian the stopping test built (estimate,
+    SE, df, iterations and Σ̂); None if it fails."""
+    st = trial.data
 
+    def curvature(pt: MappedPoint, full: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        ai, f = average_information(design, pt)
+        return observed_hessian(design, st, pt, ai, f) if full else (ai, None)
 
-def _contrast(design: PrimaryDesign, st: PatternData, pt: Point, df_method: BatchDf) -> tuple[float, float, float]:
-    """Estimate, SE (KR-adjusted for kenward-roger) and Satterthwaite df of the primary contrast."""
-    ai, f = average_information(design, pt)
-    hess, ptil = observed_hessian(design, st, pt, ai, f)
-    w = 2.0 * np.linalg.inv(hess)
-    w = 0.5 * (w + w.T)
-    row = design.contrast
-    est = float(row @ pt.beta)
-    zvec = pt.phi @ row
-    var = float(row @ zvec)
-    pz = ptil @ zvec  # (q, k)
-    g = pz @ zvec
-    denom = float(g @ w @ g)
-    df = 2.0 * var * var / denom if denom > 0 and var > 0 else float("inf")
-    if df_method == "kenward-roger":
-        n_pat, m = st.mask.shape[0], design.m
-        xzzx = (st.xx @ np.outer(zvec, zvec).ravel()).reshape(n_pat, m, m)
-        wz = pt.a @ xzzx @ pt.a
-        zqz = kron_trace(design, pt.a, wz)
-        zppz = pz @ pt.phi @ pz.T
-        var = var + 2.0 * float(np.sum(w * (zqz - zppz)))
-    return est, float(np.sqrt(max(var, 0.0))), df
+    found = newton_path(design, lambda sigma: evaluate(design, st, sigma), curvature, start)
+    if found is None:
+        return None
+    vec, pt, iterations, final = found
+    hess, qz = final if final is not None and final[1] is not None else curvature(pt, True)
+    assert qz is not None
+    try:
+        est, se, ddf = contrast(design, st, pt, hess, qz, design.contrast, df == "kenward-roger")
+    except np.linalg.LinAlgError:
+        return None
+    return est, se, ddf, iterations, sigma_of(design, vec)
 
 
 def _design_z(baseline: np.ndarray, active: np.ndarray, strata: np.ndarray, n_strata: int) -> np.ndarray:
@@ -260,19 +231,16 @@ def _fit_all(
         trial = _trial_stats(design, y, z)
         if trial is None:
             continue
-        st = trial.data
-        n_subj[r], n_obs[r] = trial.n_subjects, st.n_obs
+        n_subj[r], n_obs[r] = trial.n_subjects, trial.data.n_obs
         result = None
-        with np.errstate(all="ignore"):
-            if warm_start and previous is not None:
-                result = newton(design, st, previous)
-            if result is None:
-                result = newton(design, st, trial.moment)
-        if result is not None and _strata_complete(s, act, n_strata, y):
-            vec, pt, it = result
-            previous = sigma_of(design, vec)
-            est, se, ddf = _contrast(design, st, pt, df)
-            iters[r] = it
+        if trial.moment is not None and _strata_complete(s, act, n_strata, y):
+            with np.errstate(all="ignore"):
+                if warm_start and previous is not None:
+                    result = _fit_one(design, trial, previous, df)
+                if result is None:
+                    result = _fit_one(design, trial, trial.moment, df)
+        if result is not None:
+            est, se, ddf, iters[r], previous = result
             converged[r] = True
         else:
             refits += 1

@@ -47,10 +47,14 @@ class FitOutcome:
 
 def pairwise_covariance(resid: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Pairwise-complete covariance of residuals (n, m), correlations shrunk to a valid matrix."""
-    m = resid.shape[1]
     obs = mask.astype(float)
-    counts = obs.T @ obs
-    s = (resid.T @ resid) / np.maximum(counts, 1.0)
+    return covariance_from_products(resid.T @ resid, obs.T @ obs)
+
+
+def covariance_from_products(cross: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`pairwise_covariance` from Σ r r' (zeros where not observed) and the pair counts."""
+    m = cross.shape[0]
+    s = cross / np.maximum(counts, 1.0)
     var = np.where(np.diag(counts) > 0, np.diag(s), np.nan)
     fallback = np.nanmean(var) if np.isfinite(np.nanmean(var)) else 1.0
     var = np.where(np.isfinite(var) & (var > 0), var, fallback)
