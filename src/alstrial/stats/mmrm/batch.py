@@ -27,18 +27,7 @@ from typing import Literal
 import numpy as np
 
 from alstrial.stats.mmrm.fit import covariance_from_products
-from alstrial.stats.mmrm.mapped import (
-    MappedLayout,
-    MappedPoint,
-    MappedStats,
-    average_information,
-    contrast,
-    evaluate,
-    mapped_stats,
-    observed_hessian,
-    ols_start,
-)
-from alstrial.stats.mmrm.newton import newton_path, sigma_of
+from alstrial.stats.mmrm.mapped import MappedLayout, contrast, mapped_stats, newton_many, ols_start, sigma_stack
 from alstrial.stats.mmrm.threads import single_blas_thread
 
 BatchDf = Literal["kenward-roger", "satterthwaite"]
@@ -107,48 +96,78 @@ class PrimaryDesign(MappedLayout):
         self.contrast = row
 
 
+#: trials fitted together: numpy's cost per call is shared by the block, memory stays bounded
+BLOCK = 32
+
+
 @dataclass(frozen=True)
-class _Trial:
-    data: MappedStats
+class _Input:
+    """One trial's validated input: change (n, m), z (n, d), stratum codes and arm."""
+
+    y: np.ndarray
+    z: np.ndarray
+    strata: np.ndarray
+    active: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The fast path's outcome of one trial; ``sigma`` None: not fitted here (refit or skipped)."""
+
     n_subjects: int
-    moment: np.ndarray | None  # (m, m) starting covariance; None: aliased design columns
+    n_obs: int
+    skipped: bool = False  # no more subjects than coefficients: nothing is fitted
+    estimate: float = float("nan")
+    std_error: float = float("nan")
+    df: float = float("nan")
+    iterations: int = 0
+    sigma: np.ndarray | None = None
 
 
-def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _Trial | None:
+def _fit_block(design: PrimaryDesign, items: Sequence[_Input], df: BatchDf, warm: np.ndarray | None) -> list[_Fitted]:
+    """Fit a block of trials together (:mod:`mapped`); ``warm``: a one-trial block's first start."""
+    n_max = max(item.y.shape[0] for item in items)
+    y = np.full((len(items), n_max, design.m), np.nan)
+    z = np.zeros((len(items), n_max, design.d))
+    for r, item in enumerate(items):
+        y[r, : item.y.shape[0]], z[r, : item.y.shape[0]] = item.y, item.z
     mask = ~np.isnan(y)
-    keep = mask.any(axis=1)
-    y, z, mask = np.where(mask, y, 0.0)[keep], z[keep], mask[keep]
-    n = y.shape[0]
-    if n <= design.k:
-        return None
-    data = mapped_stats(y, z, mask)
-    products = ols_start(design, data)
-    moment = None if products is None else covariance_from_products(*products)
-    return _Trial(data, n, moment)
-
-
-def _fit_one(
-    design: PrimaryDesign, trial: _Trial, start: np.ndarray, df: BatchDf
-) -> tuple[float, float, float, int, np.ndarray] | None:
-    """Newton from ``start``, then the contrast from the Hessian the stopping test built (estimate,
-    SE, df, iterations and Σ̂); None if it fails."""
-    st = trial.data
-
-    def curvature(pt: MappedPoint, full: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        ai, f = average_information(design, pt)
-        return observed_hessian(design, st, pt, ai, f) if full else (ai, None)
-
-    found = newton_path(design, lambda sigma: evaluate(design, st, sigma), curvature, start)
-    if found is None:
-        return None
-    vec, pt, iterations, final = found
-    hess, qz = final if final is not None and final[1] is not None else curvature(pt, True)
-    assert qz is not None
-    try:
-        est, se, ddf = contrast(design, st, pt, hess, qz, design.contrast, df == "kenward-roger")
-    except np.linalg.LinAlgError:
-        return None
-    return est, se, ddf, iterations, sigma_of(design, vec)
+    n_subj, n_obs = mask.any(axis=2).sum(axis=1), mask.sum(axis=(1, 2))
+    out = [_Fitted(int(n_subj[r]), int(n_obs[r]), skipped=bool(n_subj[r] <= design.k)) for r in range(len(items))]
+    idx = np.array(
+        [
+            r
+            for r, item in enumerate(items)
+            if not out[r].skipped and _strata_complete(item.strata, item.active, design.n_strata, item.y)
+        ],
+        dtype=int,
+    )
+    if idx.size == 0:
+        return out
+    st = mapped_stats(np.where(mask, y, 0.0)[idx], z[idx], mask[idx])
+    cross, counts, full_rank = ols_start(design, st)
+    idx, st = idx[full_rank], st.take(np.flatnonzero(full_rank))
+    if idx.size == 0:
+        return out
+    kept = zip(cross[full_rank], counts[full_rank], strict=True)
+    start = np.array([covariance_from_products(cr, co) for cr, co in kept])
+    opt = newton_many(design, st, start if warm is None else warm[None])
+    if warm is not None and not opt.converged[0]:
+        opt = newton_many(design, st, start)
+    ok = np.flatnonzero(opt.converged)
+    est, se, ddf, inverted = contrast(design, st.take(ok), opt.take(ok), design.contrast, df == "kenward-roger")
+    for j, fitted in enumerate(ok[inverted]):
+        r = int(idx[fitted])
+        out[r] = _Fitted(
+            out[r].n_subjects,
+            out[r].n_obs,
+            estimate=float(est[inverted][j]),
+            std_error=float(se[inverted][j]),
+            df=float(ddf[inverted][j]),
+            iterations=int(opt.iterations[fitted]),
+            sigma=sigma_stack(design, opt.phi_vec[fitted][None])[0],
+        )
+    return out
 
 
 def _design_z(baseline: np.ndarray, active: np.ndarray, strata: np.ndarray, n_strata: int) -> np.ndarray:
@@ -220,34 +239,33 @@ def _fit_all(
     n_obs = np.zeros(n_trials, dtype=int)
     iters = np.zeros(n_trials, dtype=int)
     refits = 0
-    previous: np.ndarray | None = None
+    inputs = []
     for r in range(n_trials):
         y = np.asarray(change[r], dtype=float)
         if y.ndim != 2 or y.shape[1] != m:
             raise ValueError(f"change[{r}] must be (participants, {m}) (got shape {y.shape})")
         s = np.zeros(y.shape[0], dtype=int) if strata is None else np.asarray(strata[r], dtype=int)
         act = np.asarray(active[r], dtype=bool)
-        z = _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata)
-        trial = _trial_stats(design, y, z)
-        if trial is None:
-            continue
-        n_subj[r], n_obs[r] = trial.n_subjects, trial.data.n_obs
-        result = None
-        if trial.moment is not None and _strata_complete(s, act, n_strata, y):
-            with np.errstate(all="ignore"):
-                if warm_start and previous is not None:
-                    result = _fit_one(design, trial, previous, df)
-                if result is None:
-                    result = _fit_one(design, trial, trial.moment, df)
-        if result is not None:
-            est, se, ddf, iters[r], previous = result
-            converged[r] = True
-        else:
-            refits += 1
-            base = np.asarray(baseline[r], dtype=float)
-            est, se, ddf, ok = _regular_fit(y, base, act, s, strata is not None, df, design)
-            converged[r] = ok
-        out["estimate"][r], out["std_error"][r], out["df"][r] = est, se, ddf
+        inputs.append(_Input(y, _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata), s, act))
+    block = 1 if warm_start else BLOCK  # a warm start is the previous trial's estimate: one at a time
+    previous: np.ndarray | None = None
+    for first in range(0, n_trials, block):
+        with np.errstate(all="ignore"):
+            fitted = _fit_block(design, inputs[first : first + block], df, previous if warm_start else None)
+        for r, res in enumerate(fitted, start=first):
+            if res.skipped:
+                continue
+            n_subj[r], n_obs[r] = res.n_subjects, res.n_obs
+            if res.sigma is not None:
+                est, se, ddf, iters[r], previous = res.estimate, res.std_error, res.df, res.iterations, res.sigma
+                converged[r] = True
+            else:
+                refits += 1
+                item = inputs[r]
+                base = np.asarray(baseline[r], dtype=float)
+                est, se, ddf, ok = _regular_fit(item.y, base, item.active, item.strata, strata is not None, df, design)
+                converged[r] = ok
+            out["estimate"][r], out["std_error"][r], out["df"][r] = est, se, ddf
     from scipy.special import stdtr
 
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,22 +1,29 @@
-"""REML derivatives for a design that is a fixed linear map of a few numbers per subject.
+"""REML by Newton for many trials at once, when the design is a fixed linear map of a few numbers.
 
 In the primary MMRM of a simulated trial every subject's design rows are X_s = (z_s' ⊗ I_m) J:
 z_s = (1, arm, baseline, stratum dummies) has d entries and J (d·m × k) is the same for every
 subject and every trial. So every sum over subjects that :mod:`newton` takes of X_s ⊗ X_s
 (P·m·m × k·k numbers per trial) is J' (Σ_s z_s z_s' ⊗ ...) J, and only the d × d sums ZZ_p of
-each missingness pattern are needed: O(P·d²·m²) work per step instead of O(P·m²·k²), with the
-same mathematics (tests compare both with the regular engine). Sums over the "full" coefficient
-space (d·m, index c·m + a: covariate c at visit a) are mapped to the k coefficients by J.
+each missingness pattern p are needed: O(P·d²·m²) per step instead of O(P·m²·k²). Sums in the
+"full" covariate-by-visit space (d·m, index c·m + a) are mapped to the k coefficients by J.
+
+Every array has a leading trial axis: the trials of a block are iterated in lockstep, each with
+exactly the schedule of :func:`alstrial.stats.mmrm.newton.newton` (average-information steps,
+then Newton, step halving, the same stopping rule), so a trial's iterates do not depend on the
+other trials in its block; numpy's per-call cost, most of a 189-subject fit, is shared by the
+block. Patterns are the union over the block's trials; a trial's count of a pattern it lacks is
+0 and its sums are 0, which adds exact zeros.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from alstrial.stats.mmrm.likelihood import criterion, gls_solution, inverse_cholesky
-from alstrial.stats.mmrm.newton import Layout, kron_trace, sandwich_basis
+from alstrial.stats.mmrm.newton import _AI_UNTIL, _MAX_ITER, _TOL, Layout  # the regular engine's schedule
+
+_LOG_2PI = float(np.log(2 * np.pi))
 
 
 class MappedLayout(Layout):
@@ -31,14 +38,17 @@ class MappedLayout(Layout):
 
 @dataclass(frozen=True)
 class MappedStats:
-    """Per missingness pattern sums of one trial (missing visits zeroed in y)."""
+    """Per missingness pattern sums of R trials (missing visits zeroed in y)."""
 
-    mask: np.ndarray  # (P, m) bool
-    count: np.ndarray  # (P,) subjects
-    zz: np.ndarray  # (P, d·d) Σ_s z_s z_s'
-    yz: np.ndarray  # (P, m, d) Σ_s y_s z_s'
-    yy: np.ndarray  # (P, m, m) Σ_s y_s y_s'
-    n_obs: int
+    mask: np.ndarray  # (P, m) bool, shared by the trials
+    count: np.ndarray  # (R, P) subjects
+    zz: np.ndarray  # (R, P, d·d) Σ_s z_s z_s'
+    yz: np.ndarray  # (R, P, m, d) Σ_s y_s z_s'
+    yy: np.ndarray  # (R, P, m, m) Σ_s y_s y_s'
+    n_obs: np.ndarray  # (R,)
+
+    def take(self, idx: np.ndarray) -> MappedStats:
+        return MappedStats(self.mask, self.count[idx], self.zz[idx], self.yz[idx], self.yy[idx], self.n_obs[idx])
 
     @property
     def both(self) -> np.ndarray:
@@ -47,170 +57,352 @@ class MappedStats:
 
 
 def mapped_stats(y: np.ndarray, z: np.ndarray, mask: np.ndarray) -> MappedStats:
-    """Sums by pattern of a trial's subjects: y (n, m) with zeros where ``mask`` is False, z (n, d)."""
-    n, m = y.shape
-    d = z.shape[1]
+    """Sums by pattern: y (R, n, m) zero where ``mask`` is False, z (R, n, d); subjects with no
+    observation (padding included) belong to no pattern."""
+    n_trials, n, m = y.shape
+    d = z.shape[2]
     codes = mask @ (1 << np.arange(m))
-    uniq, pattern, count = np.unique(codes, return_inverse=True, return_counts=True)
+    uniq = np.unique(codes[codes > 0])
+    onehot = (codes[:, None, :] == uniq[None, :, None]).astype(float)  # (R, P, n)
     n_pat = uniq.size
-    onehot = np.zeros((n_pat, n))
-    onehot[pattern.ravel(), np.arange(n)] = 1.0
-    zz = onehot @ (z[:, :, None] * z[:, None, :]).reshape(n, d * d)
-    yz = (onehot @ (y[:, :, None] * z[:, None, :]).reshape(n, m * d)).reshape(n_pat, m, d)
-    yy = (onehot @ (y[:, :, None] * y[:, None, :]).reshape(n, m * m)).reshape(n_pat, m, m)
+    zz = onehot @ (z[..., :, None] * z[..., None, :]).reshape(n_trials, n, d * d)
+    yz = (onehot @ (y[..., :, None] * z[..., None, :]).reshape(n_trials, n, m * d)).reshape(n_trials, n_pat, m, d)
+    yy = (onehot @ (y[..., :, None] * y[..., None, :]).reshape(n_trials, n, m * m)).reshape(n_trials, n_pat, m, m)
     pmask = ((uniq[:, None] >> np.arange(m)) & 1).astype(bool)
-    return MappedStats(pmask, count.astype(float), zz, yz, yy, int(mask.sum()))
+    return MappedStats(pmask, onehot.sum(axis=2), zz, yz, yy, mask.sum(axis=(1, 2)))
 
 
 def _full(layout: MappedLayout, zz: np.ndarray, mats: np.ndarray) -> np.ndarray:
-    """(d·m, d·m): Σ_p ZZ_p ⊗ M_p for (P, m, m) matrices M_p (rows and columns ordered c·m + a)."""
+    """(R, d·m, d·m): Σ_p ZZ_p ⊗ M_p for (R, P, m, m) matrices M (rows and columns c·m + a)."""
     d, m = layout.d, layout.m
-    out = (zz.T @ mats.reshape(-1, m * m)).reshape(d, d, m, m)
-    return out.transpose(0, 2, 1, 3).reshape(d * m, d * m)
-
-
-def _per_pattern(layout: MappedLayout, zz: np.ndarray, full: np.ndarray) -> np.ndarray:
-    """(P, m, m): Σ_{c,e} ZZ_p[c, e] F[(c, a), (e, b)], i.e. Σ_s X_s G X_s' for F = J G J'."""
-    d, m = layout.d, layout.m
-    blocks = full.reshape(d, m, d, m).transpose(0, 2, 1, 3).reshape(d * d, m * m)
-    return (zz @ blocks).reshape(-1, m, m)
+    out = (np.swapaxes(zz, 1, 2) @ mats.reshape(mats.shape[0], -1, m * m)).reshape(-1, d, d, m, m)
+    return out.transpose(0, 1, 3, 2, 4).reshape(-1, d * m, d * m)
 
 
 def _by_visit(layout: MappedLayout, vec: np.ndarray) -> np.ndarray:
-    """(m, d) view of a full-space vector J v: entry [a, c] is covariate c's weight at visit a."""
-    return (layout.jmap @ vec).reshape(layout.d, layout.m).T
+    """(R, m, d) view of the full-space vectors J v (R, k): entry [a, c] is covariate c's at visit a."""
+    return np.swapaxes((vec @ layout.jmap.T).reshape(-1, layout.d, layout.m), 1, 2)
 
 
-def ols_start(layout: MappedLayout, st: MappedStats) -> tuple[np.ndarray, np.ndarray] | None:
-    """Cross-products and pair counts of the OLS residuals (observed visits), the regular engine's
-    moment start; None when the design's columns are aliased (the regular engine refuses it)."""
+def _chol(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of a stack (R, ..., m, m) and which trials' matrices are all positive
+    definite; a trial that is not gets identity factors, so what follows stays finite."""
+    try:
+        chol = np.linalg.cholesky(mats)
+    except np.linalg.LinAlgError:
+        chol = np.empty_like(mats)
+        for r in range(mats.shape[0]):
+            try:
+                chol[r] = np.linalg.cholesky(mats[r])
+            except np.linalg.LinAlgError:
+                chol[r] = np.nan
+    diag = np.diagonal(chol, axis1=-2, axis2=-1).reshape(mats.shape[0], -1)
+    ok = np.all(np.isfinite(diag) & (diag > 0), axis=1)
+    if not ok.all():
+        chol[~ok] = np.eye(mats.shape[-1])
+    return chol, ok
+
+
+def full_rank(info: np.ndarray, tol: float = 1e-7) -> np.ndarray:
+    """(R,) X'X has no aliased column: the regular engine's test (Gram-Schmidt on unit-length
+    columns, a residual norm below 1e-7 is aliased) read off the Cholesky factor of the scaled X'X."""
+    diag = np.diagonal(info, axis1=1, axis2=2)
+    positive = np.all(diag > 0, axis=1)
+    scale = np.sqrt(np.where(positive[:, None], diag, 1.0))
+    chol, ok = _chol(info / (scale[:, :, None] * scale[:, None, :]))
+    return positive & ok & np.all(np.diagonal(chol, axis1=1, axis2=2) >= tol, axis=1)
+
+
+def ols_start(layout: MappedLayout, st: MappedStats) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cross-products (R, m, m) and pair counts of the OLS residuals at observed visits (the
+    regular engine's moment start), and which trials' designs have no aliased column."""
     both = st.both.astype(float)
     eye = np.where(st.mask[:, :, None], np.eye(layout.m)[None], 0.0)
-    info = layout.jmap.T @ _full(layout, st.zz, eye) @ layout.jmap
-    if not full_rank(info):
-        return None
-    xty = layout.jmap.T @ np.einsum("pa,pac->ca", st.mask.astype(float), st.yz).ravel()
-    beta = np.linalg.solve(info, xty)
-    cross = (_residual_products(layout, st, beta) * both).sum(axis=0)
-    counts = np.einsum("p,pab->ab", st.count, both)
-    return cross, counts
-
-
-def full_rank(info: np.ndarray, tol: float = 1e-7) -> bool:
-    """X'X has no aliased column: the regular engine's test (Gram-Schmidt on unit-length columns,
-    a residual norm below 1e-7 is aliased) read off the Cholesky factor of the scaled X'X."""
-    scale = np.sqrt(np.diagonal(info))
-    if not np.all(scale > 0):
-        return False
-    try:
-        chol = np.linalg.cholesky(info / np.outer(scale, scale))
-    except np.linalg.LinAlgError:
-        return False
-    return bool(np.all(np.diagonal(chol) >= tol))
+    jmap = layout.jmap
+    info = jmap.T @ _full(layout, st.zz, np.broadcast_to(eye, (len(st.count), *eye.shape))) @ jmap
+    ok = full_rank(info)
+    info[~ok] = np.eye(layout.k)
+    xty = np.einsum("pa,rpac->rca", st.mask.astype(float), st.yz).reshape(len(ok), -1) @ jmap
+    beta = np.linalg.solve(info, xty[:, :, None])[:, :, 0]
+    cross = (_residual_products(layout, st, beta) * both).sum(axis=1)
+    counts = np.einsum("rp,pab->rab", st.count, both)
+    return cross, counts, ok
 
 
 def _residual_products(layout: MappedLayout, st: MappedStats, beta: np.ndarray) -> np.ndarray:
-    """(P, m, m): Σ_s r_s r_s' with r_s = y_s − X_s β (not yet restricted to observed visits)."""
-    mean = _by_visit(layout, beta)  # subject s's mean is mean @ z_s
-    ym = st.yz @ mean.T
-    zz = st.zz.reshape(-1, layout.d, layout.d)
-    return st.yy - ym - np.transpose(ym, (0, 2, 1)) + mean @ zz @ mean.T
+    """(R, P, m, m): Σ_s r_s r_s' with r_s = y_s − X_s β (not yet restricted to observed visits)."""
+    mean = _by_visit(layout, beta)[:, None]  # subject s's mean is mean @ z_s
+    ym = st.yz @ np.swapaxes(mean, 2, 3)
+    zz = st.zz.reshape(*st.zz.shape[:2], layout.d, layout.d)
+    return st.yy - ym - np.swapaxes(ym, 2, 3) + mean @ zz @ np.swapaxes(mean, 2, 3)
 
 
 @dataclass
 class MappedPoint:
-    """The restricted likelihood and its pieces at one Σ."""
+    """The restricted likelihood and its pieces at one Σ per trial."""
 
-    value: float
-    grad: np.ndarray  # (q,) d(-2l)/dφ
-    a: np.ndarray  # (P, m, m) Σ_p⁻¹, zero outside the pattern's visits
-    phi: np.ndarray  # (k, k) (X'V⁻¹X)⁻¹
-    beta: np.ndarray
-    u: np.ndarray  # (P, m, m) A S A, S = Σ_s r_s r_s'
-    c: np.ndarray  # (P, m, m) A (Σ_s X_s Φ X_s') A
-    resid_z: np.ndarray  # (P, m, d) Σ_s r_s z_s'
-    psi: np.ndarray  # (d·m, d·m) J Φ J'
+    ok: np.ndarray  # (R,) Σ and X'V⁻¹X positive definite (the rest is meaningless where not)
+    value: np.ndarray  # (R,) -2 l_REML
+    grad: np.ndarray  # (R, q) d(-2l)/dφ
+    a: np.ndarray  # (R, P, m, m) Σ_p⁻¹, zero outside the pattern's visits
+    phi: np.ndarray  # (R, k, k) (X'V⁻¹X)⁻¹
+    beta: np.ndarray  # (R, k)
+    u: np.ndarray  # (R, P, m, m) A S A, S = Σ_s r_s r_s'
+    c: np.ndarray  # (R, P, m, m) A (Σ_s X_s Φ X_s') A
+    resid_z: np.ndarray  # (R, P, m, d) Σ_s r_s z_s'
+    psi: np.ndarray  # (R, d·m, d·m) J Φ J'
+
+    def take(self, idx: np.ndarray) -> MappedPoint:
+        return MappedPoint(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+    def put(self, idx: np.ndarray, other: MappedPoint) -> None:
+        for f in fields(self):
+            getattr(self, f.name)[idx] = getattr(other, f.name)
 
 
-def evaluate(layout: MappedLayout, st: MappedStats, sigma: np.ndarray) -> MappedPoint | None:
-    """-2 l_REML at Σ and its gradient in φ; None when Σ or X'V⁻¹X is not positive definite."""
+def evaluate(layout: MappedLayout, st: MappedStats, sigma: np.ndarray) -> MappedPoint:
+    """-2 l_REML at Σ (R, m, m) and its gradient in φ; ``ok`` False where Σ or X'V⁻¹X is not PD."""
     m, k, d = layout.m, layout.k, layout.d
+    n_trials = sigma.shape[0]
     both = st.both
-    padded = np.where(both, sigma[None], 0.0)
-    padded = np.where(np.eye(m, dtype=bool)[None] & ~st.mask[:, :, None], 1.0, padded)
-    factored = inverse_cholesky(padded)
-    if factored is None:
-        return None
-    diag, linv = factored
-    a = np.where(both, np.transpose(linv, (0, 2, 1)) @ linv, 0.0)
-    logdet = float(st.count @ (2.0 * np.log(diag).sum(axis=1)))
+    padded = np.where(both, sigma[:, None], 0.0)
+    padded = np.where(np.eye(m, dtype=bool) & ~st.mask[:, :, None], 1.0, padded)
+    padded = np.where(st.count[:, :, None, None] > 0, padded, np.eye(m))  # a pattern the trial lacks
+    chol, ok = _chol(padded)
+    linv = np.linalg.inv(chol)
+    a = np.where(both, np.swapaxes(linv, 2, 3) @ linv, 0.0)
+    logdet = np.sum(st.count * 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2), axis=1)
     jmap = layout.jmap
     info = jmap.T @ _full(layout, st.zz, a) @ jmap
-    info = 0.5 * (info + info.T)
-    xty = jmap.T @ (a @ st.yz).sum(axis=0).T.ravel()
-    solved = gls_solution(info, xty)
-    if solved is None:
-        return None
-    cinfo, phi, beta = solved
-    rss = float(a.reshape(-1) @ st.yy.reshape(-1)) - float(beta @ xty)
-    value = criterion(logdet, rss, cinfo, st.n_obs, k, reml=True)
+    info = 0.5 * (info + np.swapaxes(info, 1, 2))
+    xty = np.swapaxes((a @ st.yz).sum(axis=1), 1, 2).reshape(n_trials, d * m) @ jmap
+    cinfo, ok_i = _chol(info)
+    ok &= ok_i
+    info[~ok_i] = np.eye(k)
+    phi = np.linalg.inv(info)
+    phi = 0.5 * (phi + np.swapaxes(phi, 1, 2))
+    beta = (phi @ xty[:, :, None])[:, :, 0]
+    rss = np.einsum("rpab,rpab->r", a, st.yy) - np.einsum("rk,rk->r", beta, xty)
+    value = logdet + rss + 2.0 * np.log(np.diagonal(cinfo, axis1=1, axis2=2)).sum(axis=1) + (st.n_obs - k) * _LOG_2PI
     s = _residual_products(layout, st, beta)
     psi = jmap @ phi @ jmap.T
+    blocks = psi.reshape(n_trials, d, m, d, m).transpose(0, 1, 3, 2, 4).reshape(n_trials, d * d, m * m)
+    xphix = (st.zz @ blocks).reshape(n_trials, -1, m, m)  # Σ_s X_s Φ X_s'
     u = a @ s @ a
-    c = a @ _per_pattern(layout, st.zz, psi) @ a
-    per = a * st.count[:, None, None] - u - c
-    grad = layout.basis_flat @ per.sum(axis=0).ravel()
-    resid_z = st.yz - _by_visit(layout, beta) @ st.zz.reshape(-1, d, d)
-    return MappedPoint(value, grad, a, phi, beta, u, c, resid_z, psi)
+    c = a @ xphix @ a
+    per = a * st.count[:, :, None, None] - u - c
+    grad = per.sum(axis=1).reshape(n_trials, m * m) @ layout.basis_flat.T
+    resid_z = st.yz - _by_visit(layout, beta)[:, None] @ st.zz.reshape(n_trials, -1, d, d)
+    return MappedPoint(ok, np.where(ok, value, np.inf), grad, a, phi, beta, u, c, resid_z, psi)
 
 
-def average_information(layout: MappedLayout, pt: MappedPoint) -> tuple[np.ndarray, np.ndarray]:
-    """y'PV_iPV_jPy and the sandwiches A_p E_j A_p (q, P, m, m) it was built from."""
+def kron_trace(layout: Layout, a: np.ndarray, mats: np.ndarray) -> np.ndarray:
+    """(R, q, q): Σ_p tr(E_i A_p E_j M_p) for the basis matrices E of Σ (batched ``newton.kron_trace``)."""
+    m = layout.m
+    n_trials, n_pat = a.shape[:2]
+    kt = np.swapaxes(a.reshape(n_trials, n_pat, m * m), 1, 2) @ mats.reshape(n_trials, n_pat, m * m)
+    kt = kt.reshape(n_trials, m, m, m, m).transpose(0, 4, 1, 2, 3).reshape(n_trials, m * m, m * m)
+    return layout.basis_flat @ kt @ layout.basis_flat.T
+
+
+def sandwich_basis(layout: Layout, a: np.ndarray) -> np.ndarray:
+    """(R, q, P, m, m): A_p E_j A_p for every basis matrix E_j = e_r e_c' + e_c e_r' of Σ."""
+    rows, cols = layout.rows, layout.cols
+    left = np.moveaxis(a[..., rows], 3, 1)  # (R, q, P, m): A[:, r]
+    right = np.moveaxis(a[:, :, cols, :], 2, 1)  # (R, q, P, m): A[c, :]
+    out = left[..., :, None] * right[..., None, :]
+    off = rows != cols
+    left2 = np.moveaxis(a[..., cols[off]], 3, 1)
+    right2 = np.moveaxis(a[:, :, rows[off], :], 2, 1)
+    out[:, off] += left2[..., :, None] * right2[..., None, :]
+    return out
+
+
+def _sandwich_apply(layout: MappedLayout, a: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(R, q, k): J' vec Σ_p A_p E_j A_p V_p for (R, P, m, d) matrices V_p, without the sandwiches:
+    A E_j A V = A[:, r] (AV)[c, :] + A[:, c] (AV)[r, :] for E_j = e_r e_c' + e_c e_r'."""
     m, d, q = layout.m, layout.d, layout.q
-    n_pat = pt.a.shape[0]
-    f = sandwich_basis(layout, pt.a).reshape(q, n_pat, m, m)
-    # h_j = X'V⁻¹ E_j P y = J' Σ_p vec(A_p E_j A_p R_p), R_p = Σ_s r_s z_s'
-    hz = f.transpose(0, 2, 1, 3).reshape(q, m, n_pat * m) @ pt.resid_z.reshape(n_pat * m, d)
-    h = hz.transpose(0, 2, 1).reshape(q, d * m) @ layout.jmap
-    ai = kron_trace(layout, pt.a, pt.u) - h @ pt.phi @ h.T
-    return 0.5 * (ai + ai.T), f
+    n_trials, n_pat = a.shape[:2]
+    av = (a @ v).reshape(n_trials, n_pat, m * d)
+    t = (np.swapaxes(a.reshape(n_trials, n_pat, m * m), 1, 2) @ av).reshape(n_trials, m, m, m, d)
+    rows, cols = layout.rows, layout.cols
+    off = rows != cols
+    out = t[:, :, rows, cols, :]  # (R, m, q, d): t[a, x, y, c] = Σ_p A_p[a, x] (A_p V_p)[y, c]
+    out[:, :, off] += t[:, :, cols[off], rows[off], :]
+    return out.transpose(0, 2, 3, 1).reshape(n_trials, q, d * m) @ layout.jmap
 
 
-def observed_hessian(
-    layout: MappedLayout, st: MappedStats, pt: MappedPoint, ai: np.ndarray, f: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Observed Hessian of -2 l_REML in φ, and Q_j = Σ_p ZZ_p ⊗ A_p E_j A_p (q, d·m, d·m), so that
-    X'V⁻¹E_jV⁻¹X = J' Q_j J."""
+def average_information(layout: MappedLayout, pt: MappedPoint) -> np.ndarray:
+    """y'PV_iPV_jPy (R, q, q), the average information."""
+    h = _sandwich_apply(layout, pt.a, pt.resid_z)  # h_j = X'V⁻¹ E_j P y, R_p = Σ_s r_s z_s'
+    ai = kron_trace(layout, pt.a, pt.u) - h @ pt.phi @ np.swapaxes(h, 1, 2)
+    return 0.5 * (ai + np.swapaxes(ai, 1, 2))
+
+
+def observed_hessian(layout: MappedLayout, st: MappedStats, pt: MappedPoint, ai: np.ndarray) -> np.ndarray:
+    """Observed Hessian (R, q, q) of -2 l_REML in φ, from the average information ``ai``."""
     m, d, q = layout.m, layout.d, layout.q
-    n_pat = pt.a.shape[0]
-    qz = (st.zz.T @ f.reshape(q, n_pat, m * m)).reshape(q, d, d, m, m)
-    qz = qz.transpose(0, 1, 3, 2, 4).reshape(q, d * m, d * m)
-    rpsi = pt.psi @ qz  # tr(Φ P̃_i Φ P̃_j) = tr(Ψ Q_i Ψ Q_j), Ψ = J Φ J'
-    tr_pp = rpsi.reshape(q, -1) @ np.transpose(rpsi, (0, 2, 1)).reshape(q, -1).T
-    tr_pvpv = kron_trace(layout, pt.a, pt.a * st.count[:, None, None]) - 2.0 * kron_trace(layout, pt.a, pt.c) + tr_pp
+    n_trials, n_pat = pt.a.shape[:2]
+    f = sandwich_basis(layout, pt.a)
+    # Q_j = Σ_p ZZ_p ⊗ A_p E_j A_p, so that X'V⁻¹E_jV⁻¹X = J' Q_j J
+    qz = np.swapaxes(st.zz, 1, 2)[:, None] @ f.reshape(n_trials, q, n_pat, m * m)
+    qz = qz.reshape(n_trials, q, d, d, m, m).transpose(0, 1, 2, 4, 3, 5).reshape(n_trials, q, d * m, d * m)
+    rpsi = pt.psi[:, None] @ qz  # tr(Φ P̃_i Φ P̃_j) = tr(Ψ Q_i Ψ Q_j), Ψ = J Φ J'
+    tr_pp = rpsi.reshape(n_trials, q, -1) @ np.swapaxes(rpsi, 2, 3).reshape(n_trials, q, -1).transpose(0, 2, 1)
+    tr_pvpv = kron_trace(layout, pt.a, pt.a * st.count[:, :, None, None]) - 2.0 * kron_trace(layout, pt.a, pt.c) + tr_pp
     hess = -tr_pvpv + 2.0 * ai
-    return 0.5 * (hess + hess.T), qz
+    return 0.5 * (hess + np.swapaxes(hess, 1, 2))
+
+
+@dataclass(frozen=True)
+class Optimum:
+    """Where :func:`newton_many` stopped, per trial; ``converged`` False: the rest is meaningless."""
+
+    converged: np.ndarray  # (R,)
+    phi_vec: np.ndarray  # (R, q)
+    iterations: np.ndarray  # (R,)
+    point: MappedPoint
+    hess: np.ndarray  # (R, q, q) observed Hessian at the optimum
+
+    def take(self, idx: np.ndarray) -> Optimum:
+        pt, hess = self.point.take(idx), self.hess[idx]
+        return Optimum(self.converged[idx], self.phi_vec[idx], self.iterations[idx], pt, hess)
+
+
+def _solve(mats: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Solutions (R, q) of a stack of systems and which ones were not singular."""
+    try:
+        return np.linalg.solve(mats, rhs[:, :, None])[:, :, 0], np.ones(len(rhs), dtype=bool)
+    except np.linalg.LinAlgError:
+        out, ok = np.zeros_like(rhs), np.ones(len(rhs), dtype=bool)
+        for r in range(len(rhs)):
+            try:
+                out[r] = np.linalg.solve(mats[r], rhs[r])
+            except np.linalg.LinAlgError:
+                ok[r] = False
+        return out, ok
+
+
+def newton_many(layout: MappedLayout, st: MappedStats, sigma0: np.ndarray) -> Optimum:
+    """:func:`alstrial.stats.mmrm.newton.newton`, trial by trial in lockstep: average-information
+    steps until the Newton decrement is below 1e-3, then Newton steps until it is below 1e-20,
+    halving a step until -2 l does not increase (30 halvings at most, 60 iterations at most)."""
+    n_trials, q = sigma0.shape[0], layout.q
+    pt = evaluate(layout, st, sigma0)
+    phi_vec = sigma0[:, layout.rows, layout.cols].copy()
+    live = pt.ok.copy()  # still iterating
+    converged = np.zeros(n_trials, dtype=bool)
+    full = np.zeros(n_trials, dtype=bool)
+    iterations = np.zeros(n_trials, dtype=int)
+    hess_at = np.full((n_trials, q, q), np.nan)
+    for it in range(1, _MAX_ITER + 1):
+        idx = np.flatnonzero(live)
+        if idx.size == 0:
+            break
+        sub = pt.take(idx)
+        hess = average_information(layout, sub)
+        is_full = full[idx]
+        if is_full.any():
+            fi = np.flatnonzero(is_full)
+            hess[fi] = observed_hessian(layout, st.take(idx[fi]), sub.take(fi), hess[fi])
+            hess_at[idx[fi]] = hess[fi]
+        step, solved = _solve(hess, sub.grad)
+        dec = np.einsum("rq,rq->r", step, sub.grad)
+        bad = ~np.isfinite(dec) | (dec <= 0)
+        stop = solved & bad & (is_full | (dec == 0))
+        done = stop & (dec == 0) | solved & ~bad & is_full & (dec < _TOL)
+        converged[idx[done]] = True
+        iterations[idx[done]] = it
+        live[idx[~solved | stop | done]] = False
+        full[idx[solved & bad & ~stop]] = True  # an average-information step that does not descend
+        move = solved & ~bad & ~done
+        full[idx[move & (dec < _AI_UNTIL)]] = True
+        _line_search(layout, st, pt, phi_vec, idx[move], step[move], dec[move], full, live)
+    missing = converged & ~full  # stopped on a zero decrement before any Newton step: build H there
+    if missing.any():
+        mi = np.flatnonzero(missing)
+        sub = pt.take(mi)
+        hess_at[mi] = observed_hessian(layout, st.take(mi), sub, average_information(layout, sub))
+    return Optimum(converged, phi_vec, iterations, pt, hess_at)
+
+
+def _line_search(
+    layout: MappedLayout,
+    st: MappedStats,
+    pt: MappedPoint,
+    phi_vec: np.ndarray,
+    idx: np.ndarray,
+    step: np.ndarray,
+    dec: np.ndarray,
+    full: np.ndarray,
+    live: np.ndarray,
+) -> None:
+    """Step each trial ``idx`` along ``-step``, halving until -2 l does not increase (near the
+    optimum, where the value no longer resolves the gain, the Newton step is taken as is); a
+    trial that finds no such step in 30 halvings stops (not converged). Updates in place."""
+    scale = np.ones(idx.size)
+    pending = np.arange(idx.size)
+    for _ in range(30):
+        if pending.size == 0:
+            return
+        rows = idx[pending]
+        trial = phi_vec[rows] - scale[pending, None] * step[pending]
+        new = evaluate(layout, st.take(rows), sigma_stack(layout, trial))
+        accept = new.ok & ((new.value <= pt.value[rows]) | (full[rows] & (dec[pending] < 1e-8)))
+        took = np.flatnonzero(accept)
+        phi_vec[rows[took]] = trial[took]
+        pt.put(rows[took], new.take(took))
+        pending = pending[~accept]
+        scale[pending] *= 0.5
+    live[idx[pending]] = False
+
+
+def sigma_stack(layout: Layout, vec: np.ndarray) -> np.ndarray:
+    """(R, m, m) from the natural parameters (R, q)."""
+    sig = np.zeros((vec.shape[0], layout.m, layout.m))
+    sig[:, layout.rows, layout.cols] = vec
+    sig[:, layout.cols, layout.rows] = vec
+    return sig
 
 
 def contrast(
-    layout: MappedLayout, st: MappedStats, pt: MappedPoint, hess: np.ndarray, qz: np.ndarray, row: np.ndarray, kr: bool
-) -> tuple[float, float, float]:
-    """Estimate, SE (Kenward-Roger adjusted when ``kr``) and Satterthwaite df of l'β, from the
-    observed Hessian ``hess`` at the optimum (W = Cov(φ̂) = 2 H⁻¹) and its Q matrices."""
-    w = 2.0 * np.linalg.inv(hess)
-    w = 0.5 * (w + w.T)
-    est = float(row @ pt.beta)
+    layout: MappedLayout, st: MappedStats, opt: Optimum, row: np.ndarray, kr: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate, SE (Kenward-Roger adjusted when ``kr``) and Satterthwaite df of l'β per trial,
+    from the observed Hessian at the optimum (W = Cov(φ̂) = 2 H⁻¹), and which trials have a W."""
+    pt = opt.point
+    n_trials = pt.beta.shape[0]
+    inv, ok = _inv_many(opt.hess)
+    w = 2.0 * inv
+    w = 0.5 * (w + np.swapaxes(w, 1, 2))
+    est = pt.beta @ row
     zvec = pt.phi @ row
-    var = float(row @ zvec)
-    jz = layout.jmap @ zvec
-    pz = (qz @ jz) @ layout.jmap  # (q, k): P̃_j Φ l
-    g = pz @ zvec
-    denom = float(g @ w @ g)
-    df = 2.0 * var * var / denom if denom > 0 and var > 0 else float("inf")
+    var = zvec @ row
+    jz = zvec @ layout.jmap.T
+    zm = np.swapaxes(jz.reshape(n_trials, layout.d, layout.m), 1, 2)[:, None]  # X_s Φ l = zm @ z_s
+    zz = st.zz.reshape(n_trials, -1, layout.d, layout.d)
+    pz = _sandwich_apply(layout, pt.a, zm @ zz)  # (R, q, k): P̃_j Φ l = J' Σ_p vec(A_p E_j A_p zm ZZ_p)
+    g = np.einsum("rqk,rk->rq", pz, zvec)
+    denom = np.einsum("rq,rqs,rs->r", g, w, g)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = np.where((denom > 0) & (var > 0), 2.0 * var * var / denom, np.inf)
     if kr:
-        zm = jz.reshape(layout.d, layout.m).T  # X_s Φ l = zm @ z_s
-        xzzx = zm @ st.zz.reshape(-1, layout.d, layout.d) @ zm.T
+        xzzx = zm @ zz @ np.swapaxes(zm, 2, 3)
         zqz = kron_trace(layout, pt.a, pt.a @ xzzx @ pt.a)
-        zppz = pz @ pt.phi @ pz.T
-        var = var + 2.0 * float(np.sum(w * (zqz - zppz)))
-    return est, float(np.sqrt(max(var, 0.0))), df
+        zppz = pz @ pt.phi @ np.swapaxes(pz, 1, 2)
+        var = var + 2.0 * np.einsum("rij,rij->r", w, zqz - zppz)
+    return est, np.sqrt(np.maximum(var, 0.0)), df, ok
+
+
+def _inv_many(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses of a stack (R, q, q), and which matrices were not singular (NaN where singular)."""
+    try:
+        return np.linalg.inv(mats), np.ones(len(mats), dtype=bool)
+    except np.linalg.LinAlgError:
+        out, ok = np.full(mats.shape, np.nan), np.ones(len(mats), dtype=bool)
+        for r in range(len(mats)):
+            try:
+                out[r] = np.linalg.inv(mats[r])
+            except np.linalg.LinAlgError:
+                ok[r] = False
+        return out, ok

@@ -16,9 +16,7 @@ optimum is Cov(φ̂)⁻¹/2, which Satterthwaite and Kenward-Roger need.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -57,16 +55,6 @@ class PatternData:
     yy: np.ndarray  # (P, m, m)
     n_obs: int
     log_weight_sum: float = 0.0  # Σ log w (weights are absorbed into X and y)
-
-
-class Stationary(Protocol):
-    """What the Newton iterations read of a point: -2 l_REML and its gradient in φ."""
-
-    @property
-    def value(self) -> float: ...
-
-    @property
-    def grad(self) -> np.ndarray: ...
 
 
 @dataclass
@@ -128,7 +116,7 @@ def kron_trace(layout: Layout, a: np.ndarray, mats: np.ndarray) -> np.ndarray:
     return layout.basis_flat @ kt @ layout.basis_flat.T
 
 
-def sandwich_basis(layout: Layout, a: np.ndarray) -> np.ndarray:
+def _sandwich_basis(layout: Layout, a: np.ndarray) -> np.ndarray:
     """(q, P·m·m): A_p E_j A_p for every basis matrix E_j = e_r e_c' + e_c e_r' of Σ."""
     rows, cols = layout.rows, layout.cols
     left = np.transpose(a[:, :, rows], (2, 0, 1))  # (q, P, m): A[:, r]
@@ -143,7 +131,7 @@ def sandwich_basis(layout: Layout, a: np.ndarray) -> np.ndarray:
 
 def average_information(layout: Layout, pt: Point) -> tuple[np.ndarray, np.ndarray]:
     """y'PV_iPV_jPy (the average information) and h_i = X'V⁻¹V_iPy."""
-    f = sandwich_basis(layout, pt.a)
+    f = _sandwich_basis(layout, pt.a)
     h = f @ pt.xr
     ai = kron_trace(layout, pt.a, pt.u) - h @ pt.phi @ h.T
     return 0.5 * (ai + ai.T), f
@@ -169,39 +157,14 @@ def newton(layout: Layout, st: PatternData, sigma0: np.ndarray) -> tuple[np.ndar
     Stops when the Newton decrement g'H⁻¹g (twice the predicted gain) is below 1e-20, i.e.
     to machine precision, so results do not depend on the start (warm or not).
     """
-
-    def curvature(pt: Point, full: bool) -> tuple[np.ndarray, None]:
-        ai, f = average_information(layout, pt)
-        return (observed_hessian(layout, st, pt, ai, f)[0] if full else ai), None
-
-    found = newton_path(layout, lambda sigma: evaluate(layout, st, sigma), curvature, sigma0)
-    return None if found is None else found[:3]
-
-
-PointT = TypeVar("PointT", bound=Stationary)
-ExtraT = TypeVar("ExtraT")
-
-
-def newton_path(
-    layout: Layout,
-    evaluate_at: Callable[[np.ndarray], PointT | None],
-    curvature: Callable[[PointT, bool], tuple[np.ndarray, ExtraT]],
-    sigma0: np.ndarray,
-) -> tuple[np.ndarray, PointT, int, tuple[np.ndarray, ExtraT] | None] | None:
-    """The iterations of :func:`newton` for any likelihood with the same (φ, value, grad) surface.
-
-    ``curvature(point, full)`` gives the observed Hessian (``full``) or the average information,
-    with whatever pieces it built on the way (``ExtraT``). The last item returned is the observed
-    Hessian at the optimum and its pieces when the stopping test computed them (else None): the
-    inference at the optimum needs exactly that matrix, so a caller need not build it again.
-    """
-    pt = evaluate_at(sigma0)
+    pt = evaluate(layout, st, sigma0)
     if pt is None:
         return None
     phi_vec = sigma0[layout.rows, layout.cols].copy()
     full = False
     for it in range(1, _MAX_ITER + 1):
-        hess, extra = curvature(pt, full)
+        ai, f = average_information(layout, pt)
+        hess = observed_hessian(layout, st, pt, ai, f)[0] if full else ai
         try:
             step = np.linalg.solve(hess, pt.grad)
         except np.linalg.LinAlgError:
@@ -209,17 +172,17 @@ def newton_path(
         dec = float(step @ pt.grad)
         if not np.isfinite(dec) or dec <= 0:
             if full or dec == 0:
-                return (phi_vec, pt, it, (hess, extra) if full else None) if dec == 0 else None
+                return (phi_vec, pt, it) if dec == 0 else None
             full = True
             continue
         if full and dec < _TOL:
-            return phi_vec, pt, it, (hess, extra)
+            return phi_vec, pt, it
         if dec < _AI_UNTIL:
             full = True
         scale = 1.0
         for _ in range(30):
             trial = phi_vec - scale * step
-            new = evaluate_at(sigma_of(layout, trial))
+            new = evaluate(layout, st, sigma_of(layout, trial))
             # near the optimum the value no longer resolves the gain: accept the Newton step
             if new is not None and (new.value <= pt.value or (full and dec < 1e-8)):
                 phi_vec, pt = trial, new
