@@ -155,6 +155,8 @@ def _fit_block(design: PrimaryDesign, items: Sequence[_Input], df: BatchDf, warm
     if warm is not None and not opt.converged[0]:
         opt = newton_many(design, st, start)
     ok = np.flatnonzero(opt.converged)
+    if ok.size == 0:
+        return out
     est, se, ddf, inverted = contrast(design, st.take(ok), opt.take(ok), design.contrast, df == "kenward-roger")
     for j, fitted in enumerate(ok[inverted]):
         r = int(idx[fitted])

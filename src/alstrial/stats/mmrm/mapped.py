@@ -380,7 +380,7 @@ def contrast(
     var = zvec @ row
     jz = zvec @ layout.jmap.T
     zm = np.swapaxes(jz.reshape(n_trials, layout.d, layout.m), 1, 2)[:, None]  # X_s Φ l = zm @ z_s
-    zz = st.zz.reshape(n_trials, -1, layout.d, layout.d)
+    zz = st.zz.reshape(*st.zz.shape[:2], layout.d, layout.d)
     pz = _sandwich_apply(layout, pt.a, zm @ zz)  # (R, q, k): P̃_j Φ l = J' Σ_p vec(A_p E_j A_p zm ZZ_p)
     g = np.einsum("rqk,rk->rq", pz, zvec)
     denom = np.einsum("rq,rqs,rs->r", g, w, g)
