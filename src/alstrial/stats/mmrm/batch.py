@@ -149,8 +149,7 @@ def _fit_block(design: PrimaryDesign, items: Sequence[_Input], df: BatchDf, warm
     idx, st = idx[full_rank], st.take(np.flatnonzero(full_rank))
     if idx.size == 0:
         return out
-    kept = zip(cross[full_rank], counts[full_rank], strict=True)
-    start = np.array([covariance_from_products(cr, co) for cr, co in kept])
+    start = covariance_from_products(cross[full_rank], counts[full_rank])
     opt = newton_many(design, st, start if warm is None else warm[None])
     if warm is not None and not opt.converged[0]:
         opt = newton_many(design, st, start)
