@@ -63,7 +63,9 @@ def _close(got: np.ndarray, want: np.ndarray) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * float(np.abs(want).max()))
 
 
-def test_likelihood_and_derivatives_equal_the_regular_newton_pieces() -> None:
+@pytest.mark.parametrize("chunk", [8, 2])  # the Hessian's trace term all at once, or 2 trials at a time
+def test_likelihood_and_derivatives_equal_newton_pieces(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mapped, "_HESSIAN_CHUNK", chunk)
     trials = [_trial(seed, n) for seed, n in ((1, 90), (2, 120), (3, 75))]  # different sizes
     design = PrimaryDesign(M, N_STRATA, -1)
     n_max = max(t[0].shape[0] for t in trials)
@@ -111,3 +113,28 @@ def test_a_covariance_that_is_not_positive_definite_marks_only_its_trial() -> No
     assert pt.ok.tolist() == [True, False] and np.isinf(pt.value[1])
     alone = mapped.evaluate(design, st.take(np.array([0])), good[None])
     assert pt.value[0] == pytest.approx(alone.value[0], rel=1e-12)  # same sums; a block mate only adds rows
+
+
+def test_the_trace_term_without_a_cholesky_factor_of_phi_is_the_same() -> None:
+    """tr(Φ P̃_i Φ P̃_j) by ⟨C'P̃_iC, C'P̃_jC⟩ (Φ = CC') and, where Φ has no Cholesky factor, by the
+    products ΦP̃_j: the same number (the second route is forced here by refusing the factor)."""
+    trials = [_trial(seed, 80) for seed in (6, 7)]
+    design = PrimaryDesign(M, N_STRATA, -1)
+    y = np.array([t[0] for t in trials])
+    z = np.array([np.column_stack([np.ones(80), t[2], t[1], t[3] == 1]) for t in trials])
+    mask = ~np.isnan(y)
+    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    pt = mapped.evaluate(design, st, np.broadcast_to(4.0 * np.eye(M) + 1.0, (2, M, M)).copy())
+    want = mapped._trace_pp_block(design, st, pt)
+    chol = mapped._chol
+
+    def refuse_phi(mats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        factor, ok = chol(mats)
+        if mats.shape[-1] == design.k:
+            factor[1], ok[1] = np.eye(design.k), False  # the second trial's Φ "has no factor"
+        return factor, ok
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mapped, "_chol", refuse_phi)
+        got = mapped._trace_pp_block(design, st, pt)
+    _close(got, want)

@@ -34,6 +34,7 @@ class MappedLayout(Layout):
         super().__init__(m, k)
         self.d = d
         self.jmap = np.ascontiguousarray(maps.transpose(2, 0, 1).reshape(d * m, k))
+        self.jrows = np.ascontiguousarray(maps.transpose(0, 2, 1).reshape(m, d * k))  # [a, (c, κ)] = J[c·m + a, κ]
 
 
 @dataclass(frozen=True)
@@ -205,19 +206,6 @@ def kron_trace(layout: Layout, a: np.ndarray, mats: np.ndarray) -> np.ndarray:
     return layout.basis_flat @ kt @ layout.basis_flat.T
 
 
-def sandwich_basis(layout: Layout, a: np.ndarray) -> np.ndarray:
-    """(R, q, P, m, m): A_p E_j A_p for every basis matrix E_j = e_r e_c' + e_c e_r' of Σ."""
-    rows, cols = layout.rows, layout.cols
-    left = np.moveaxis(a[..., rows], 3, 1)  # (R, q, P, m): A[:, r]
-    right = np.moveaxis(a[:, :, cols, :], 2, 1)  # (R, q, P, m): A[c, :]
-    out = left[..., :, None] * right[..., None, :]
-    off = rows != cols
-    left2 = np.moveaxis(a[..., cols[off]], 3, 1)
-    right2 = np.moveaxis(a[:, :, rows[off], :], 2, 1)
-    out[:, off] += left2[..., :, None] * right2[..., None, :]
-    return out
-
-
 def _sandwich_apply(layout: MappedLayout, a: np.ndarray, v: np.ndarray) -> np.ndarray:
     """(R, q, k): J' vec Σ_p A_p E_j A_p V_p for (R, P, m, d) matrices V_p, without the sandwiches:
     A E_j A V = A[:, r] (AV)[c, :] + A[:, c] (AV)[r, :] for E_j = e_r e_c' + e_c e_r'."""
@@ -241,17 +229,53 @@ def average_information(layout: MappedLayout, pt: MappedPoint) -> np.ndarray:
 
 def observed_hessian(layout: MappedLayout, st: MappedStats, pt: MappedPoint, ai: np.ndarray) -> np.ndarray:
     """Observed Hessian (R, q, q) of -2 l_REML in φ, from the average information ``ai``."""
-    m, d, q = layout.m, layout.d, layout.q
-    n_trials, n_pat = pt.a.shape[:2]
-    f = sandwich_basis(layout, pt.a)
-    # Q_j = Σ_p ZZ_p ⊗ A_p E_j A_p, so that X'V⁻¹E_jV⁻¹X = J' Q_j J
-    qz = np.swapaxes(st.zz, 1, 2)[:, None] @ f.reshape(n_trials, q, n_pat, m * m)
-    qz = qz.reshape(n_trials, q, d, d, m, m).transpose(0, 1, 2, 4, 3, 5).reshape(n_trials, q, d * m, d * m)
-    rpsi = pt.psi[:, None] @ qz  # tr(Φ P̃_i Φ P̃_j) = tr(Ψ Q_i Ψ Q_j), Ψ = J Φ J'
-    tr_pp = rpsi.reshape(n_trials, q, -1) @ np.swapaxes(rpsi, 2, 3).reshape(n_trials, q, -1).transpose(0, 2, 1)
-    tr_pvpv = kron_trace(layout, pt.a, pt.a * st.count[:, :, None, None]) - 2.0 * kron_trace(layout, pt.a, pt.c) + tr_pp
+    tr_pvpv = (
+        kron_trace(layout, pt.a, pt.a * st.count[:, :, None, None])
+        - 2.0 * kron_trace(layout, pt.a, pt.c)
+        + _trace_pp(layout, st, pt)
+    )
     hess = -tr_pvpv + 2.0 * ai
     return 0.5 * (hess + np.swapaxes(hess, 1, 2))
+
+
+def _trace_pp(layout: MappedLayout, st: MappedStats, pt: MappedPoint) -> np.ndarray:
+    """:func:`_trace_pp_block` a few trials at a time: its temporaries (~0.4 MB a trial) stay small
+    enough that the allocator reuses them; a whole block's were returned to the system after each
+    call and page-faulted back in, which cost twice the arithmetic."""
+    n_trials = pt.a.shape[0]
+    if n_trials <= _HESSIAN_CHUNK:
+        return _trace_pp_block(layout, st, pt)
+    parts = []
+    for first in range(0, n_trials, _HESSIAN_CHUNK):
+        idx = np.arange(first, min(first + _HESSIAN_CHUNK, n_trials))
+        parts.append(_trace_pp_block(layout, st.take(idx), pt.take(idx)))
+    return np.concatenate(parts)
+
+
+_HESSIAN_CHUNK = 8
+
+
+def _trace_pp_block(layout: MappedLayout, st: MappedStats, pt: MappedPoint) -> np.ndarray:
+    """(R, q, q): tr(Φ P̃_i Φ P̃_j) with P̃_j = X'V⁻¹E_jV⁻¹X = T_rc + T_cr (T_rr alone when r = c) for
+    E_j = e_r e_c' + e_c e_r', T_vw = Σ_p G_{p,v}' ZZ_p G_{p,w}, G_{p,v} (d, k) = row v of A_p mapped
+    by J. With Φ = CC' the trace is ⟨C'P̃_iC, C'P̃_jC⟩: C goes into G, and every T_vw is one product."""
+    m, d, k, q = layout.m, layout.d, layout.k, layout.q
+    n_trials, n_pat = pt.a.shape[:2]
+    chol, ok = _chol(pt.phi)  # Φ is positive definite where the point is; else C = I and Φ below
+    g = ((pt.a @ layout.jrows).reshape(n_trials, -1, k) @ chol).reshape(n_trials, n_pat, m, d, k)
+    h = st.zz.reshape(n_trials, n_pat, 1, d, d) @ g
+    gt = g.transpose(0, 1, 3, 2, 4).reshape(n_trials, n_pat * d, m * k)
+    ht = h.transpose(0, 1, 3, 2, 4).reshape(n_trials, n_pat * d, m * k)
+    t = (np.swapaxes(gt, 1, 2) @ ht).reshape(n_trials, m, k, m, k)  # C' T_vw C
+    rows, cols = layout.rows, layout.cols
+    s = (t[:, rows, :, cols, :] + t[:, cols, :, rows, :]) * np.where(rows != cols, 1.0, 0.5)[:, None, None, None]
+    s = np.swapaxes(s, 0, 1)  # (R, q, k, k): C'P̃_jC
+    if not ok.all():
+        s[~ok] = pt.phi[~ok, None] @ s[~ok]  # Φ P̃_j: tr(Φ P̃_i Φ P̃_j) = Σ (ΦP̃_i)[x, y] (ΦP̃_j)[y, x]
+        out = s.reshape(n_trials, q, k * k) @ np.swapaxes(np.swapaxes(s, 2, 3).reshape(n_trials, q, k * k), 1, 2)
+        return np.asarray(out)
+    flat = s.reshape(n_trials, q, k * k)
+    return np.asarray(flat @ np.swapaxes(flat, 1, 2))
 
 
 @dataclass(frozen=True)
