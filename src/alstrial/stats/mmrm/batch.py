@@ -7,15 +7,19 @@ difference at the primary visit with its SE, df and p value, equal to the regula
 :class:`~alstrial.stats.mmrm.MMRM` fit of the same data (tests check 1e-6 relative).
 
 Why it is fast: every trial of a design shares the design's structure, so a subject's design
-rows are a fixed linear map of four numbers (1, arm, baseline, stratum) and the likelihood needs
-only per-missingness-pattern sums of their products (O(n) once per trial). The optimiser works
-directly on the natural parameters (the entries of Σ) with analytic gradient and Hessian: average
-information steps, then full Newton, from the trial's own moment estimate of Σ. (Starting from the
-previous trial's estimate, ``warm_start=True``, was measured to take more iterations: 8-9 against
-6-7 on simulated seed trials, the trials differ more from each other than a moment estimate misses.)
+rows are a fixed linear map of d numbers z = (1, arm, baseline, stratum) and the likelihood and
+its derivatives need only per-missingness-pattern sums of z z', y z' and y y' (O(n) once per
+trial; :mod:`alstrial.stats.mmrm.mapped`). The optimiser works directly on the natural
+parameters (the entries of Σ) with analytic gradient and Hessian: average-information steps, then
+full Newton, from the trial's own moment estimate of Σ, with exactly the schedule of the regular
+engine's Newton path; the trials of a block (``BLOCK``) iterate in lockstep, so numpy's cost per
+call is shared. (Starting from the previous trial's estimate, ``warm_start=True``, was measured
+to take more iterations: 8-9 against 6-7 on simulated seed trials, the trials differ more from
+each other than a moment estimate misses; it fits one trial at a time.)
 The observed information at the optimum gives Cov(φ̂), Satterthwaite's df and the Kenward-Roger
 adjustment of the contrast's variance (Σ is linear in φ for ``us``, so KR's R term is zero).
-A trial where Newton does not converge is refitted by the regular engine (counted in ``refits``).
+A trial whose design has an aliased column, or where Newton does not converge, is refitted by the
+regular engine (counted in ``refits``).
 """
 
 from __future__ import annotations

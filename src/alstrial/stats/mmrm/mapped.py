@@ -18,6 +18,7 @@ block. Patterns are the union over the block's trials; a trial's count of a patt
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TypeVar
 
 import numpy as np
 
@@ -323,12 +324,12 @@ def newton_many(layout: MappedLayout, st: MappedStats, sigma0: np.ndarray) -> Op
         idx = np.flatnonzero(live)
         if idx.size == 0:
             break
-        sub = pt.take(idx)
+        sub = _take(pt, idx, n_trials)
         hess = average_information(layout, sub)
         is_full = full[idx]
         if is_full.any():
             fi = np.flatnonzero(is_full)
-            hess[fi] = observed_hessian(layout, st.take(idx[fi]), sub.take(fi), hess[fi])
+            hess[fi] = observed_hessian(layout, _take(st, idx[fi], n_trials), _take(sub, fi, idx.size), hess[fi])
             hess_at[idx[fi]] = hess[fi]
         step, solved = _solve(hess, sub.grad)
         dec = np.einsum("rq,rq->r", step, sub.grad)
@@ -371,14 +372,22 @@ def _line_search(
             return
         rows = idx[pending]
         trial = phi_vec[rows] - scale[pending, None] * step[pending]
-        new = evaluate(layout, st.take(rows), sigma_stack(layout, trial))
+        new = evaluate(layout, _take(st, rows, len(live)), sigma_stack(layout, trial))
         accept = new.ok & ((new.value <= pt.value[rows]) | (full[rows] & (dec[pending] < 1e-8)))
         took = np.flatnonzero(accept)
         phi_vec[rows[took]] = trial[took]
-        pt.put(rows[took], new.take(took))
+        pt.put(rows[took], _take(new, took, rows.size))
         pending = pending[~accept]
         scale[pending] *= 0.5
     live[idx[pending]] = False
+
+
+_Taken = TypeVar("_Taken", MappedPoint, MappedStats)
+
+
+def _take(obj: _Taken, idx: np.ndarray, size: int) -> _Taken:
+    """``obj.take(idx)``, without the copy when ``idx`` (sorted, distinct) is every trial."""
+    return obj if idx.size == size else obj.take(idx)
 
 
 def sigma_stack(layout: Layout, vec: np.ndarray) -> np.ndarray:
