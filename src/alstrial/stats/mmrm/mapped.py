@@ -240,9 +240,10 @@ def observed_hessian(layout: MappedLayout, st: MappedStats, pt: MappedPoint, ai:
 
 
 def _trace_pp(layout: MappedLayout, st: MappedStats, pt: MappedPoint) -> np.ndarray:
-    """:func:`_trace_pp_block` a few trials at a time: its temporaries (~0.4 MB a trial) stay small
-    enough that the allocator reuses them; a whole block's were returned to the system after each
-    call and page-faulted back in, which cost twice the arithmetic."""
+    """:func:`_trace_pp_block` ``_HESSIAN_CHUNK`` trials at a time. Its temporaries are ~1 MB a
+    trial; glibc handed a larger call's back to the system after each call and they were
+    page-faulted in again (20 seed trials: 300 minor faults a trial with 8 at a time, a third of
+    the fit's CPU time as system time; none with 4)."""
     n_trials = pt.a.shape[0]
     if n_trials <= _HESSIAN_CHUNK:
         return _trace_pp_block(layout, st, pt)
@@ -253,7 +254,7 @@ def _trace_pp(layout: MappedLayout, st: MappedStats, pt: MappedPoint) -> np.ndar
     return np.concatenate(parts)
 
 
-_HESSIAN_CHUNK = 8
+_HESSIAN_CHUNK = 4
 
 
 def _trace_pp_block(layout: MappedLayout, st: MappedStats, pt: MappedPoint) -> np.ndarray:
