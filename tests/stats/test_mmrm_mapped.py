@@ -138,3 +138,25 @@ def test_the_trace_term_without_a_cholesky_factor_of_phi_is_the_same() -> None:
         patch.setattr(mapped, "_chol", refuse_phi)
         got = mapped._trace_pp_block(design, st, pt)
     _close(got, want)
+
+
+def test_a_covariance_is_checked_only_on_the_visits_a_trial_observes() -> None:
+    """A trial where nobody has both the first and the last visit needs Σ positive definite on its
+    patterns only (as newton.py does), even when a block mate completes every visit."""
+    short, full = _trial(8, 80), _trial(9, 80)
+    short[0][~np.isnan(short[0][:, -1]), 0] = np.nan  # whoever has the last visit misses the first
+    design = PrimaryDesign(M, N_STRATA, -1)
+    y = np.array([short[0], full[0]])
+    z = np.array([np.column_stack([np.ones(80), t[2], t[1], t[3] == 1]) for t in (short, full)])
+    mask = ~np.isnan(y)
+    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    sigma = 4.0 * np.eye(M) + 1.0
+    sigma[0, -1] = sigma[-1, 0] = -4.5  # not PD, but PD without visit 1 and without visit 5
+    assert np.linalg.eigvalsh(sigma).min() < 0 < np.linalg.eigvalsh(sigma[1:, 1:]).min()
+    assert np.linalg.eigvalsh(sigma[:-1, :-1]).min() > 0
+    pt = mapped.evaluate(design, st, np.array([sigma, sigma]))
+    assert pt.ok.tolist() == [True, False]
+    want = evaluate(Layout(M, design.k), _pattern_data(*short), sigma)
+    assert want is not None
+    _close(pt.value[0], want.value)
+    _close(pt.grad[0], want.grad)

@@ -53,6 +53,12 @@ class MappedStats:
         return MappedStats(self.mask, self.count[idx], self.zz[idx], self.yz[idx], self.yy[idx], self.n_obs[idx])
 
     @property
+    def prefix(self) -> np.ndarray:
+        """(P,) j for a pattern that observes visits 1..j (monotone dropout), else 0."""
+        j = self.mask.sum(axis=1)
+        return np.where(np.all(self.mask == (np.arange(self.mask.shape[1]) < j[:, None]), axis=1), j, 0)
+
+    @property
     def both(self) -> np.ndarray:
         """(P, m, m) visit pairs observed together in each pattern."""
         return self.mask[:, :, None] & self.mask[:, None, :]
@@ -162,18 +168,54 @@ class MappedPoint:
             getattr(self, f.name)[idx] = getattr(other, f.name)
 
 
+def _pattern_inverses(
+    layout: MappedLayout, st: MappedStats, sigma: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Σ_p⁻¹ (R, P, m, m, zero outside the pattern's visits), log|Σ_p| (R, P), and which trials'
+    present patterns are all positive definite (a pattern a trial lacks gets the identity).
+
+    A monotone-dropout pattern observes visits 1..j, and the Cholesky factor of a leading block is
+    the leading block of the factor: one factorization of the trial's longest such pattern gives
+    every shorter one's inverse, Σ_{a<j} L⁻¹[a]'L⁻¹[a], and log-determinant; only the other
+    patterns are factorised one by one (on the seed trials, 1 factorization per trial, not 7)."""
+    m = layout.m
+    n_trials, n_pat = st.count.shape
+    present = st.count > 0
+    plen = st.prefix
+    a = np.zeros((n_trials, n_pat, m, m))
+    logdet = np.zeros((n_trials, n_pat))
+    ok = np.ones(n_trials, dtype=bool)
+    eye = np.eye(m, dtype=bool)
+    pre = np.flatnonzero(plen > 0)
+    if pre.size:
+        longest = np.max(np.where(present[:, pre], plen[pre], 0), axis=1)  # 0: the trial has none
+        keep = np.arange(m) < longest[:, None]
+        lead = np.where(keep[:, :, None] & keep[:, None, :], sigma, 0.0)
+        chol, ok = _chol(np.where(eye & ~keep[:, :, None], 1.0, lead))
+        linv = np.linalg.inv(chol)
+        cum = np.cumsum(linv[:, :, :, None] * linv[:, :, None, :], axis=1)  # [j - 1]: Σ_{a<j} L⁻¹[a]'L⁻¹[a]
+        a[:, pre] = np.where(st.both[pre], cum[:, plen[pre] - 1], 0.0)
+        logdet[:, pre] = np.cumsum(2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)[:, plen[pre] - 1]
+    other = np.flatnonzero(plen == 0)
+    if other.size:
+        both = st.both[other]
+        padded = np.where(both, sigma[:, None], 0.0)
+        padded = np.where(eye & ~st.mask[other][:, :, None], 1.0, padded)
+        padded = np.where(present[:, other, None, None], padded, np.eye(m))
+        chol, ok_other = _chol(padded)
+        ok &= ok_other
+        linv = np.linalg.inv(chol)
+        a[:, other] = np.where(both, np.swapaxes(linv, 2, 3) @ linv, 0.0)
+        logdet[:, other] = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)
+    return a, logdet, ok
+
+
 def evaluate(layout: MappedLayout, st: MappedStats, sigma: np.ndarray) -> MappedPoint:
     """-2 l_REML at Σ (R, m, m) and its gradient in φ; ``ok`` False where Σ or X'V⁻¹X is not PD."""
     m, k, d = layout.m, layout.k, layout.d
     n_trials = sigma.shape[0]
-    both = st.both
-    padded = np.where(both, sigma[:, None], 0.0)
-    padded = np.where(np.eye(m, dtype=bool) & ~st.mask[:, :, None], 1.0, padded)
-    padded = np.where(st.count[:, :, None, None] > 0, padded, np.eye(m))  # a pattern the trial lacks
-    chol, ok = _chol(padded)
-    linv = np.linalg.inv(chol)
-    a = np.where(both, np.swapaxes(linv, 2, 3) @ linv, 0.0)
-    logdet = np.sum(st.count * 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2), axis=1)
+    a, logdet_p, ok = _pattern_inverses(layout, st, sigma)
+    logdet = np.sum(st.count * logdet_p, axis=1)
     jmap = layout.jmap
     info = jmap.T @ _full(layout, st.zz, a) @ jmap
     info = 0.5 * (info + np.swapaxes(info, 1, 2))
