@@ -173,9 +173,9 @@ def test_an_arm_without_data_at_a_visit_is_left_to_the_regular_engine(arm: bool)
 def test_a_trial_newton_does_not_converge_on_is_refitted_by_the_regular_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """With two Newton iterations allowed no trial converges (they take 5-8): each is refitted by
     the regular engine, counted, and reports the regular engine's numbers."""
-    from alstrial.stats.mmrm import mapped
+    from alstrial.stats.mmrm import mapped_newton
 
-    monkeypatch.setattr(mapped, "_MAX_ITER", 2)
+    monkeypatch.setattr(mapped_newton, "_MAX_ITER", 2)
     trials = _trials(2, seed=19)
     fits = fit_primary_many(*(list(c) for c in zip(*trials, strict=True)))
     assert fits.refits == 2 and fits.converged.all() and (fits.iterations == 0).all()

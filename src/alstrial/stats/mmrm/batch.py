@@ -9,13 +9,14 @@ difference at the primary visit with its SE, df and p value, equal to the regula
 Why it is fast: every trial of a design shares the design's structure, so a subject's design
 rows are a fixed linear map of d numbers z = (1, arm, baseline, stratum) and the likelihood and
 its derivatives need only per-missingness-pattern sums of z z', y z' and y y' (O(n) once per
-trial; :mod:`alstrial.stats.mmrm.mapped`). The optimiser works directly on the natural
-parameters (the entries of Σ) with analytic gradient and Hessian: average-information steps, then
-full Newton, from the trial's own moment estimate of Σ, with exactly the schedule of the regular
+trial; :mod:`alstrial.stats.mmrm.mapped`). The optimiser works directly on the natural parameters
+(the entries of Σ) with analytic gradient and Hessian: average-information steps, then full
+Newton, from the trial's own moment estimate of Σ, with exactly the schedule of the regular
 engine's Newton path; the trials of a block (``BLOCK``) iterate in lockstep, so numpy's cost per
-call is shared. (Starting from the previous trial's estimate, ``warm_start=True``, was measured
-to take more iterations: 8-9 against 6-7 on simulated seed trials, the trials differ more from
-each other than a moment estimate misses; it fits one trial at a time.)
+call is shared (:mod:`alstrial.stats.mmrm.mapped_newton`). (Starting from the previous trial's
+estimate, ``warm_start=True``, was measured to take more iterations: 8-9 against 6-7 on simulated
+seed trials, the trials differ more from each other than a moment estimate misses; it fits one
+trial at a time.)
 The observed information at the optimum gives Cov(φ̂), Satterthwaite's df and the Kenward-Roger
 adjustment of the contrast's variance (Σ is linear in φ for ``us``, so KR's R term is zero).
 A trial whose design has an aliased column, or where Newton does not converge, is refitted by the
@@ -31,7 +32,8 @@ from typing import Literal
 import numpy as np
 
 from alstrial.stats.mmrm.fit import covariance_from_products
-from alstrial.stats.mmrm.mapped import MappedLayout, contrast, mapped_stats, newton_many, ols_start, sigma_stack
+from alstrial.stats.mmrm.mapped import MappedLayout, mapped_stats, ols_start
+from alstrial.stats.mmrm.mapped_newton import contrast, newton_many, sigma_stack
 from alstrial.stats.mmrm.threads import single_blas_thread
 
 BatchDf = Literal["kenward-roger", "satterthwaite"]
@@ -129,7 +131,7 @@ class _Fitted:
 
 
 def _fit_block(design: PrimaryDesign, items: Sequence[_Input], df: BatchDf, warm: np.ndarray | None) -> list[_Fitted]:
-    """Fit a block of trials together (:mod:`mapped`); ``warm``: a one-trial block's first start."""
+    """Fit a block of trials together (:mod:`mapped_newton`); ``warm``: a one-trial block's first start."""
     n_max = max(item.y.shape[0] for item in items)
     y = np.full((len(items), n_max, design.m), np.nan)
     z = np.zeros((len(items), n_max, design.d))
