@@ -130,3 +130,55 @@ def test_fixed_number_of_strata_makes_a_trial_independent_of_its_neighbours() ->
         fit_primary_many([y2], [base2], [active2], [strata2 + 1], n_strata=2)
     with pytest.raises(ValueError, match="needs strata"):
         fit_primary_many([y2], [base2], [active2], n_strata=2)
+
+
+def test_a_trial_does_not_depend_on_its_block_mates() -> None:
+    """Trials fitted in one lockstep block (different sizes and patterns, one refitted, one too small
+    to fit) give each trial's numbers alone: the same iterations, and estimates equal up to the order
+    of floating-point sums (1e-9 relative; the optimum is converged to a Newton decrement < 1e-20)."""
+    trials = _trials(3, seed=13) + _trials(1, seed=14, n=90)
+    y, base, active, _ = _trials(1, seed=15)[0]
+    trials.append((y, base, active, np.zeros(y.shape[0], dtype=int)))  # stratum 1 absent: refitted
+    y, base, active, strata = _trials(1, seed=16, n=15)[0]  # 15 subjects, 16 coefficients: not fitted
+    trials.append((y, base, active, strata))
+    cols = [list(c) for c in zip(*trials, strict=True)]
+    together = fit_primary_many(*cols, n_strata=2)
+    assert together.refits == 1 and together.converged.tolist() == [True] * 5 + [False]
+    assert np.isnan(together.estimate[5]) and together.n_subjects[5] == 0
+    for r in range(len(trials)):
+        alone = fit_primary_many(*[[c[r]] for c in cols], n_strata=2)
+        assert together.iterations[r] == alone.iterations[0]
+        got = (together.estimate[r], together.std_error[r], together.df[r], together.p_value[r])
+        want = (alone.estimate[0], alone.std_error[0], alone.df[0], alone.p_value[0])
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+
+
+@pytest.mark.parametrize("arm", [False, True])
+def test_an_arm_without_data_at_a_visit_is_left_to_the_regular_engine(arm: bool) -> None:
+    """Its arm-by-visit column is aliased: the regular engine refuses the design, and the batch
+    reports what the regular engine gives (no estimate, not converged, one refit), not a number."""
+    from alstrial.stats.mmrm import RankDeficientDesign
+
+    (y, base, active, strata), other = _trials(2, seed=17)
+    y = y.copy()
+    y[active == arm, 2] = np.nan  # the arm has no value at V3
+    with pytest.raises(RankDeficientDesign, match="ARMtreated:AVISITV3"):
+        _regular((y, base, active, strata), "kenward-roger", "V5")
+    fits = fit_primary_many([y, other[0]], [base, other[1]], [active, other[2]], [strata, other[3]])
+    assert fits.refits == 1 and fits.converged.tolist() == [False, True]
+    assert np.isnan([fits.estimate[0], fits.std_error[0], fits.p_value[0]]).all()
+    np.testing.assert_allclose(fits.p_value[1], _regular(other, "kenward-roger", "V5")[3], rtol=1e-6)
+
+
+def test_a_trial_newton_does_not_converge_on_is_refitted_by_the_regular_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two Newton iterations allowed no trial converges (they take 5-8): each is refitted by
+    the regular engine, counted, and reports the regular engine's numbers."""
+    from alstrial.stats.mmrm import mapped_newton
+
+    monkeypatch.setattr(mapped_newton, "_MAX_ITER", 2)
+    trials = _trials(2, seed=19)
+    fits = fit_primary_many(*(list(c) for c in zip(*trials, strict=True)))
+    assert fits.refits == 2 and fits.converged.all() and (fits.iterations == 0).all()
+    for r, trial in enumerate(trials):
+        got = (fits.estimate[r], fits.std_error[r], fits.df[r], fits.p_value[r])
+        np.testing.assert_allclose(got, _regular(trial, "kenward-roger", "V5"), rtol=1e-6)

@@ -7,15 +7,20 @@ difference at the primary visit with its SE, df and p value, equal to the regula
 :class:`~alstrial.stats.mmrm.MMRM` fit of the same data (tests check 1e-6 relative).
 
 Why it is fast: every trial of a design shares the design's structure, so a subject's design
-rows are a fixed linear map of four numbers (1, arm, baseline, stratum) and the likelihood needs
-only per-missingness-pattern sums of their products (O(n) once per trial). The optimiser works
-directly on the natural parameters (the entries of Σ) with analytic gradient and Hessian: average
-information steps, then full Newton, from the trial's own moment estimate of Σ. (Starting from the
-previous trial's estimate, ``warm_start=True``, was measured to take more iterations: 8-9 against
-6-7 on simulated seed trials, the trials differ more from each other than a moment estimate misses.)
+rows are a fixed linear map of d numbers z = (1, arm, baseline, stratum) and the likelihood and
+its derivatives need only per-missingness-pattern sums of z z', y z' and y y' (O(n) once per
+trial; :mod:`alstrial.stats.mmrm.mapped`). The optimiser works directly on the natural parameters
+(the entries of Σ) with analytic gradient and Hessian: average-information steps, then full
+Newton, from the trial's own moment estimate of Σ, with exactly the schedule of the regular
+engine's Newton path; the trials of a block (``BLOCK``) iterate in lockstep, so numpy's cost per
+call is shared (:mod:`alstrial.stats.mmrm.mapped_newton`). (Starting from the previous trial's
+estimate, ``warm_start=True``, was measured to take more iterations: 8-9 against 6-7 on simulated
+seed trials, the trials differ more from each other than a moment estimate misses; it fits one
+trial at a time.)
 The observed information at the optimum gives Cov(φ̂), Satterthwaite's df and the Kenward-Roger
 adjustment of the contrast's variance (Σ is linear in φ for ``us``, so KR's R term is zero).
-A trial where Newton does not converge is refitted by the regular engine (counted in ``refits``).
+A trial whose design has an aliased column, or where Newton does not converge, is refitted by the
+regular engine (counted in ``refits``).
 """
 
 from __future__ import annotations
@@ -26,17 +31,9 @@ from typing import Literal
 
 import numpy as np
 
-from alstrial.stats.mmrm.fit import pairwise_covariance
-from alstrial.stats.mmrm.newton import (
-    Layout,
-    PatternData,
-    Point,
-    average_information,
-    kron_trace,
-    newton,
-    observed_hessian,
-    sigma_of,
-)
+from alstrial.stats.mmrm.fit import covariance_from_products
+from alstrial.stats.mmrm.mapped import MappedLayout, mapped_stats, ols_start
+from alstrial.stats.mmrm.mapped_newton import contrast, newton_many, sigma_stack
 from alstrial.stats.mmrm.threads import single_blas_thread
 
 BatchDf = Literal["kenward-roger", "satterthwaite"]
@@ -73,15 +70,13 @@ class PrimaryFits:
         )
 
 
-class PrimaryDesign(Layout):
+class PrimaryDesign(MappedLayout):
     """The fixed structure shared by every trial: coding maps, Σ's basis and the contrast."""
 
     def __init__(self, n_visits: int, n_strata: int, primary_visit: int) -> None:
         m, n_str = n_visits, max(int(n_strata), 1)
-        super().__init__(m, 2 + 3 * (m - 1) + 1 + (n_str - 1))
+        k, d = 2 + 3 * (m - 1) + 1 + (n_str - 1), 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
         self.n_strata = n_str
-        self.d = 3 + n_str - 1  # z = (1, arm, baseline, stratum dummies)
-        k, d = self.k, self.d
         # X_s[a] = M[a] @ z_s; columns: 1, arm, visit_2..m, arm:visit_2..m, base, base:visit_2..m, strata
         maps = np.zeros((m, k, d))
         base_col = 2 + 2 * (m - 1)
@@ -95,7 +90,7 @@ class PrimaryDesign(Layout):
                 maps[a, base_col + a, 2] = 1.0
             for j in range(1, n_str):
                 maps[a, base_col + m - 1 + j, 2 + j] = 1.0
-        self.maps = maps
+        super().__init__(maps)
         if not -m <= primary_visit < m:
             raise ValueError(f"primary_visit {primary_visit!r} is not a visit index for {m} visits")
         v = primary_visit % m
@@ -107,77 +102,79 @@ class PrimaryDesign(Layout):
         self.contrast = row
 
 
+#: trials fitted together: numpy's cost per call is shared by the block, memory stays bounded
+BLOCK = 32
+
+
 @dataclass(frozen=True)
-class _Trial:
-    data: PatternData
+class _Input:
+    """One trial's validated input: change (n, m), z (n, d), stratum codes and arm."""
+
+    y: np.ndarray
+    z: np.ndarray
+    strata: np.ndarray
+    active: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """The fast path's outcome of one trial; ``sigma`` None: not fitted here (refit or skipped)."""
+
     n_subjects: int
-    moment: np.ndarray  # (m, m) starting covariance
+    n_obs: int
+    skipped: bool = False  # no more subjects than coefficients: nothing is fitted
+    estimate: float = float("nan")
+    std_error: float = float("nan")
+    df: float = float("nan")
+    iterations: int = 0
+    sigma: np.ndarray | None = None
 
 
-def _trial_stats(design: PrimaryDesign, y: np.ndarray, z: np.ndarray) -> _Trial | None:
-    m, k = design.m, design.k
+def _fit_block(design: PrimaryDesign, items: Sequence[_Input], df: BatchDf, warm: np.ndarray | None) -> list[_Fitted]:
+    """Fit a block of trials together (:mod:`mapped_newton`); ``warm``: a one-trial block's first start."""
+    n_max = max(item.y.shape[0] for item in items)
+    y = np.full((len(items), n_max, design.m), np.nan)
+    z = np.zeros((len(items), n_max, design.d))
+    for r, item in enumerate(items):
+        y[r, : item.y.shape[0]], z[r, : item.y.shape[0]] = item.y, item.z
     mask = ~np.isnan(y)
-    keep = mask.any(axis=1)
-    y, z, mask = np.where(mask, y, 0.0)[keep], z[keep], mask[keep]
-    n = y.shape[0]
-    if n <= k:
-        return None
-    codes = mask @ (1 << np.arange(m))
-    uniq, pattern, count = np.unique(codes, return_inverse=True, return_counts=True)
-    n_pat = uniq.size
-    pmask = ((uniq[:, None] >> np.arange(m)) & 1).astype(bool)
-    d = design.d
-    onehot = np.zeros((n_pat, n))
-    onehot[pattern.ravel(), np.arange(n)] = 1.0
-    zz = (onehot @ (z[:, :, None] * z[:, None, :]).reshape(n, d * d)).reshape(n_pat, d, d)
-    zy = (onehot @ (z[:, :, None] * y[:, None, :]).reshape(n, d * m)).reshape(n_pat, d, m)
-    yy = (onehot @ (y[:, :, None] * y[:, None, :]).reshape(n, m * m)).reshape(n_pat, m, m)
-    both = (pmask[:, :, None] & pmask[:, None, :]).astype(float)
-    flat_maps = design.maps.reshape(m * k, d)
-    xx = ((flat_maps @ zz) @ flat_maps.T).reshape(n_pat, m, k, m, k).transpose(0, 1, 3, 2, 4)
-    xx = xx * both[:, :, :, None, None]
-    xy = (flat_maps @ zy).reshape(n_pat, m, k, m).transpose(0, 1, 3, 2) * pmask[:, :, None, None]
-    data = PatternData(
-        mask=pmask,
-        count=count.astype(float),
-        xx=xx.reshape(n_pat * m * m, k * k),
-        xy=xy.reshape(n_pat * m * m, k),
-        yy=yy,
-        n_obs=int(mask.sum()),
+    n_subj, n_obs = mask.any(axis=2).sum(axis=1), mask.sum(axis=(1, 2))
+    out = [_Fitted(int(n_subj[r]), int(n_obs[r]), skipped=bool(n_subj[r] <= design.k)) for r in range(len(items))]
+    idx = np.array(
+        [
+            r
+            for r, item in enumerate(items)
+            if not out[r].skipped and _strata_complete(item.strata, item.active, design.n_strata, item.y)
+        ],
+        dtype=int,
     )
-    return _Trial(data, n, _moment_start(design, y, z, mask))
-
-
-def _moment_start(design: PrimaryDesign, y: np.ndarray, z: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The regular engine's start: pairwise-complete covariance of OLS residuals."""
-    m, k = design.m, design.k
-    x = (z @ design.maps.reshape(m * k, design.d).T).reshape(-1, m, k) * mask[:, :, None]
-    beta, *_ = np.linalg.lstsq(x.reshape(-1, k), y.ravel(), rcond=None)
-    return pairwise_covariance((y - x @ beta) * mask, mask)
-
-
-def _contrast(design: PrimaryDesign, st: PatternData, pt: Point, df_method: BatchDf) -> tuple[float, float, float]:
-    """Estimate, SE (KR-adjusted for kenward-roger) and Satterthwaite df of the primary contrast."""
-    ai, f = average_information(design, pt)
-    hess, ptil = observed_hessian(design, st, pt, ai, f)
-    w = 2.0 * np.linalg.inv(hess)
-    w = 0.5 * (w + w.T)
-    row = design.contrast
-    est = float(row @ pt.beta)
-    zvec = pt.phi @ row
-    var = float(row @ zvec)
-    pz = ptil @ zvec  # (q, k)
-    g = pz @ zvec
-    denom = float(g @ w @ g)
-    df = 2.0 * var * var / denom if denom > 0 and var > 0 else float("inf")
-    if df_method == "kenward-roger":
-        n_pat, m = st.mask.shape[0], design.m
-        xzzx = (st.xx @ np.outer(zvec, zvec).ravel()).reshape(n_pat, m, m)
-        wz = pt.a @ xzzx @ pt.a
-        zqz = kron_trace(design, pt.a, wz)
-        zppz = pz @ pt.phi @ pz.T
-        var = var + 2.0 * float(np.sum(w * (zqz - zppz)))
-    return est, float(np.sqrt(max(var, 0.0))), df
+    if idx.size == 0:
+        return out
+    st = mapped_stats(np.where(mask, y, 0.0)[idx], z[idx], mask[idx])
+    cross, counts, full_rank = ols_start(design, st)
+    idx, st = idx[full_rank], st.take(np.flatnonzero(full_rank))
+    if idx.size == 0:
+        return out
+    start = covariance_from_products(cross[full_rank], counts[full_rank])
+    opt = newton_many(design, st, start if warm is None else warm[None])
+    if warm is not None and not opt.converged[0]:
+        opt = newton_many(design, st, start)
+    ok = np.flatnonzero(opt.converged)
+    if ok.size == 0:
+        return out
+    est, se, ddf, inverted = contrast(design, st.take(ok), opt.take(ok), design.contrast, df == "kenward-roger")
+    for j, fitted in enumerate(ok[inverted]):
+        r = int(idx[fitted])
+        out[r] = _Fitted(
+            out[r].n_subjects,
+            out[r].n_obs,
+            estimate=float(est[inverted][j]),
+            std_error=float(se[inverted][j]),
+            df=float(ddf[inverted][j]),
+            iterations=int(opt.iterations[fitted]),
+            sigma=sigma_stack(design, opt.phi_vec[fitted][None])[0],
+        )
+    return out
 
 
 def _design_z(baseline: np.ndarray, active: np.ndarray, strata: np.ndarray, n_strata: int) -> np.ndarray:
@@ -249,37 +246,33 @@ def _fit_all(
     n_obs = np.zeros(n_trials, dtype=int)
     iters = np.zeros(n_trials, dtype=int)
     refits = 0
-    previous: np.ndarray | None = None
+    inputs = []
     for r in range(n_trials):
         y = np.asarray(change[r], dtype=float)
         if y.ndim != 2 or y.shape[1] != m:
             raise ValueError(f"change[{r}] must be (participants, {m}) (got shape {y.shape})")
         s = np.zeros(y.shape[0], dtype=int) if strata is None else np.asarray(strata[r], dtype=int)
         act = np.asarray(active[r], dtype=bool)
-        z = _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata)
-        trial = _trial_stats(design, y, z)
-        if trial is None:
-            continue
-        st = trial.data
-        n_subj[r], n_obs[r] = trial.n_subjects, st.n_obs
-        result = None
+        inputs.append(_Input(y, _design_z(np.asarray(baseline[r], dtype=float), act, s, n_strata), s, act))
+    block = 1 if warm_start else BLOCK  # a warm start is the previous trial's estimate: one at a time
+    previous: np.ndarray | None = None
+    for first in range(0, n_trials, block):
         with np.errstate(all="ignore"):
-            if warm_start and previous is not None:
-                result = newton(design, st, previous)
-            if result is None:
-                result = newton(design, st, trial.moment)
-        if result is not None and _strata_complete(s, act, n_strata, y):
-            vec, pt, it = result
-            previous = sigma_of(design, vec)
-            est, se, ddf = _contrast(design, st, pt, df)
-            iters[r] = it
-            converged[r] = True
-        else:
-            refits += 1
-            base = np.asarray(baseline[r], dtype=float)
-            est, se, ddf, ok = _regular_fit(y, base, act, s, strata is not None, df, design)
-            converged[r] = ok
-        out["estimate"][r], out["std_error"][r], out["df"][r] = est, se, ddf
+            fitted = _fit_block(design, inputs[first : first + block], df, previous if warm_start else None)
+        for r, res in enumerate(fitted, start=first):
+            if res.skipped:
+                continue
+            n_subj[r], n_obs[r] = res.n_subjects, res.n_obs
+            if res.sigma is not None:
+                est, se, ddf, iters[r], previous = res.estimate, res.std_error, res.df, res.iterations, res.sigma
+                converged[r] = True
+            else:
+                refits += 1
+                item = inputs[r]
+                base = np.asarray(baseline[r], dtype=float)
+                est, se, ddf, ok = _regular_fit(item.y, base, item.active, item.strata, strata is not None, df, design)
+                converged[r] = ok
+            out["estimate"][r], out["std_error"][r], out["df"][r] = est, se, ddf
     from scipy.special import stdtr
 
     with np.errstate(divide="ignore", invalid="ignore"):

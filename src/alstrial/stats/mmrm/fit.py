@@ -47,23 +47,33 @@ class FitOutcome:
 
 def pairwise_covariance(resid: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Pairwise-complete covariance of residuals (n, m), correlations shrunk to a valid matrix."""
-    m = resid.shape[1]
     obs = mask.astype(float)
-    counts = obs.T @ obs
-    s = (resid.T @ resid) / np.maximum(counts, 1.0)
-    var = np.where(np.diag(counts) > 0, np.diag(s), np.nan)
-    fallback = np.nanmean(var) if np.isfinite(np.nanmean(var)) else 1.0
-    var = np.where(np.isfinite(var) & (var > 0), var, fallback)
-    s[np.diag_indices(m)] = var
+    return covariance_from_products(resid.T @ resid, obs.T @ obs)
+
+
+def covariance_from_products(cross: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """:func:`pairwise_covariance` from Σ r r' (zeros where not observed) and the pair counts; also
+    for stacks (..., m, m) of them, one covariance per matrix (the batch fit's many trials)."""
+    m = cross.shape[-1]
+    diag = np.arange(m)
+    s = cross / np.maximum(counts, 1.0)
+    var = np.where(counts[..., diag, diag] > 0, s[..., diag, diag], np.nan)
+    finite = np.isfinite(var)
+    n_finite = finite.sum(axis=-1, keepdims=True)
+    mean = np.where(finite, var, 0.0).sum(axis=-1, keepdims=True) / np.maximum(n_finite, 1)
+    fallback = np.where(n_finite > 0, mean, 1.0)  # the mean of the variances that exist, else 1
+    var = np.where(finite & (var > 0), var, fallback)
+    s[..., diag, diag] = var
     sd = np.sqrt(var)
-    corr = np.clip(s / np.outer(sd, sd), -0.9, 0.9)
+    outer = sd[..., :, None] * sd[..., None, :]
+    corr = np.clip(s / outer, -0.9, 0.9)
     corr = np.where(counts > 2, corr, 0.0)
-    np.fill_diagonal(corr, 1.0)
+    corr[..., diag, diag] = 1.0
     vals, vecs = np.linalg.eigh(corr)
-    corr = (vecs * np.maximum(vals, 0.05)) @ vecs.T
-    d = np.sqrt(np.diag(corr))
-    corr = corr / np.outer(d, d)
-    return np.asarray(corr * np.outer(sd, sd))
+    corr = (vecs * np.maximum(vals, 0.05)[..., None, :]) @ np.swapaxes(vecs, -1, -2)
+    d = np.sqrt(corr[..., diag, diag])
+    corr = corr / (d[..., :, None] * d[..., None, :])
+    return np.asarray(corr * outer)
 
 
 def _moment_start(arrays: RepeatedArrays, structure: CovarianceStructure) -> np.ndarray:
