@@ -1,0 +1,162 @@
+"""Read a plain CSV file into a :class:`Table` as ``pandas.read_csv`` would, without pandas.
+
+Only files whose reading leaves no doubt are read here: UTF-8, comma-separated, quotes only
+around a whole cell free of quotes and commas (as R's ``write.csv`` writes), a
+header of distinct non-empty names, every row as wide as the header, no blank line, no cell with
+surrounding spaces, no boolean-looking cell and no number outside int64. Anything else returns
+None and the caller reads the file with pandas (whose messages for malformed files it keeps).
+Typing follows pandas' C parser: its default missing-value markers; a column of integers is
+"int" (float if a value is missing), of numbers "float", otherwise strings.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from alstrial.stats.table import Column, Kind, Table
+
+# pandas._libs.parsers.STR_NA_VALUES (a test checks the two agree)
+NA_VALUES = frozenset(
+    {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA"}
+    | {"NULL", "NaN", "None", "n/a", "nan", "null"}
+)
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity)", re.IGNORECASE)
+_BOOLS = frozenset({"true", "false"})
+_INT64 = 2**63
+
+
+class _Unsure(Exception):
+    """The file is not plain enough to be sure of reading it as pandas does."""
+
+
+def read_csv_table(path: Path) -> Table | None:
+    """The whole file as a :class:`Table`, or None when pandas should read it."""
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+        return _parse(text)
+    except (OSError, UnicodeDecodeError, _Unsure):
+        return None
+
+
+def _parse(text: str) -> Table:
+    if not text or text[0] == "\ufeff" or "\x00" in text:
+        raise _Unsure
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            raise _Unsure
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) < 2 or any(not line.strip() for line in lines):
+        raise _Unsure
+    names = _split(lines[0])
+    if any(not n or n != n.strip() for n in names) or len(set(names)) != len(names):
+        raise _Unsure
+    rows = [_split(line) for line in lines[1:]]
+    if any(len(r) != len(names) for r in rows):
+        raise _Unsure
+    cells = list(zip(*rows, strict=True))
+    columns = {name: _column(col) for name, col in zip(names, cells, strict=True)}
+    return Table(names=tuple(names), columns=columns, index=range(len(rows)))
+
+
+def _split(line: str) -> list[str]:
+    cells = line.split(",")
+    if '"' not in line:
+        return cells
+    out = []
+    for cell in cells:
+        if '"' in cell:
+            if len(cell) < 2 or cell[0] != '"' or cell[-1] != '"' or '"' in cell[1:-1]:
+                raise _Unsure
+            cell = cell[1:-1]
+        out.append(cell)
+    return out
+
+
+def _column(cells: tuple[str, ...]) -> Column:
+    missing = np.array([c in NA_VALUES for c in cells])
+    present = [c for c, m in zip(cells, missing, strict=True) if not m]
+    for c in present:
+        if c != c.strip() or c.lower() in _BOOLS:
+            raise _Unsure
+    kind: Kind
+    if all(_INT.fullmatch(c) for c in present):
+        ints = [int(c) for c in present]
+        if any(abs(v) >= _INT64 for v in ints):
+            raise _Unsure
+        kind = "float" if missing.any() else "int"
+        if kind == "int":
+            values = np.array(ints, dtype=float)
+            text = np.array([str(v) for v in ints], dtype=object)
+            return Column(kind, values, missing, text)
+        return _floats(cells, missing)
+    if all(_FLOAT.fullmatch(c) for c in present):
+        return _floats(cells, missing)
+    for c in present:
+        if not _FLOAT.fullmatch(c) and _looks_numeric(c):
+            raise _Unsure
+    values = np.array([np.nan if m else c for c, m in zip(cells, missing, strict=True)], dtype=object)
+    text = np.array(["nan" if m else c for c, m in zip(cells, missing, strict=True)], dtype=object)
+    return Column("other", values, missing, text)
+
+
+def _floats(cells: tuple[str, ...], missing: np.ndarray) -> Column:
+    values = np.array([np.nan if m else _xstrtod(c) for c, m in zip(cells, missing, strict=True)])
+    text = np.array([str(v) for v in values.tolist()], dtype=object)
+    return Column("float", values, missing, text)
+
+
+_POWERS = [float(f"1e{i}") for i in range(309)]
+_MAX_DIGITS = 17
+
+
+def _xstrtod(cell: str) -> float:
+    """pandas' default float parser (``precise_xstrtod`` in its tokenizer), step for step: it is
+    not always correctly rounded (1 ulp off on some 16-17 digit values), and the results must be
+    the numbers pandas would have read. ``cell`` matches ``_FLOAT``."""
+    if cell.lstrip("+-").lower() in ("inf", "infinity"):
+        return float(cell)
+    pos, negative = 0, cell[0] == "-"
+    if cell[0] in "+-":
+        pos = 1
+    number, exponent, digits = 0.0, 0, 0
+    while pos < len(cell) and cell[pos].isdigit():
+        if digits < _MAX_DIGITS:
+            number = number * 10.0 + int(cell[pos])
+            digits += 1
+        else:
+            exponent += 1
+        pos += 1
+    if pos < len(cell) and cell[pos] == ".":
+        pos += 1
+        decimals = 0
+        while pos < len(cell) and cell[pos].isdigit():
+            if digits < _MAX_DIGITS:
+                number = number * 10.0 + int(cell[pos])
+                digits += 1
+                decimals += 1
+            pos += 1
+        exponent -= decimals
+    if negative:
+        number = -number
+    if pos < len(cell):  # the exponent: [eE][+-]?digits (the pattern guarantees it)
+        exponent += int(cell[pos + 1 :])
+    if exponent > 308 or exponent < -308:  # pandas' range errors and subnormals: let pandas read them
+        raise _Unsure
+    return number * _POWERS[exponent] if exponent > 0 else number / _POWERS[-exponent]
+
+
+def _looks_numeric(cell: str) -> bool:
+    """A cell Python reads as a number but the patterns above do not ("1_000", "١"): ask pandas."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
