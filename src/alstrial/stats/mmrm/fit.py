@@ -28,7 +28,7 @@ from alstrial.stats.mmrm.newton import (
     sigma_of,
 )
 from alstrial.stats.mmrm.optimize import OptimResult, minimize
-from alstrial.stats.mmrm.prepare import PreparedData
+from alstrial.stats.mmrm.prepare_core import PreparedArrays
 from alstrial.stats.mmrm.spec import MMRMSpec
 
 
@@ -79,7 +79,7 @@ def _moment_start(arrays: RepeatedArrays, structure: CovarianceStructure) -> np.
     return np.array(starts)
 
 
-def fit_arrays(spec: MMRMSpec, prepared: PreparedData, structure: CovarianceStructure) -> FitOutcome:
+def fit_arrays(spec: MMRMSpec, prepared: PreparedArrays, structure: CovarianceStructure) -> FitOutcome:
     arrays = prepared.arrays
     reml = spec.method == "reml"
     n_groups = arrays.n_groups
@@ -182,7 +182,7 @@ def _natural_covariance(structure: CovarianceStructure, theta: np.ndarray, optim
 
 def _inference(
     spec: MMRMSpec,
-    prepared: PreparedData,
+    prepared: PreparedArrays,
     structure: CovarianceStructure,
     natural: np.ndarray,
     sigmas: np.ndarray,
