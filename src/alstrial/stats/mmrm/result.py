@@ -166,7 +166,8 @@ class MMRMResult:
         return LSMeans(factor, by, weights, table, differences)
 
     # --- presentation ----------------------------------------------------------------------
-    def _report(self) -> Report:
+    def report(self) -> Report:
+        """The result as plain numbers, which print and serialise it (the command line's form)."""
         return Report(
             spec=self.spec,
             terms=[str(t) for t in self.summary.index],
@@ -187,7 +188,7 @@ class MMRMResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return self._report().to_dict()
+        return self.report().to_dict()
 
     def __str__(self) -> str:
-        return self._report().text()
+        return self.report().text()
