@@ -11,6 +11,7 @@ wide cells: it lifts ``display.max_colwidth``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -33,12 +34,46 @@ def _escape(text: str) -> str:
     return text.replace("\t", r"\t").replace("\n", r"\n").replace("\r", r"\r")
 
 
+def _is_int(v: object) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_)
+
+
+def _is_float(v: object) -> bool:
+    return isinstance(v, float | np.floating)
+
+
+def _trim_zeros(cells: list[str]) -> list[str]:
+    """pandas' ``_trim_zeros_float``: drop trailing zeros common to every plain decimal number."""
+    plain = re.compile(r"^\s*[\+-]?[0-9]+\.[0-9]*$")
+    while (numbers := [c for c in cells if plain.match(c)]) and all(c.endswith("0") for c in numbers):
+        cells = [c[:-1] if plain.match(c) else c for c in cells]
+    return [c + "0" if plain.match(c) and c.endswith(".") else c for c in cells]
+
+
+def _float_index_cells(labels: Sequence[float]) -> list[str]:
+    """A float index: pandas' default float format (6 decimals, trailing zeros trimmed, or
+    scientific when a value is tiny, or long and large)."""
+    values = np.asarray(labels, dtype=float)
+
+    def cells(fmt: str) -> list[str]:
+        return _trim_zeros([" NaN" if np.isnan(v) else format(v, fmt) for v in values.tolist()])
+
+    out = cells(" .6f")
+    finite = np.abs(values[~np.isnan(values)])
+    too_long = max(map(len, out)) > 6 + 6
+    if ((finite < 1e-6) & (finite > 0)).any() or (too_long and (finite > 1e6).any()):
+        out = cells(" .6e")
+    return out
+
+
 def _index_cells(labels: Sequence[object]) -> list[str]:
-    """An integer index is formatted like an integer column, any other as `` str(label)``."""
-    if labels and all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in labels):
+    """Index labels as pandas formats an index of ints, of floats, or of anything else (``str``)."""
+    if labels and all(_is_int(v) for v in labels):
         return _trim_front(_fixed([f"{int(v): d}" for v in labels], "left"))  # type: ignore[call-overload]
-    if not all(isinstance(v, str) for v in labels):
-        raise TypeError("index labels must be all strings or all integers")
+    if labels and all(_is_float(v) for v in labels):
+        return _trim_front(_fixed(_float_index_cells(labels), "left"))  # type: ignore[arg-type]
+    if any(_is_int(v) or _is_float(v) for v in labels):
+        raise TypeError("index labels must not mix numbers with other values")
     return _trim_front([" " + _escape(str(v)) for v in labels])
 
 
