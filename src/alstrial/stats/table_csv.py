@@ -11,6 +11,7 @@ Typing follows pandas' C parser: its default missing-value markers; a column of 
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -25,8 +26,8 @@ NA_VALUES = frozenset(
 )
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity)", re.IGNORECASE)
+_LONG = re.compile(r"[+-]?[0-9]{19}")
 _BOOLS = frozenset({"true", "false"})
-_INT64 = 2**63
 
 
 class _Unsure(Exception):
@@ -87,16 +88,19 @@ def _column(cells: tuple[str, ...]) -> Column:
         if c != c.strip() or c.lower() in _BOOLS:
             raise _Unsure
     kind: Kind
+    if any(_LONG.match(c) for c in present):
+        # pandas keeps a column holding an integer beyond int64 as text, even beside floats, and
+        # "20000000000000000000.0" too: 19 digits and more before the point are left to it
+        raise _Unsure
     if all(_INT.fullmatch(c) for c in present):
-        ints = [int(c) for c in present]
-        if any(abs(v) >= _INT64 for v in ints):
-            raise _Unsure
-        kind = "float" if missing.any() else "int"
-        if kind == "int":
-            values = np.array(ints, dtype=float)
-            text = np.array([str(v) for v in ints], dtype=object)
-            return Column(kind, values, missing, text)
-        return _floats(cells, missing)
+        ints = [int(c) for c in present]  # all within int64 (19 digits are refused above)
+        if not missing.any():
+            return Column("int", np.array(ints, dtype=float), missing, np.array([str(v) for v in ints], dtype=object))
+        if any(abs(v) >= 2**53 for v in ints):
+            raise _Unsure  # integers with a gap become floats in pandas; exactly so below 2**53
+        values = np.full(len(cells), np.nan)
+        values[~missing] = ints  # "-0" is 0.0 here, as in pandas (beside a decimal it is -0.0)
+        return Column("float", values, missing, np.array([str(v) for v in values.tolist()], dtype=object))
     if all(_FLOAT.fullmatch(c) for c in present):
         return _floats(cells, missing)
     for c in present:
@@ -150,7 +154,10 @@ def _xstrtod(cell: str) -> float:
         exponent += int(cell[pos + 1 :])
     if exponent > 308 or exponent < -308:  # pandas' range errors and subnormals: let pandas read them
         raise _Unsure
-    return number * _POWERS[exponent] if exponent > 0 else number / _POWERS[-exponent]
+    value = number * _POWERS[exponent] if exponent > 0 else number / _POWERS[-exponent]
+    if math.isinf(value):  # overflow: pandas' range error, the column stays text
+        raise _Unsure
+    return value
 
 
 def _looks_numeric(cell: str) -> bool:
