@@ -63,10 +63,19 @@ def _fev_with_gaps(tmp_path: Path) -> Path:
 MMRM_CASES: dict[str, dict[str, Any]] = {
     "primary": {"fixed": "RACE + SEX + ARMCD*AVISIT"},
     "baseline covariate, cs, Kenward-Roger": {"fixed": "FEV1_BL + ARMCD*AVISIT", "cov": "cs", "df": "kenward-roger"},
-    "groups, ML, reference level": {"fixed": "RACE + ARMCD", "cov": "ar1", "group": "ARMCD", "method": "ml",
-                                    "ref": {"RACE": "White"}},  # fmt: skip
-    "weights, toeph, between-within": {"fixed": "SEX + AVISIT", "cov": "toeph", "weights": "WEIGHT",
-                                       "df": "between-within"},  # fmt: skip
+    "groups, ML, reference level": {
+        "fixed": "RACE + ARMCD",
+        "cov": "ar1",
+        "group": "ARMCD",
+        "method": "ml",
+        "ref": {"RACE": "White"},
+    },
+    "weights, toeph, between-within": {
+        "fixed": "SEX + AVISIT",
+        "cov": "toeph",
+        "weights": "WEIGHT",
+        "df": "between-within",
+    },
     "numeric column as a factor": {"fixed": "VISITN + ARMCD", "cov": "csh", "ref": {"VISITN": "2"}},
 }
 
@@ -227,7 +236,7 @@ def test_mmrm_command_prints_the_same_either_way(tmp_path: Path, case: str, monk
     args = _mmrm_args(_fev_with_gaps(tmp_path), MMRM_CASES[case])
     fast, slow = _cli_both(args, monkeypatch, plain=True)
     assert fast == slow and fast[0] == 0  # the text: every printed digit
-    (code, out, err), (_, out_slow, _) = _cli_both([*args, "--json"], monkeypatch, plain=True)
+    (code, out, _), (_, out_slow, _) = _cli_both([*args, "--json"], monkeypatch, plain=True)
     assert code == 0 and _close(json.loads(out), json.loads(out_slow))
 
 

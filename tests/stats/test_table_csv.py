@@ -99,8 +99,9 @@ _DIGITS = st.text("0123456789", min_size=1, max_size=20)
 NUMBER = st.one_of(
     st.integers(-(2**63) + 1, 2**63 - 1).map(str),
     st.builds(lambda a, b: f"{a}.{b}", _DIGITS, _DIGITS),
-    st.builds(lambda s, a, b, e: f"{s}{a}.{b}e{e}", st.sampled_from(["", "-", "+"]), _DIGITS, _DIGITS,
-              st.integers(-300, 300)),  # fmt: skip
+    st.builds(
+        lambda s, a, b, e: f"{s}{a}.{b}e{e}", st.sampled_from(["", "-", "+"]), _DIGITS, _DIGITS, st.integers(-300, 300)
+    ),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
     st.sampled_from([".5", "5.", "-0", "+7", "007", "1E5", "inf", "-Inf", "INFINITY"]),
 )

@@ -48,5 +48,12 @@ def test_same_text_as_pandas(t: tuple[list[object], list[tuple[str, np.ndarray]]
 
 def test_mmrm_style_table_by_hand() -> None:
     """Numeric headers get a leading space; the index name has a row of its own."""
-    text = render_table(["(Intercept)", "ARMCDTRT"], [("estimate", np.array([31.1, -0.5]))], lambda v: f"{v:.5g}", "term")
-    assert text.splitlines() == ["             estimate", "term                 ", "(Intercept)      31.1", "ARMCDTRT         -0.5"]
+    text = render_table(
+        ["(Intercept)", "ARMCDTRT"], [("estimate", np.array([31.1, -0.5]))], lambda v: f"{v:.5g}", "term"
+    )
+    assert text.splitlines() == [
+        "             estimate",
+        "term                 ",
+        "(Intercept)      31.1",
+        "ARMCDTRT         -0.5",
+    ]

@@ -146,9 +146,10 @@ def _cafs_plain_csv(
         if e is None or not np.isin(e, (0.0, 1.0)).all():
             return None
         ev |= e == 1.0
-    if any(c is None for c in change_values):
+    changes_found = [c for c in change_values if c is not None]
+    if len(changes_found) != len(change_values):
         return None
-    ch = np.column_stack(change_values)
+    ch = np.column_stack(changes_found)
     if (~ev).any() and np.isnan(ch[~ev]).all():
         return None
     if subject is not None:

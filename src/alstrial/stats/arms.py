@@ -15,7 +15,7 @@ def reference_and_treatment(
     Without ``reference`` the levels are sorted and the first is the reference, so the
     "treatment" is the second level in sort order (placebo/active coding 0/1, "PBO"/"TRT").
     """
-    levels = sorted(uniq, key=lambda v: (str(type(v)), v))  # type: ignore[arg-type, return-value]
+    levels = sorted(uniq, key=lambda v: (str(type(v)), v))
     if len(levels) != 2:
         raise EndpointDataError(
             f"{what}: arm column {name!r} must have exactly 2 levels, found {len(levels)}: "

@@ -7,9 +7,9 @@ DataFrame (:mod:`alstrial.stats.table_frame`) through the same code.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class Table:
 
     names: tuple[object, ...]
     columns: Mapping[str, Column]
-    index: Sequence[object]
+    index: Any  # row labels for messages: a range, or a DataFrame's index (len() and [i])
 
     @property
     def n_rows(self) -> int:

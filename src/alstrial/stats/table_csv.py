@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from alstrial.stats.table import Column, Kind, Table
+from alstrial.stats.table import Column, Table
 
 # pandas._libs.parsers.STR_NA_VALUES (a test checks the two agree)
 NA_VALUES = frozenset(
@@ -87,7 +87,6 @@ def _column(cells: tuple[str, ...]) -> Column:
     for c in present:
         if c != c.strip() or c.lower() in _BOOLS:
             raise _Unsure
-    kind: Kind
     if any(_LONG.match(c) for c in present):
         # pandas keeps a column holding an integer beyond int64 as text, even beside floats, and
         # "20000000000000000000.0" too: 19 digits and more before the point are left to it

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+
 def _fixed(strings: list[str], mode: str, minimum: int = 0) -> list[str]:
     """pandas' ``_make_fixed_width``: every cell padded to one width."""
     if not strings:
@@ -92,7 +93,7 @@ def render_table(
     """The text of a DataFrame with this index and these numeric (int or float) columns."""
     named = index_name is not None
     head = [_escape(index_name)] if index_name is not None else []
-    index_col = [""] + _fixed(head + _index_cells(index), "left")
+    index_col = ["", *_fixed(head + _index_cells(index), "left")]
     strcols = [index_col]
     for name, values in columns:
         header = [" " + name] + ([""] if named else [])

@@ -82,9 +82,9 @@ def prepare_table(spec: MMRMSpec, table: Table) -> PreparedArrays:
             raise MMRMDataError(
                 f"column {name!r} is missing in row {table.index[int(np.flatnonzero(gap)[0])]!r}, which has a response"
             )
-    for name in dict.fromkeys([*formula.variables, spec.group, spec.weights]):
-        if name:
-            rows = rows & ~cols[name].missing
+    for complete in dict.fromkeys([*formula.variables, spec.group, spec.weights]):
+        if complete:
+            rows = rows & ~cols[complete].missing
     weights = np.ones(int(rows.sum()))
     if spec.weights is not None:
         weights = _weights(cols[spec.weights], spec.weights, rows)
@@ -116,7 +116,7 @@ def prepare_table(spec: MMRMSpec, table: Table) -> PreparedArrays:
             variables[name] = Variable(name, None)
             frame[name] = col.values[used].astype(float)
         else:
-            levels, ref = factor_levels(col.text[used], col.categories, spec.ref.get(name), name)
+            levels, ref = factor_levels(col.text[used].tolist(), col.categories, spec.ref.get(name), name)
             variables[name] = Variable(name, levels, ref)
             frame[name] = col.text[used]
     design = build_design(formula, variables)
@@ -172,9 +172,7 @@ def _no_duplicates(subject: Column, visit: Column, spec: MMRMSpec, used: np.ndar
     for i, v in zip(used.tolist(), visit_text.tolist(), strict=True):
         key = (subject.values[i], v)
         if key in seen:
-            raise MMRMDataError(
-                f"subject {subject.item(i)!r} has more than one row at visit {visit.item(i)!r}"
-            )
+            raise MMRMDataError(f"subject {subject.item(i)!r} has more than one row at visit {visit.item(i)!r}")
         seen.add(key)
 
 

@@ -79,7 +79,9 @@ class MMRMResult:
 
     def _criteria(self) -> tuple[float, float]:
         n_fixed = len(self.summary)
-        return fit_criteria(self.spec.method, self.minus2_log_likelihood, self.n_cov_parameters, n_fixed, self.n_subjects)
+        return fit_criteria(
+            self.spec.method, self.minus2_log_likelihood, self.n_cov_parameters, n_fixed, self.n_subjects
+        )
 
     @property
     def covariance(self) -> pd.DataFrame:
