@@ -1,12 +1,14 @@
 """Read a plain CSV file into a :class:`Table` as ``pandas.read_csv`` would, without pandas.
 
 Only files whose reading leaves no doubt are read here: UTF-8, comma-separated, quotes only
-around a whole cell free of quotes and commas (as R's ``write.csv`` writes), a
-header of distinct non-empty names, every row as wide as the header, no blank line, no cell with
-surrounding spaces, no boolean-looking cell and no number outside int64. Anything else returns
+around a whole cell free of quotes and commas (as R's ``write.csv`` writes), a header of
+distinct non-empty names, every row as wide as the header, no blank line, no cell with
+surrounding spaces, no boolean-looking cell, no number with 19 digits or more before the point,
+beyond double range, or that Python reads and the patterns here do not. Anything else returns
 None and the caller reads the file with pandas (whose messages for malformed files it keeps).
 Typing follows pandas' C parser: its default missing-value markers; a column of integers is
-"int" (float if a value is missing), of numbers "float", otherwise strings.
+"int" (float if a value is missing), of numbers "float" (parsed as pandas parses them, see
+:func:`_xstrtod`), otherwise strings. tests/stats/test_table_csv.py compares the two readers.
 """
 
 from __future__ import annotations
