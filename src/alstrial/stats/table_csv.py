@@ -28,6 +28,7 @@ NA_VALUES = frozenset(
 )
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity)", re.IGNORECASE)
+_PARTS = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
 _LONG = re.compile(r"[+-]?[0-9]{19}")
 _BOOLS = frozenset({"true", "false"})
 
@@ -86,14 +87,15 @@ def _split(line: str) -> list[str]:
 def _column(cells: tuple[str, ...]) -> Column:
     missing = np.array([c in NA_VALUES for c in cells])
     present = [c for c, m in zip(cells, missing, strict=True) if not m]
-    for c in present:
+    distinct = set(present)  # columns repeat values (visits, arms, baselines): check each once
+    for c in distinct:
         if c != c.strip() or c.lower() in _BOOLS:
             raise _Unsure
-    if any(_LONG.match(c) for c in present):
+    if any(_LONG.match(c) for c in distinct):
         # pandas keeps a column holding an integer beyond int64 as text, even beside floats, and
         # "20000000000000000000.0" too: 19 digits and more before the point are left to it
         raise _Unsure
-    if all(_INT.fullmatch(c) for c in present):
+    if all(_INT.fullmatch(c) for c in distinct):
         ints = [int(c) for c in present]  # all within int64 (19 digits are refused above)
         if not missing.any():
             return Column("int", np.array(ints, dtype=float), missing, np.array([str(v) for v in ints], dtype=object))
@@ -102,9 +104,11 @@ def _column(cells: tuple[str, ...]) -> Column:
         values = np.full(len(cells), np.nan)
         values[~missing] = ints  # "-0" is 0.0 here, as in pandas (beside a decimal it is -0.0)
         return Column("float", values, missing, np.array([str(v) for v in values.tolist()], dtype=object))
-    if all(_FLOAT.fullmatch(c) for c in present):
-        return _floats(cells, missing)
-    for c in present:
+    if all(_FLOAT.fullmatch(c) for c in distinct):
+        parsed = {c: _xstrtod(c) for c in distinct}
+        values = np.array([np.nan if m else parsed[c] for c, m in zip(cells, missing, strict=True)])
+        return Column("float", values, missing, np.array([str(v) for v in values.tolist()], dtype=object))
+    for c in distinct:
         if not _FLOAT.fullmatch(c) and _looks_numeric(c):
             raise _Unsure
     values = np.array([np.nan if m else c for c, m in zip(cells, missing, strict=True)], dtype=object)
@@ -112,47 +116,39 @@ def _column(cells: tuple[str, ...]) -> Column:
     return Column("other", values, missing, text)
 
 
-def _floats(cells: tuple[str, ...], missing: np.ndarray) -> Column:
-    values = np.array([np.nan if m else _xstrtod(c) for c, m in zip(cells, missing, strict=True)])
-    text = np.array([str(v) for v in values.tolist()], dtype=object)
-    return Column("float", values, missing, text)
-
-
 _POWERS = [float(f"1e{i}") for i in range(309)]
 _MAX_DIGITS = 17
 
 
 def _xstrtod(cell: str) -> float:
-    """pandas' default float parser (``precise_xstrtod`` in its tokenizer), step for step: it is
-    not always correctly rounded (1 ulp off on some 16-17 digit values), and the results must be
-    the numbers pandas would have read. ``cell`` matches ``_FLOAT``."""
+    """pandas' default float parser (``precise_xstrtod`` in its tokenizer), to the bit: it is not
+    always correctly rounded (1 ulp off on some 16-17 digit values), and the results must be the
+    numbers pandas would have read. ``cell`` matches ``_FLOAT``.
+
+    The parser accumulates the first 17 digits in a double (``number * 10. + digit``), counts
+    the digits it drops before the point and the decimals it keeps into the exponent, then
+    multiplies or divides once by a power of ten. The first 15 digits accumulate exactly
+    (below 2**53), so they are read as one integer and only the 16th and 17th are accumulated."""
     if cell.lstrip("+-").lower() in ("inf", "infinity"):
         return float(cell)
-    pos, negative = 0, cell[0] == "-"
-    if cell[0] in "+-":
-        pos = 1
-    number, exponent, digits = 0.0, 0, 0
-    while pos < len(cell) and cell[pos].isdigit():
-        if digits < _MAX_DIGITS:
-            number = number * 10.0 + int(cell[pos])
-            digits += 1
-        else:
-            exponent += 1
-        pos += 1
-    if pos < len(cell) and cell[pos] == ".":
-        pos += 1
-        decimals = 0
-        while pos < len(cell) and cell[pos].isdigit():
-            if digits < _MAX_DIGITS:
-                number = number * 10.0 + int(cell[pos])
-                digits += 1
-                decimals += 1
-            pos += 1
-        exponent -= decimals
-    if negative:
+    match = _PARTS.fullmatch(cell)
+    if match is None:  # pragma: no cover - _FLOAT and _PARTS accept the same numbers
+        raise _Unsure
+    sign, whole, fraction, exp = match.groups()
+    fraction = fraction or ""
+    if exp is not None and len(exp.lstrip("+-")) > _MAX_DIGITS:
+        raise _Unsure  # pandas reads at most 17 exponent digits and then fails on the rest
+    if len(whole) >= _MAX_DIGITS:
+        used, exponent = whole[:_MAX_DIGITS], len(whole) - _MAX_DIGITS
+    else:
+        kept = min(_MAX_DIGITS - len(whole), len(fraction))
+        used, exponent = whole + fraction[:kept], -kept
+    exponent += int(exp) if exp is not None else 0
+    number = float(int(used[:15]))
+    for digit in used[15:]:
+        number = number * 10.0 + int(digit)
+    if sign == "-":
         number = -number
-    if pos < len(cell):  # the exponent: [eE][+-]?digits (the pattern guarantees it)
-        exponent += int(cell[pos + 1 :])
     if exponent > 308 or exponent < -308:  # pandas' range errors and subnormals: let pandas read them
         raise _Unsure
     value = number * _POWERS[exponent] if exponent > 0 else number / _POWERS[-exponent]
