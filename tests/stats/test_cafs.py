@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alstrial.stats.cafs import _permutation_p, cafs_test, pairwise_scores
+from alstrial.stats.cafs import cafs_test, pairwise_scores
+from alstrial.stats.cafs_core import permutation_p
 from alstrial.stats.endpoint_data import EndpointDataError
 
 
@@ -204,7 +205,7 @@ def test_permutation_p_counts_every_draw_over_several_chunks() -> None:
     res = cafs_test(same, arm="arm", time="t", event="d", change="c", permutations=b, seed=5)
     assert res.statistic == 0.0 and res.permutation_p_value == 1.0
     u = np.tile([1.0, -1.0], n // 2)
-    assert _permutation_p(u, n // 2, n, b, seed=5) == 1 / (b + 1)  # |T*| <= 500 < 1,000
+    assert permutation_p(u, n // 2, n, b, seed=5) == 1 / (b + 1)  # |T*| <= 500 < 1,000
 
 
 @pytest.mark.parametrize(

@@ -164,6 +164,9 @@ _MMRM_ROWS = "".join(f"s{i},W{v},{'AB'[i % 2]},{-i - v / 4}\n" for i in range(1,
 KNOWN = [
     ("mmrm", "subj,visit,arm,y\n", [], "no observed 'y'"),
     ("mmrm", "subj,visit,arm,y\n" + _MMRM_ROWS + "s7,W4,A,inf\n", [], "finite"),
+    # found by tests/commands/test_stats_without_pandas.py: two equal responses, one fixed effect,
+    # residuals all 0 (a Cholesky traceback before, then an unbounded likelihood)
+    ("mmrm", "subj,visit,arm,y\ns1,W4,PBO,-7.098\ns2,W4,PBO,-7.098\n", [], "fit the response exactly"),
     ("survival", "time,event,arm,age\n1,0,PBO,50\ninf,1,MSC,40\n2,1,PBO,45\n3,0,MSC,60\n", [], "finite"),
     (
         "survival",

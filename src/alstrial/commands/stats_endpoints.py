@@ -80,23 +80,91 @@ def cafs(
     JSON keys: statistic (sum of pairwise scores in the second arm level), variance, z, p_value,
     mean_rank (per arm), n (per arm), arms, permutations, permutation_p_value, seed.
     """
-    from alstrial.stats.cafs import cafs_test
+    events, changes = _split(event), _split(change)
 
-    _run(
-        lambda: cafs_test(
+    def compute() -> Any:
+        found = _cafs_plain_csv(data, subject, arm, time, events, changes, reference, permutations, seed)
+        if found is not None:
+            return found
+        from alstrial.stats.cafs import cafs_test
+
+        return cafs_test(
             _read(data),
             arm=arm,
             time=time,
-            event=_split(event),
-            change=_split(change),
+            event=events,
+            change=changes,
             subject=subject,
             reference=reference,
             permutations=permutations,
             seed=seed,
-        ),
-        as_json,
-        lambda r: r.to_dict(),
-    )
+        )
+
+    _run(compute, as_json, lambda r: r.to_dict())
+
+
+def _cafs_plain_csv(
+    data: Path,
+    subject: str | None,
+    arm: str,
+    time: str,
+    events: list[str],
+    changes: list[str],
+    reference: str | None,
+    permutations: int,
+    seed: int | None,
+) -> Any:
+    """The CAFS test of a plain CSV file with clean columns, without pandas (its import is most of
+    the command's time on 1,000 participants); None for any other file or data, which then take
+    ``cafs_test`` on a DataFrame and get its messages. Same engine (:mod:`alstrial.stats.cafs_core`)."""
+    import numpy as np
+
+    from alstrial.stats.arms import reference_and_treatment
+    from alstrial.stats.cafs_core import CAFSTest, fs_test, pairwise_scores
+    from alstrial.stats.errors import EndpointDataError
+    from alstrial.stats.table_csv import read_csv_table
+
+    table = read_csv_table(data) if data.is_file() else None
+    names = [arm, time, *events, *changes, *([subject] if subject else [])]
+    if table is None or not changes or any(n not in table.columns for n in names):
+        return None
+    cols = table.columns
+
+    def numbers(name: str, allow_missing: bool = False) -> np.ndarray | None:
+        col = cols[name]
+        clean = col.numeric and (allow_missing or not col.missing.any()) and not np.isinf(col.values).any()
+        return col.values.astype(float) if clean else None
+
+    t = numbers(time)
+    event_values = [numbers(e) for e in events]
+    change_values = [numbers(c, allow_missing=True) for c in changes]
+    arm_col = cols[arm]
+    if t is None or (t < 0).any() or arm_col.missing.any() or arm_col.kind == "bool":
+        return None
+    ev = np.zeros(table.n_rows, dtype=bool)
+    for e in event_values:
+        if e is None or not np.isin(e, (0.0, 1.0)).all():
+            return None
+        ev |= e == 1.0
+    changes_found = [c for c in change_values if c is not None]
+    if len(changes_found) != len(change_values):
+        return None
+    ch = np.column_stack(changes_found)
+    if (~ev).any() and np.isnan(ch[~ev]).all():
+        return None
+    if subject is not None:
+        ids = cols[subject]
+        if ids.missing.any() or len(set(ids.values.tolist())) != table.n_rows:
+            return None
+    arm_values = [arm_col.item(i) for i in range(table.n_rows)]
+    try:
+        arms = reference_and_treatment(list(dict.fromkeys(arm_values)), arm, what="CAFS", reference=reference)
+    except EndpointDataError:
+        return None
+    u = pairwise_scores(t, ev, ch[:, 0] if ch.shape[1] == 1 else ch).sum(axis=1, dtype=np.int64)
+    is_trt = np.array([v == arms[1] for v in arm_values])
+    fields, _ = fs_test(u, is_trt, arms, permutations, seed)
+    return CAFSTest(**fields)
 
 
 def survival(

@@ -31,67 +31,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
+from alstrial.stats.cafs_core import CAFSTest, fs_test, pairwise_scores
 from alstrial.stats.endpoint_data import EndpointDataError, numeric_column, require_columns, two_arm_levels
-from alstrial.stats.result import format_block, plain
 
-
-def pairwise_scores(time: np.ndarray, event: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """Return the N×N antisymmetric matrix u_ij (+1: i better than j, −1 worse, 0 tie).
-
-    ``change`` is 1-D (one value per patient) or 2-D (patients × visits, NaN = missing);
-    see the module docstring for the rules.
-    """
-    t = np.asarray(time, dtype=float)
-    d = np.asarray(event, dtype=bool)
-    c = np.asarray(change, dtype=float)
-    n = t.shape[0]
-    if d.shape != (n,) or c.shape[0] != n:
-        raise EndpointDataError(
-            f"CAFS: time, event and change must have one entry per patient "
-            f"(got {t.shape[0]}, {d.shape[0]}, {c.shape[0]})"
-        )
-    # died_in_shared[i, j]: i had the event at or before j's follow-up end.
-    died = d[:, None] & (t[:, None] <= t[None, :])
-    died_t = died.T
-    scores = np.zeros((n, n), dtype=np.int8)
-    scores[died_t & ~died] = 1
-    scores[died & ~died_t] = -1
-    neither = ~died & ~died_t
-    if c.ndim == 1:
-        func = np.sign(c[:, None] - c[None, :])
-        func = np.nan_to_num(func, nan=0.0)
-    elif c.ndim == 2:
-        func = np.zeros((n, n))
-        # Later visits overwrite earlier ones, so each pair ends at its last common visit.
-        for v in range(c.shape[1]):
-            col = c[:, v]
-            obs = ~np.isnan(col)
-            both = obs[:, None] & obs[None, :]
-            diff = np.sign(col[:, None] - col[None, :])
-            func = np.where(both, diff, func)
-    else:
-        raise EndpointDataError(f"CAFS: change must be 1-D or 2-D, not {c.ndim}-D")
-    scores[neither] = func[neither].astype(np.int8)
-    return scores
+__all__ = ["CAFSResult", "cafs_test", "pairwise_scores"]
 
 
 @dataclass(frozen=True)
-class CAFSResult:
-    """Finkelstein–Schoenfeld test and CAFS mean ranks. R has no CRAN equivalent; SAS users use macros."""
+class CAFSResult(CAFSTest):
+    """A :class:`~alstrial.stats.cafs_core.CAFSTest` with each participant's score and rank."""
 
-    arms: tuple[Any, Any]
-    n: tuple[int, int]
-    statistic: float
-    variance: float
-    z: float
-    p_value: float
-    mean_rank: dict[Any, float]
-    permutations: int
-    permutation_p_value: float | None
-    seed: int | None
-    scores: pd.DataFrame = field(repr=False)
+    scores: pd.DataFrame = field(repr=False, kw_only=True)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -105,35 +56,6 @@ class CAFSResult:
             }
         )
         return out.loc[list(self.arms)]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON: the test, ranks per arm and permutation p (if run)."""
-        return plain(
-            {
-                "arms": list(self.arms),
-                "n": {str(a): k for a, k in zip(self.arms, self.n, strict=True)},
-                "statistic": self.statistic,
-                "variance": self.variance,
-                "z": self.z,
-                "p_value": self.p_value,
-                "mean_rank": {str(a): r for a, r in self.mean_rank.items()},
-                "permutations": self.permutations,
-                "permutation_p_value": self.permutation_p_value,
-                "seed": self.seed,
-            }
-        )
-
-    def __str__(self) -> str:
-        fields: dict[str, Any] = {
-            "test": "Finkelstein-Schoenfeld (CAFS)",
-            "statistic T": f"{self.statistic:g} (sum of scores in arm {self.arms[1]!r})",
-            "Var(T)": self.variance,
-            "z": self.z,
-            "p (normal)": self.p_value,
-        }
-        if self.permutations:
-            fields["p (permutation)"] = f"{self.permutation_p_value:.6g} ({self.permutations} perms, seed {self.seed})"
-        return format_block("CAFSResult", fields, self.summary)
 
 
 def cafs_test(
@@ -200,58 +122,14 @@ def _fs_from_scores(
     permutations: int,
     seed: int | None,
 ) -> CAFSResult:
-    ref, trt = arms
-    is_trt = (df[arm] == trt).to_numpy()
-    n_total = u.shape[0]
-    n2 = int(is_trt.sum())
-    n1 = n_total - n2
-    statistic = float(u[is_trt].sum())
-    sum_sq = float(np.sum(u.astype(float) ** 2))
-    variance = n1 * n2 / (n_total * (n_total - 1)) * sum_sq if n_total > 1 else 0.0
-    if variance > 0:
-        z = statistic / np.sqrt(variance)
-        p = float(2 * special.ndtr(-abs(z)))
-    else:  # every pair tied: no evidence either way
-        z, p = float("nan"), 1.0
-    ranks = pd.Series(u).rank(method="average").to_numpy()  # average ranks for tied scores (as scipy's rankdata)
-    perm_p: float | None = None
-    if permutations:
-        perm_p = _permutation_p(u.astype(float), n2, statistic, permutations, seed)
+    is_trt = (df[arm] == arms[1]).to_numpy()
+    fields, ranks = fs_test(u, is_trt, arms, permutations, seed)
     scores = pd.DataFrame(
         {
-            "subject": df[subject].to_numpy() if subject else np.arange(n_total),
+            "subject": df[subject].to_numpy() if subject else np.arange(u.shape[0]),
             "arm": df[arm].to_numpy(),
             "score": u,
             "rank": ranks,
         }
     )
-    mean_rank = {ref: float(ranks[~is_trt].mean()), trt: float(ranks[is_trt].mean())}
-    return CAFSResult(
-        arms=(ref, trt),
-        n=(n1, n2),
-        statistic=statistic,
-        variance=variance,
-        z=float(z),
-        p_value=p,
-        mean_rank=mean_rank,
-        permutations=permutations,
-        permutation_p_value=perm_p,
-        seed=seed,
-        scores=scores,
-    )
-
-
-def _permutation_p(u: np.ndarray, n2: int, observed: float, b: int, seed: int | None) -> float:
-    """Re-draw which n2 patients form the second arm; the scores U themselves do not change."""
-    rng = np.random.default_rng(seed)
-    chunk = max(1, min(b, 2_000_000 // max(1, u.shape[0])))
-    extreme = 0
-    done = 0
-    tol = 1e-9 * max(1.0, abs(observed))
-    while done < b:
-        k = min(chunk, b - done)
-        perms = rng.permuted(np.broadcast_to(u, (k, u.shape[0])), axis=1)
-        sims = perms[:, :n2].sum(axis=1)
-        extreme += int(np.sum(np.abs(sims) >= abs(observed) - tol))
-        done += k
-    return (1 + extreme) / (1 + b)
+    return CAFSResult(**fields, scores=scores)

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from alstrial.errors import AlstrialError
+from alstrial.stats.arms import reference_and_treatment
+from alstrial.stats.errors import EndpointDataError
 
-
-class EndpointDataError(AlstrialError, ValueError):
-    """The data handed to an endpoint cannot be analysed as asked (missing column, bad value...)."""
+__all__ = ["EndpointDataError", "distinct_columns", "numeric_column", "require_columns", "two_arm_levels"]
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, what: str) -> None:
@@ -73,31 +72,10 @@ def distinct_columns(roles: Sequence[tuple[str, str | None]], *, what: str) -> N
 
 
 def two_arm_levels(arm: pd.Series, *, what: str, reference: object | None = None) -> tuple[object, object]:
-    """Return ``(reference, treatment)`` for a two-level arm column.
-
-    Without ``reference`` the levels are sorted and the first is the reference, so the
-    "treatment" is the second level in sort order (placebo/active coding 0/1, "PBO"/"TRT").
-    """
+    """Return ``(reference, treatment)`` for a two-level arm column (see
+    :func:`alstrial.stats.arms.reference_and_treatment`)."""
     if arm.isna().any():
         row = _plain(arm[arm.isna()].index[0])
         raise EndpointDataError(f"{what}: arm column {arm.name!r} has a missing value in row {row!r}")
     uniq = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(arm)]
-    levels = sorted(uniq, key=lambda v: (str(type(v)), v))
-    if len(levels) != 2:
-        raise EndpointDataError(
-            f"{what}: arm column {arm.name!r} must have exactly 2 levels, found {len(levels)}: "
-            f"{', '.join(repr(v) for v in levels[:10])}"
-        )
-    if reference is None:
-        return levels[0], levels[1]
-    if reference not in levels:
-        # CLI values arrive as strings; accept "0" for a numeric 0.
-        matches = [v for v in levels if str(v) == str(reference)]
-        if not matches:
-            raise EndpointDataError(
-                f"{what}: reference arm {reference!r} is not a level of {arm.name!r} "
-                f"(levels: {', '.join(repr(v) for v in levels)})"
-            )
-        reference = matches[0]
-    other = levels[1] if levels[0] == reference else levels[0]
-    return reference, other
+    return reference_and_treatment(uniq, arm.name, what=what, reference=reference)

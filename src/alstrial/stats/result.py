@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,35 +9,9 @@ import numpy as np
 import pandas as pd
 from scipy import special  # not scipy.stats: the command line should not pay for its import
 
+from alstrial.stats.plain import field_lines, plain
 
-def plain(value: Any, *, digits: int | None = None) -> Any:
-    """Turn results into JSON-able Python: numpy/pandas → builtins, NaN/inf → None.
-
-    Objects with a ``to_dict()`` (our result objects) are converted through it. With ``digits``
-    floats are rounded to that many significant digits, which makes JSON output byte-stable.
-    """
-    if isinstance(value, pd.DataFrame):
-        return [{str(k): plain(v, digits=digits) for k, v in row.items()} for row in value.to_dict(orient="records")]
-    if isinstance(value, pd.Series):
-        return {str(k): plain(v, digits=digits) for k, v in value.items()}
-    if hasattr(value, "to_dict"):
-        return plain(value.to_dict(), digits=digits)
-    if isinstance(value, Mapping):
-        return {str(k): plain(v, digits=digits) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v, digits=digits) for v in value]
-    if isinstance(value, np.ndarray):
-        return [plain(v, digits=digits) for v in value.tolist()]
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        f = float(value)
-        if not math.isfinite(f):
-            return None
-        return f if digits is None else float(f"{f:.{digits}g}")
-    return value
+__all__ = ["format_block", "plain", "wald_table"]
 
 
 def wald_table(
@@ -74,12 +47,7 @@ def wald_table(
 
 def format_block(title: str, fields: Mapping[str, Any], table: pd.DataFrame | None = None) -> str:
     """A lifelines-like text block: a title, ``key = value`` lines, then an optional table."""
-    width = max((len(k) for k in fields), default=0)
-    lines = [f"<{title}>"]
-    for key, value in fields.items():
-        if isinstance(value, float):
-            value = f"{value:.6g}"
-        lines.append(f"  {key.ljust(width)} = {value}")
+    lines = field_lines(title, fields)
     if table is not None and len(table):
         lines.append("")
         lines.append(table.to_string(float_format=lambda v: f"{v:.6g}"))

@@ -10,7 +10,7 @@ import numpy as np
 from alstrial.stats.mmrm.arrays import RepeatedArrays
 from alstrial.stats.mmrm.covariance import CovarianceStructure
 from alstrial.stats.mmrm.ddf import Inference, kr_adjusted_cov
-from alstrial.stats.mmrm.errors import MMRMConvergenceWarning, MMRMError
+from alstrial.stats.mmrm.errors import MMRMConvergenceWarning, MMRMDataError, MMRMError
 from alstrial.stats.mmrm.likelihood import (
     Evaluation,
     PatternStats,
@@ -28,7 +28,7 @@ from alstrial.stats.mmrm.newton import (
     sigma_of,
 )
 from alstrial.stats.mmrm.optimize import OptimResult, minimize
-from alstrial.stats.mmrm.prepare import PreparedData
+from alstrial.stats.mmrm.prepare_core import PreparedArrays
 from alstrial.stats.mmrm.spec import MMRMSpec
 
 
@@ -82,6 +82,12 @@ def _moment_start(arrays: RepeatedArrays, structure: CovarianceStructure) -> np.
     xf = arrays.x.reshape(n * m, k)
     beta, *_ = np.linalg.lstsq(xf, arrays.y.ravel(), rcond=None)
     resid = (arrays.y - arrays.x @ beta) * arrays.mask
+    if np.abs(resid).max() <= 1e-10 * max(float(np.abs(arrays.y).max()), np.finfo(float).tiny):
+        # the REML likelihood is unbounded as the covariance shrinks to 0: nothing to estimate
+        raise MMRMDataError(
+            "the fixed effects fit the response exactly (every residual is 0), so the covariance "
+            "cannot be estimated; use more data or fewer fixed effects"
+        )
     starts = []
     for g in range(arrays.n_groups):
         sel = arrays.group == g
@@ -89,7 +95,7 @@ def _moment_start(arrays: RepeatedArrays, structure: CovarianceStructure) -> np.
     return np.array(starts)
 
 
-def fit_arrays(spec: MMRMSpec, prepared: PreparedData, structure: CovarianceStructure) -> FitOutcome:
+def fit_arrays(spec: MMRMSpec, prepared: PreparedArrays, structure: CovarianceStructure) -> FitOutcome:
     arrays = prepared.arrays
     reml = spec.method == "reml"
     n_groups = arrays.n_groups
@@ -192,7 +198,7 @@ def _natural_covariance(structure: CovarianceStructure, theta: np.ndarray, optim
 
 def _inference(
     spec: MMRMSpec,
-    prepared: PreparedData,
+    prepared: PreparedArrays,
     structure: CovarianceStructure,
     natural: np.ndarray,
     sigmas: np.ndarray,

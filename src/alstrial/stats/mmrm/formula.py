@@ -12,9 +12,9 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from alstrial.stats.mmrm.errors import MMRMDataError, MMRMSpecError
 from alstrial.stats.mmrm.naturalsort import natural_sorted
@@ -199,14 +199,16 @@ class TermCoding:
         return self.start + len(self.columns)
 
 
-def factor_levels(series: pd.Series, reference: str | None, name: str) -> tuple[tuple[str, ...], str]:
-    """Levels of a factor column: categorical order if categorical, else natural sort; reference first."""
-    present = series.dropna()
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        observed = set(present.astype(str))
-        levels = [str(c) for c in series.cat.categories if str(c) in observed]
+def factor_levels(
+    present: Sequence[str], categories: Sequence[str] | None, reference: str | None, name: str
+) -> tuple[tuple[str, ...], str]:
+    """Levels of a factor column from its non-missing values as text: the categories' order for a
+    categorical column (those observed), else natural sort; the reference level defaults to the first."""
+    observed = set(present)
+    if categories is not None:
+        levels = [c for c in categories if c in observed]
     else:
-        levels = [str(v) for v in natural_sorted(set(present.astype(str)))]
+        levels = [str(v) for v in natural_sorted(observed)]
     if not levels:
         raise MMRMDataError(f"factor column {name!r} has no non-missing values")
     if reference is None:
@@ -235,9 +237,10 @@ class Design:
     def term_slices(self) -> dict[str, slice]:
         return {tc.term.label: slice(tc.start, tc.stop) for tc in self.codings}
 
-    def matrix(self, frame: pd.DataFrame) -> np.ndarray:
-        """The design matrix of ``frame`` (rows in order); factor values must be known levels."""
-        n = len(frame)
+    def matrix(self, frame: Any, n_rows: int | None = None) -> np.ndarray:
+        """The design matrix of ``frame`` (rows in order); factor values must be known levels.
+        ``frame`` is a DataFrame or a mapping of column names to arrays of ``n_rows`` values."""
+        n = len(frame) if n_rows is None else n_rows
         blocks: list[np.ndarray] = []
         for tc in self.codings:
             parts: list[np.ndarray] = []
@@ -250,10 +253,10 @@ class Design:
         return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
     @staticmethod
-    def _variable_block(frame: pd.DataFrame, var: Variable, coding: str) -> np.ndarray:
+    def _variable_block(frame: Any, var: Variable, coding: str) -> np.ndarray:
         if var.levels is None:
-            return frame[var.name].to_numpy(dtype=float)[:, None]
-        values = frame[var.name].astype(str).to_numpy()
+            return np.asarray(frame[var.name], dtype=float)[:, None]
+        values = np.asarray(frame[var.name].astype(str), dtype=object)
         used = [lv for lv in var.levels if not (coding == "contrast" and lv == var.reference)]
         unknown = set(values) - set(var.levels)
         if unknown:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pandas as pd
 
-from alstrial.stats.mmrm.covariance import CovType, make_structure
-from alstrial.stats.mmrm.fit import fit_arrays
+from alstrial.stats.mmrm.covariance import CovType
 from alstrial.stats.mmrm.prepare import prepare
 from alstrial.stats.mmrm.result import MMRMResult
 from alstrial.stats.mmrm.spec import DfMethod, Method, MMRMSpec, VcovMethod
-from alstrial.stats.mmrm.tables import t_table
-from alstrial.stats.mmrm.threads import single_blas_thread
+from alstrial.stats.mmrm.summary import COLUMNS, fit_prepared
 
 
 class MMRM:
@@ -27,42 +24,29 @@ class MMRM:
     def fit(self, data: pd.DataFrame) -> MMRMResult:
         spec = self.spec
         prepared = prepare(spec, data)
-        structure = make_structure(spec.cov, len(prepared.visits))
-        with single_blas_thread():
-            outcome = fit_arrays(spec, prepared, structure)
-        names = prepared.design.column_names
-        k = len(names)
-        inference = outcome.inference
-        summary = t_table(inference.contrast_rows(np.eye(k)), pd.Index(names, name="term"), spec.alpha)
-        covariances = {
-            g: pd.DataFrame(outcome.sigmas[i], index=list(prepared.visits), columns=list(prepared.visits))
-            for i, g in enumerate(prepared.groups)
-        }
-        q = structure.n_theta
-        param_names, group_names = [], []
-        for g in prepared.groups:
-            for name in structure.natural_names():
-                param_names.append(name)
-                group_names.append(g)
-        se = np.sqrt(np.clip(np.diag(outcome.natural_cov), 0, None))
+        s = fit_prepared(spec, prepared.core)
+        names = list(s.terms)
+        summary = pd.DataFrame(s.table, index=pd.Index(names, name="term"))[list(COLUMNS)]
+        visits = list(s.visits)
+        covariances = {g: pd.DataFrame(s.sigmas[i], index=visits, columns=visits) for i, g in enumerate(s.groups)}
         cov_parameters = pd.DataFrame(
-            {"group": group_names, "estimate": outcome.natural.ravel(), "std_error": se},
-            index=pd.Index(param_names, name="parameter"),
+            {"group": list(s.cov_parameter_groups), "estimate": s.cov_parameters, "std_error": s.cov_parameter_se},
+            index=pd.Index(list(s.cov_parameter_names), name="parameter"),
         )
         return MMRMResult(
             spec=spec,
             summary=summary,
-            cov_beta=pd.DataFrame(inference.cov_beta, index=names, columns=names),
+            cov_beta=pd.DataFrame(s.inference.cov_beta, index=names, columns=names),
             covariances=covariances,
             cov_parameters=cov_parameters,
-            minus2_log_likelihood=float(outcome.optim.value),
-            n_cov_parameters=q * len(prepared.groups),
-            converged=bool(outcome.optim.converged),
-            optimizer=outcome.optim.optimizer,
-            n_subjects=prepared.arrays.n_subjects,
-            n_observations=prepared.arrays.n_obs,
-            visits=prepared.visits,
-            _inference=inference,
+            minus2_log_likelihood=s.minus2_log_likelihood,
+            n_cov_parameters=s.n_cov_parameters,
+            converged=s.converged,
+            optimizer=s.optimizer,
+            n_subjects=s.n_subjects,
+            n_observations=s.n_observations,
+            visits=s.visits,
+            _inference=s.inference,
             _design=prepared.design,
             _frame=prepared.frame,
         )

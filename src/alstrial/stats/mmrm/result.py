@@ -16,6 +16,7 @@ from alstrial.stats.mmrm.formula import Design
 from alstrial.stats.mmrm.hypotheses import Weighting, lsmeans_matrix, type3_matrix
 from alstrial.stats.mmrm.lsmeans import LSMeans
 from alstrial.stats.mmrm.spec import MMRMSpec
+from alstrial.stats.mmrm.summary import COLUMNS, Report, fit_criteria
 from alstrial.stats.mmrm.tables import t_table
 
 
@@ -70,11 +71,17 @@ class MMRMResult:
 
     @property
     def aic(self) -> float:
-        return self.minus2_log_likelihood + 2 * self.n_criteria_parameters
+        return self._criteria()[0]
 
     @property
     def bic(self) -> float:
-        return self.minus2_log_likelihood + self.n_criteria_parameters * float(np.log(self.n_subjects))
+        return self._criteria()[1]
+
+    def _criteria(self) -> tuple[float, float]:
+        n_fixed = len(self.summary)
+        return fit_criteria(
+            self.spec.method, self.minus2_log_likelihood, self.n_cov_parameters, n_fixed, self.n_subjects
+        )
 
     @property
     def covariance(self) -> pd.DataFrame:
@@ -161,54 +168,29 @@ class MMRMResult:
         return LSMeans(factor, by, weights, table, differences)
 
     # --- presentation ----------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        coefs = [{"term": str(term), **{k: _num(v) for k, v in row.items()}} for term, row in self.summary.iterrows()]
-        return {
-            "spec": self.spec.to_dict(),
-            "coefficients": coefs,
-            "covariance": {
-                g: {"visits": list(c.index), "matrix": c.to_numpy().tolist()} for g, c in self.covariances.items()
-            },
-            "cov_parameters": [
-                {"name": str(n), **{k: _num(v) for k, v in r.items()}} for n, r in self.cov_parameters.iterrows()
+    def report(self) -> Report:
+        """The result as plain numbers, which print and serialise it (the command line's form)."""
+        return Report(
+            spec=self.spec,
+            terms=[str(t) for t in self.summary.index],
+            table={c: self.summary[c].to_numpy(dtype=float) for c in COLUMNS},
+            covariances=[(g, list(map(str, c.index)), c.to_numpy()) for g, c in self.covariances.items()],
+            cov_parameters=[
+                (str(n), r["group"], r["estimate"], r["std_error"]) for n, r in self.cov_parameters.iterrows()
             ],
-            "minus2_log_likelihood": self.minus2_log_likelihood,
-            "log_likelihood": self.log_likelihood,
-            "aic": self.aic,
-            "bic": self.bic,
-            "converged": self.converged,
-            "optimizer": self.optimizer,
-            "n_subjects": self.n_subjects,
-            "n_observations": self.n_observations,
-            "alstrial_version": self.version,
-        }
+            minus2ll=self.minus2_log_likelihood,
+            aic=self.aic,
+            bic=self.bic,
+            converged=self.converged,
+            optimizer=self.optimizer,
+            n_subjects=self.n_subjects,
+            n_observations=self.n_observations,
+            visits=self.visits,
+            version=self.version,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.report().to_dict()
 
     def __str__(self) -> str:
-        spec = self.spec
-        head = [
-            "Mixed model for repeated measures (MMRM)",
-            f"  response {spec.response} ~ {spec.fixed}",
-            f"  covariance {spec.cov}"
-            + (f" by {spec.group}" if spec.group else "")
-            + f", method {spec.method.upper()}, df {spec.df}, vcov {spec.vcov}",
-            f"  subjects {self.n_subjects}, observations {self.n_observations}, visits {', '.join(self.visits)}",
-            f"  converged {self.converged} ({self.optimizer})",
-            "",
-            "Fit statistics",
-            f"  -2 log-likelihood {self.minus2_log_likelihood:.5f}   AIC {self.aic:.5f}   BIC {self.bic:.5f}",
-            "",
-            "Fixed effects",
-        ]
-        with pd.option_context("display.width", 160, "display.max_columns", 20):
-            body = self.summary.to_string(float_format=lambda v: f"{v:.5g}")
-            cov_text = "\n\n".join(
-                (f"group {g}\n" if len(self.covariances) > 1 else "") + c.to_string(float_format=lambda v: f"{v:.4f}")
-                for g, c in self.covariances.items()
-            )
-        return "\n".join([*head, body, "", "Covariance matrix", cov_text, "", f"alstrial {self.version}"])
-
-
-def _num(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        return float(v) if np.isfinite(v) else None
-    return v
+        return self.report().text()

@@ -1,0 +1,37 @@
+"""A pandas DataFrame as a :class:`Table`: the columns an analysis names, typed as pandas types them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from alstrial.stats.table import Column, Kind, Table
+
+
+def table_from_frame(data: pd.DataFrame, names: Iterable[str]) -> Table:
+    """The columns ``names`` of ``data`` that exist (others are for the caller to report)."""
+    wanted = [n for n in dict.fromkeys(names) if n in data.columns]
+    return Table(
+        names=tuple(data.columns),
+        columns={n: column_from_series(data[n]) for n in wanted},
+        index=data.index,
+    )
+
+
+def column_from_series(series: pd.Series) -> Column:
+    missing = series.isna().to_numpy(dtype=bool)
+    text = series.astype(str).to_numpy(dtype=object)
+    dtype = series.dtype
+    categories = tuple(str(c) for c in dtype.categories) if isinstance(dtype, pd.CategoricalDtype) else None
+    kind: Kind
+    if pd.api.types.is_bool_dtype(dtype):
+        kind = "bool"
+    elif pd.api.types.is_numeric_dtype(dtype):
+        kind = "int" if pd.api.types.is_integer_dtype(dtype) and not missing.any() else "float"
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        return Column(kind, values, missing, text, categories)
+    else:
+        kind = "other"
+    return Column(kind, series.to_numpy(dtype=object), missing, text, categories)
