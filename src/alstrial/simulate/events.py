@@ -75,6 +75,24 @@ def grid_start(batch: LatentBatch) -> float:
     return float(np.floor(np.min(batch.onset_day))) if batch.n else 0.0
 
 
+def referred_grid_start(params: SimulationParams) -> float:
+    """First day of one hazard grid for every referred candidate of a parameter set: the earliest
+    onset referral allows, floored, less a day for rounding.
+
+    A referred candidate's onset is at most ``onset_to_screening_max_months`` before screening
+    (the truncation of its draw) and at most ``referral_max_months_since_onset`` before its last
+    clinic visit, which falls at most one clinic interval before screening. One grid for all
+    lets the candidates of many trials share each ``event_days`` call, and makes a candidate's
+    event days independent of who was drawn beside it (``grid_start`` depends on the batch).
+    """
+    pop, day = params.population, float(params.visits.screening_day)
+    earliest = max(
+        day - pop.onset_to_screening_max_months * DAYS_PER_MONTH,
+        day - pop.referral_clinic_interval_days - pop.referral_max_months_since_onset * DAYS_PER_MONTH,
+    )
+    return float(np.floor(earliest)) - 1.0
+
+
 def event_days(
     params: SimulationParams,
     batch: LatentBatch,
