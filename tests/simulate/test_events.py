@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.errors import SimulationError
 from alstrial.simulate.events import _deficits, _on_grid, event_days, grid_start, referred_grid_start
 from alstrial.simulate.latent import EVENT_NAMES, LatentBatch, draw_latent
 from alstrial.simulate.natural_history import disease_time, latent_items
@@ -136,7 +137,7 @@ def test_the_grids_alignment_moves_event_days_by_less_than_a_step_and_an_effect_
     batch = draw_candidates(params, 20_000, np.random.default_rng(12), staged=True)
     start, step = referred_grid_start(params), params.events.grid_step_days
     a = event_days(params, batch, start=start)
-    b = event_days(params, batch, start=start + step / 2)
+    b = event_days(params, batch, start=start - step / 2)
     for k in ("gastrostomy", "niv", "death"):
         fa, fb = np.isfinite(a[k]), np.isfinite(b[k])
         assert fa.sum() > 1000, k
@@ -147,3 +148,10 @@ def test_the_grids_alignment_moves_event_days_by_less_than_a_step_and_an_effect_
     treated = event_days(params, batch, None, np.full(batch.n, 0.8), start=start)
     changed = np.isfinite(a["death"]) != np.isfinite(treated["death"])
     assert changed.mean() > 5 * (np.isfinite(a["death"]) != np.isfinite(b["death"])).mean()
+
+
+def test_a_grid_starting_after_an_onset_is_refused() -> None:
+    params = SimulationParams()
+    batch = draw_latent(params, 50, np.random.default_rng(13))
+    with pytest.raises(SimulationError, match="hazard grid starts on day"):
+        event_days(params, batch, start=grid_start(batch) + 1.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.errors import SimulationError
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, N_LATENT_ITEMS, LatentBatch
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
@@ -117,6 +118,9 @@ def event_days(
     """
     ev = params.events
     start = grid_start(batch) if start is None else start
+    if batch.n and float(np.min(batch.onset_day)) < start:
+        # the grid would miss the hazard before its first day: event days silently too late
+        raise SimulationError(f"the hazard grid starts on day {start}, after an onset on day {np.min(batch.onset_day)}")
     n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
