@@ -7,7 +7,8 @@ import pytest
 
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.batch import CohortArrays, simulate_cohorts
-from alstrial.simulate.cohort import Cohort, simulate_cohort
+from alstrial.simulate.cohort import Cohort, _streams, screen_arrays, screen_trials, simulate_cohort
+from alstrial.simulate.errors import SimulationError
 
 
 def _check_trial(arrays: CohortArrays, r: int, cohort: Cohort) -> None:
@@ -61,8 +62,44 @@ def test_grouping_does_not_change_a_trial() -> None:
     np.testing.assert_array_equal(together.dropout_day[2], alone.dropout_day[0])
 
 
+def test_a_trial_is_the_same_whatever_trials_share_its_call() -> None:
+    # screening runs in rounds shared by the trials of a call: a trial that needs more rounds than
+    # its mates, or fewer, at any position, must get exactly what it gets alone
+    alone = simulate_cohorts(None, 40, [3])
+    for seeds in ([3, 11, 12], [11, 3], [12, 11, 3, 13]):
+        together = simulate_cohorts(None, 40, seeds)
+        r = seeds.index(3)
+        assert together.n_screened[r] == alone.n_screened[0]
+        for name in ("total", "arm", "screening_total", "runin_total", "age", "dropout_day", "dropout_reason"):
+            np.testing.assert_array_equal(getattr(together, name)[r], getattr(alone, name)[0], err_msg=name)
+        for name, days in together.events.items():
+            np.testing.assert_array_equal(days[r], alone.events[name][0], err_msg=name)
+
+
+def test_screening_trials_together_equals_screening_each_alone() -> None:
+    params = SimulationParams()
+    seeds = [21, 22, 23]
+    together = screen_trials(params, 30, [tuple(_streams(s, None)[:2]) for s in seeds])
+    sel = together.selected().reshape(len(seeds), 30)
+    assert together.n_trials == 3
+    for r, seed in enumerate(seeds):
+        alone = screen_arrays(params, 30, *_streams(seed, None)[:2])
+        rows = np.flatnonzero(together.trial == r)  # its screening order
+        assert together.n_screened[r] == alone.n_screened[0] <= rows.size
+        np.testing.assert_array_equal(together.batch.take(rows).rate, alone.batch.rate)
+        np.testing.assert_array_equal(together.obs.total[rows], alone.obs.total)
+        np.testing.assert_array_equal(together.eligible[rows], alone.eligible)
+        for k in alone.events:
+            np.testing.assert_array_equal(together.events[k][rows], alone.events[k], err_msg=k)
+        np.testing.assert_array_equal(together.batch.take(sel[r]).age, alone.batch.take(alone.selected()).age)
+    # the rounds interleave the trials: without the trial labels, the rows would not be a trial's
+    assert not np.array_equal(together.trial, np.sort(together.trial))
+
+
 def test_bad_arguments_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one seed"):
         simulate_cohorts(None, 10, [])
     with pytest.raises(Exception, match="invalid value for n"):
         simulate_cohorts(None, 0, [1])
+    with pytest.raises(SimulationError, match="at least one trial"):
+        screen_trials(SimulationParams(), 10, [])

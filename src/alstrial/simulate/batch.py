@@ -5,10 +5,12 @@
 
 Trial ``r`` is exactly what ``simulate_cohort(params, n, seed=seeds[r], ...)`` returns (the same
 participants, visits, dropout and events), whatever the other trials in the call: each trial
-draws from its own generators, in the same order, through the same functions. Screening stays
-trial by trial (how many candidates a trial screens depends on its own draws), while the
-enrolled's event days and the follow-up — visits, dropout — run once for all trials'
-participants stacked together (rows do not interact), and no data frame is built.
+draws from its own generators, in the same order, through the same functions. Only the draws
+are made trial by trial: screening runs in rounds of one batch per trial (how many candidates a
+trial screens depends on its own draws), and what draws nothing — event days on the one hazard
+grid of the parameter set, screening observations and criteria, the follow-up's visits and
+dropout — runs once for all trials' rows stacked together (rows do not interact). No data frame
+is built.
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
 from alstrial.simulate.cohort import (
-    _concat_obs,
     _streams,
     _take_obs,
+    allocate,
     enrolled_events,
     follow_up,
     prepare_params,
-    randomize,
-    screen_arrays,
+    screen_trials,
 )
 from alstrial.simulate.dropout import DropoutDraws
-from alstrial.simulate.latent import DAYS_PER_MONTH, LatentBatch
+from alstrial.simulate.latent import DAYS_PER_MONTH
 from alstrial.simulate.observation import VisitNoise
+from alstrial.simulate.treatment import clock_slowing, death_hazard_ratio
 
 
 @dataclass(frozen=True)
@@ -91,35 +93,30 @@ def simulate_cohorts(
 ) -> CohortArrays:
     """Simulate one trial per seed; trial ``r`` equals ``simulate_cohort(params, n, seed=seeds[r], ...)``."""
     params = prepare_params(params, n, arms, visit_days)
-    vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
-    parts = []
-    for seed in seeds:
-        rng_c, rng_s, rng_a, rng_v, _rng_b, rng_d = _streams(seed, None)
-        screened = screen_arrays(params, n, rng_c, rng_s)
-        sel = screened.selected()
-        batch = screened.batch.take(sel)
-        pre = _take_obs(screened.obs, sel, 0), _take_obs(screened.obs, sel, 1), _take_obs(screened.obs, sel, 2)
-        baseline_total = pre[2].total[:, 0].astype(float)
-        arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
-        noise = VisitNoise.draw(params, n, vdays.size - 1, rng_v)
-        draws = DropoutDraws.draw(n, vdays.size, rng_d)
-        start = screened.grid_start[sel]
-        parts.append((batch, pre, arm, active, slowing, hr, noise, draws, screened.n_screened, start))
-    if not parts:
+    if not seeds:
         raise ValueError("seeds must hold at least one seed")
-    batch = LatentBatch.concat([p[0] for p in parts])
-    slowing = np.concatenate([p[4] for p in parts])
-    hr = np.concatenate([p[5] for p in parts])
-    events = enrolled_events(params, batch, np.concatenate([p[9] for p in parts]), slowing, hr)
-    noise = VisitNoise(items=np.concatenate([p[6].items for p in parts]), svc=np.concatenate([p[6].svc for p in parts]))
+    vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
+    streams = [_streams(seed, None) for seed in seeds]
+    screened = screen_trials(params, n, [(g[0], g[1]) for g in streams])
+    sel = screened.selected()  # trial by trial
+    batch = screened.batch.take(sel)
+    pre = _take_obs(screened.obs, sel, 0), _take_obs(screened.obs, sel, 1), _take_obs(screened.obs, sel, 2)
+    baseline_total = pre[2].total[:, 0].astype(float)
+    arm = np.concatenate([allocate(arms, n, g[2]) for g in streams])
+    active = arm != control_arm
+    slowing = clock_slowing(params, batch, baseline_total, active)
+    hr = death_hazard_ratio(params, active)
+    noises = [VisitNoise.draw(params, n, vdays.size - 1, g[3]) for g in streams]
+    all_draws = [DropoutDraws.draw(n, vdays.size, g[5]) for g in streams]
+    events = enrolled_events(params, batch, slowing, hr)
+    noise = VisitNoise(items=np.concatenate([z.items for z in noises]), svc=np.concatenate([z.svc for z in noises]))
     draws = DropoutDraws(
-        interval=np.concatenate([p[7].interval for p in parts]),
-        within=np.concatenate([p[7].within for p in parts]),
-        reason=np.concatenate([p[7].reason for p in parts]),
+        interval=np.concatenate([d.interval for d in all_draws]),
+        within=np.concatenate([d.within for d in all_draws]),
+        reason=np.concatenate([d.reason for d in all_draws]),
     )
-    baseline = _concat_obs([p[1][2] for p in parts])
-    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, baseline, noise, draws)
-    r = len(parts)
+    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, pre[2], noise, draws)
+    r = len(streams)
 
     def stack(values: np.ndarray) -> np.ndarray:
         return values.reshape(r, n, *values.shape[1:])
@@ -127,10 +124,10 @@ def simulate_cohorts(
     return CohortArrays(
         visit_days=vdays,
         total=stack(obs.total.astype(int)),
-        arm=np.stack([p[2] for p in parts]),
-        active=np.stack([p[3] for p in parts]),
-        screening_total=np.stack([p[1][0].total[:, 0].astype(int) for p in parts]),
-        runin_total=np.stack([p[1][1].total[:, 0].astype(int) for p in parts]),
+        arm=stack(arm),
+        active=stack(active),
+        screening_total=stack(pre[0].total[:, 0].astype(int)),
+        runin_total=stack(pre[1].total[:, 0].astype(int)),
         age=stack(batch.age),
         female=stack(batch.female),
         months_since_onset=stack(-batch.onset_day / DAYS_PER_MONTH),
@@ -139,5 +136,5 @@ def simulate_cohorts(
         dropout_day=stack(drop_day),
         dropout_reason=stack(drop_reason),
         events={k: stack(v) for k, v in events.items()},
-        n_screened=np.array([p[8] for p in parts]),
+        n_screened=screened.n_screened,
     )

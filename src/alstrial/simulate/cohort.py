@@ -21,7 +21,7 @@ from alstrial.protocol.simulation import EL_ESCORIAL_CATEGORIES, SimulationParam
 from alstrial.simulate.biomarkers import biomarker_noise, biomarker_values
 from alstrial.simulate.dropout import DropoutDraws, draw_dropout
 from alstrial.simulate.errors import SimulationError
-from alstrial.simulate.events import event_days, grid_start
+from alstrial.simulate.events import event_days, referred_grid_start
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, MARKERS, LatentBatch
 from alstrial.simulate.natural_history import ITEM_COLUMNS, latent_slope_at_baseline
 from alstrial.simulate.observation import Observations, VisitNoise, observe
@@ -61,7 +61,6 @@ class ScreenedPool:
     table: pd.DataFrame
     eligible: LatentBatch
     events: dict[str, np.ndarray]
-    grid_start: np.ndarray  # first day of each one's hazard grid (see ``ScreenedArrays``)
     screening: Observations
     runin: Observations
     baseline: Observations
@@ -69,70 +68,113 @@ class ScreenedPool:
 
 @dataclass(frozen=True)
 class ScreenedArrays:
-    """Every screened candidate (screening order) as arrays: the data behind :class:`ScreenedPool`."""
+    """Every screened candidate as arrays: the data behind :class:`ScreenedPool`.
+
+    Rows may belong to several trials (``trial``, see ``screen_trials``); within a trial they are
+    in its screening order.
+    """
 
     batch: LatentBatch
     # what screening reads, up to day 0: ventilation (item 12) and death; gastrostomy is NaN (no
     # criterion or total reads it), the pre-dose items are labelled 5a until ``relabel_item5``
     events: dict[str, np.ndarray]
-    grid_start: np.ndarray  # first day of the hazard grid of the batch each candidate was drawn in
     obs: Observations  # at screening, run-in and baseline
     criteria: dict[str, np.ndarray]  # criterion -> met (bool), every screened candidate
     eligible: np.ndarray  # bool, every screened candidate
-    n_screened: int  # candidates screened until the n-th eligible one
+    trial: np.ndarray  # int, the trial each candidate was screened for
+    n: int  # eligible wanted per trial
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.trial.max()) + 1 if self.trial.size else 0
 
     def selected(self) -> np.ndarray:
-        """Indices of the eligible candidates among the screened ones."""
-        return np.flatnonzero(self.eligible[: self.n_screened])
+        """Indices of each trial's first ``n`` eligible candidates: trial by trial, in screening order."""
+        order = np.argsort(self.trial, kind="stable")
+        chosen = order[self.eligible[order]]
+        first = np.searchsorted(self.trial[chosen], np.arange(self.n_trials))
+        return chosen[(first[:, None] + np.arange(self.n)[None, :]).ravel()]
+
+    @property
+    def n_screened(self) -> np.ndarray:
+        """(trials,) candidates each trial screened until its ``n``-th eligible one."""
+        order = np.argsort(self.trial, kind="stable")
+        position = np.empty_like(order)
+        position[order] = np.arange(order.size)  # row -> place in trial-major order
+        first = np.searchsorted(self.trial[order], np.arange(self.n_trials))
+        last = self.selected().reshape(self.n_trials, self.n)[:, -1]
+        return position[last] - first + 1
 
 
 def screen_arrays(
     params: SimulationParams, n: int, rng_candidates: np.random.Generator, rng_screening: np.random.Generator
 ) -> ScreenedArrays:
-    """Draw and screen candidates in batches until ``n`` are eligible (no data frames built).
+    """Draw and screen candidates in batches until ``n`` are eligible (one trial, no data frames)."""
+    return screen_trials(params, n, [(rng_candidates, rng_screening)])
+
+
+def screen_trials(
+    params: SimulationParams, n: int, generators: Sequence[tuple[np.random.Generator, np.random.Generator]]
+) -> ScreenedArrays:
+    """Screen candidates for several trials, each with its (candidates, screening) generators,
+    in rounds of one batch per trial until each trial has ``n`` eligible.
+
+    Each trial draws from its own generators in the same order as alone (its referrals, then its
+    screening noise, round by round; batch sizes from its own counts), while what draws nothing
+    (event days, observations, criteria) runs once per round for the candidates of all trials
+    stacked: rows do not interact and share one hazard grid (``referred_grid_start``), so every
+    trial gets exactly what it would get alone, whatever trials share the call.
 
     Screening needs only the events up to first dose that a criterion or a total reads (death
     before screening or baseline, and ventilation for item 12 of the pre-dose ratings), so the
-    candidates get only those; the enrolled get the whole horizon's from ``enrolled_events``, on
-    the grid of the batch they were drawn in (``grid_start``).
+    candidates get only those; the enrolled get the whole horizon's from ``enrolled_events``.
     """
-    pieces: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray]]] = []
-    starts: list[np.ndarray] = []
-    n_eligible = n_tried = 0
+    if n < 1 or not generators:
+        raise SimulationError(f"screening needs n >= 1 and at least one trial (got n={n}, {len(generators)} trials)")
     days = np.array([params.visits.screening_day, params.visits.runin_day, 0.0])
     until = max(float(days.max()), 0.0)
-    referrals = Referrals(params, rng_candidates)
+    start = referred_grid_start(params)
+    referrals = [Referrals(params, g[0]) for g in generators]
+    n_eligible, n_tried = [0] * len(generators), [0] * len(generators)
+    rounds: list[tuple[LatentBatch, dict[str, np.ndarray], Observations, dict[str, np.ndarray], np.ndarray]] = []
     for _ in range(1000):
-        if n_eligible >= n:
+        todo = [t for t in range(len(generators)) if n_eligible[t] < n]
+        if not todo:
             break
-        m = batch_size(n - n_eligible, n_eligible, n_tried, 4.0)
-        batch = referrals.take(m)
-        n_tried += m
-        start = grid_start(batch)
+        batches = []
+        for t in todo:
+            m = batch_size(n - n_eligible[t], n_eligible[t], n_tried[t], 4.0)
+            batches.append(referrals[t].take(m))
+            n_tried[t] += m
+        batch = batches[0] if len(batches) == 1 else LatentBatch.concat(batches)
+        trial = np.repeat(np.asarray(todo), [b.n for b in batches])
         ev = event_days(params, batch, start=start, until=until, gastrostomy=False)
         alive = ~(ev["death"] <= params.visits.screening_day)  # the dead are never screened
-        batch = batch.take(alive)
+        batch, trial = batch.take(alive), trial[alive]
         ev = {k: v[alive] for k, v in ev.items()}
-        starts.append(np.full(batch.n, start))
-        obs = observe(batch, days, ev, VisitNoise.draw(params, batch.n, days.size, rng_screening, days))
+        counts = np.bincount(trial, minlength=len(generators))
+        noises = [VisitNoise.draw(params, int(counts[t]), days.size, generators[t][1], days) for t in todo]
+        noise = VisitNoise(items=np.concatenate([z.items for z in noises]), svc=np.concatenate([z.svc for z in noises]))
+        obs = observe(batch, days, ev, noise)
         crit = eligibility_flags(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
-        pieces.append((batch, ev, obs, crit))
-        n_eligible += int(crit["eligible"].sum())
+        got = np.bincount(trial[crit["eligible"]], minlength=len(generators))
+        for t in todo:
+            n_eligible[t] += int(got[t])
+        rounds.append((batch, ev, obs, crit, trial))
     else:
         raise SimulationError(
             f"could not find {n} eligible candidates after screening 1000 batches; "
             "the eligibility criteria exclude nearly everyone the population parameters generate"
         )
-    eligible = np.concatenate([p[3]["eligible"] for p in pieces])
-    last = int(np.flatnonzero(eligible)[n - 1]) if n else -1
+    one = len(rounds) == 1
     return ScreenedArrays(
-        batch=LatentBatch.concat([p[0] for p in pieces]),
-        events={k: np.concatenate([p[1][k] for p in pieces]) for k in EVENT_NAMES},
-        grid_start=np.concatenate(starts),
-        obs=_concat_obs([p[2] for p in pieces]),
-        criteria={k: np.concatenate([p[3][k] for p in pieces]) for k in pieces[0][3]},
-        eligible=eligible,
-        n_screened=last + 1,
+        batch=rounds[0][0] if one else LatentBatch.concat([r[0] for r in rounds]),
+        events={k: np.concatenate([r[1][k] for r in rounds]) for k in EVENT_NAMES},
+        obs=rounds[0][2] if one else _concat_obs([r[2] for r in rounds]),
+        criteria={k: np.concatenate([r[3][k] for r in rounds]) for k in rounds[0][3]},
+        eligible=np.concatenate([r[3]["eligible"] for r in rounds]),
+        trial=np.concatenate([r[4] for r in rounds]),
+        n=n,
     )
 
 
@@ -141,7 +183,7 @@ def screen_until(
 ) -> ScreenedPool:
     """Draw and screen candidates in batches until ``n`` are eligible (order is screening order)."""
     screened = screen_arrays(params, n, rng_candidates, rng_screening)
-    batch, obs_all, last = screened.batch, screened.obs, screened.n_screened - 1
+    batch, obs_all, last = screened.batch, screened.obs, int(screened.n_screened[0]) - 1
     table = eligibility_frame({k: v[: last + 1] for k, v in screened.criteria.items()})
     sel = screened.selected()
     table.insert(0, "candidate", [f"C{i + 1:05d}" for i in range(len(table))])
@@ -156,7 +198,6 @@ def screen_until(
         table=table,
         eligible=batch.take(sel),
         events={k: v[sel] for k, v in screened.events.items()},
-        grid_start=screened.grid_start[sel],
         screening=_take_obs(obs_all, sel, 0),
         runin=_take_obs(obs_all, sel, 1),
         baseline=_take_obs(obs_all, sel, 2),
@@ -278,7 +319,7 @@ def simulate_cohort(
     batch = pool.eligible
     baseline_total = pool.baseline.total[:, 0].astype(float)
     arm, active, slowing, hr = randomize(params, batch, baseline_total, arms, control_arm, rng_a)
-    events = enrolled_events(params, batch, pool.grid_start, slowing, hr)
+    events = enrolled_events(params, batch, slowing, hr)
     gastrostomy = events["gastrostomy"]
     at_screening, runin, baseline = (relabel_item5(o, gastrostomy) for o in (pool.screening, pool.runin, pool.baseline))
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
@@ -326,21 +367,15 @@ def randomize(
 
 
 def enrolled_events(
-    params: SimulationParams, batch: LatentBatch, starts: np.ndarray, slowing: np.ndarray, hazard_ratio: np.ndarray
+    params: SimulationParams, batch: LatentBatch, slowing: np.ndarray, hazard_ratio: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Event days over the whole horizon, each participant with its own arm's effect and on the grid
-    starting at its ``starts`` (the grid of the batch it was screened in).
+    """Event days over the whole horizon, each participant with its own arm's effect, on the grid
+    screening used (``referred_grid_start``).
 
-    Rows do not interact, so the enrolled of many trials can be computed in one call (grouped by
-    grid) and each gets what it would get alone.
+    Rows do not interact, so the enrolled of many trials can be computed in one call and each gets
+    what it would get alone.
     """
-    events = {k: np.full(batch.n, np.nan) for k in EVENT_NAMES}
-    for start in np.unique(starts):
-        rows = np.flatnonzero(starts == start)
-        got = event_days(params, batch.take(rows), slowing[rows], hazard_ratio[rows], start=float(start))
-        for k in EVENT_NAMES:
-            events[k][rows] = got[k]
-    return events
+    return event_days(params, batch, slowing, hazard_ratio, start=referred_grid_start(params))
 
 
 def follow_up(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.errors import SimulationError
 from alstrial.simulate.latent import DAYS_PER_MONTH, EVENT_NAMES, N_LATENT_ITEMS, LatentBatch
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
@@ -75,6 +76,24 @@ def grid_start(batch: LatentBatch) -> float:
     return float(np.floor(np.min(batch.onset_day))) if batch.n else 0.0
 
 
+def referred_grid_start(params: SimulationParams) -> float:
+    """First day of one hazard grid for every referred candidate of a parameter set: the earliest
+    onset referral allows, floored, less a day for rounding.
+
+    A referred candidate's onset is at most ``onset_to_screening_max_months`` before screening
+    (the truncation of its draw) and at most ``referral_max_months_since_onset`` before its last
+    clinic visit, which falls at most one clinic interval before screening. One grid for all
+    lets the candidates of many trials share each ``event_days`` call, and makes a candidate's
+    event days independent of who was drawn beside it (``grid_start`` depends on the batch).
+    """
+    pop, day = params.population, float(params.visits.screening_day)
+    earliest = max(
+        day - pop.onset_to_screening_max_months * DAYS_PER_MONTH,
+        day - pop.referral_clinic_interval_days - pop.referral_max_months_since_onset * DAYS_PER_MONTH,
+    )
+    return float(np.floor(earliest)) - 1.0
+
+
 def event_days(
     params: SimulationParams,
     batch: LatentBatch,
@@ -99,6 +118,9 @@ def event_days(
     """
     ev = params.events
     start = grid_start(batch) if start is None else start
+    if batch.n and float(np.min(batch.onset_day)) < start:
+        # the grid would miss the hazard before its first day: event days silently too late
+        raise SimulationError(f"the hazard grid starts on day {start}, after an onset on day {np.min(batch.onset_day)}")
     n_steps = max(int(np.ceil((ev.horizon_days - start) / ev.grid_step_days)), 1)
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
