@@ -39,6 +39,7 @@ from alstrial.design.cohort_datasets import adice_from_cohort, datasets_from_coh
 from alstrial.design.power.analyses import _endpoint, run_analysis
 from alstrial.design.power.array_analyses import ARRAY_ANALYSES, array_analyses_supported, array_rows
 from alstrial.design.power.intercurrent import last_visit_day, recorded_days, set_aside
+from alstrial.design.power.memory import keep_freed_memory
 from alstrial.design.power.scenarios import Scenario
 from alstrial.protocol.models import Protocol
 from alstrial.simulate.batch import simulate_cohorts
@@ -186,6 +187,7 @@ def run_chunk(
     scenario: Scenario, seeds: Sequence[np.random.SeedSequence], analyses: Sequence[str], alpha: float | None = None
 ) -> pd.DataFrame:
     """Simulate and analyse one trial per seed; rows in (replicate, analysis) order."""
+    keep_freed_memory()
     protocol = scenario.protocol
     alpha = protocol.analysis.alpha if alpha is None else alpha
     fast = fast_mmrm(scenario, analyses)
