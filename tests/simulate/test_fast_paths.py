@@ -1,0 +1,99 @@
+"""The simulator's shortcuts give the bits of the plain formulas they replace (not just close values)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from alstrial.protocol.simulation import SimulationParams
+from alstrial.simulate.events import _running_sum, exposure_after, first_passage
+from alstrial.simulate.latent import DAYS_PER_MONTH, draw_latent
+from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
+
+
+def _params(**progression: float) -> SimulationParams:
+    d = SimulationParams().model_dump()
+    d["progression"].update(progression)
+    return SimulationParams.model_validate(d)
+
+
+def _first_passage_reference(hazard: np.ndarray, edges: np.ndarray, clock: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The formula before the shortcuts: full (n, G) exposure, numpy's cumsum (no NaN starts)."""
+    lo = np.maximum(edges[None, :-1], start[:, None])
+    months = np.maximum(edges[None, 1:] - lo, 0.0) / DAYS_PER_MONTH
+    inc = hazard * months
+    cum = np.cumsum(inc, axis=1)
+    hit = cum >= clock[:, None]
+    j = np.argmax(hit, axis=1)
+    r = np.arange(hazard.shape[0])
+    day = lo[r, j] + (clock - (cum[r, j] - inc[r, j])) / np.maximum(hazard[r, j], 1e-300) * DAYS_PER_MONTH
+    return np.where(hit.any(axis=1), day, np.nan)
+
+
+@pytest.mark.parametrize("shape", [(500, 131), (7, 1), (3, 0), (1, 40)])
+def test_running_sum_is_numpys_cumsum_bit_for_bit(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape) * np.exp(8 * rng.standard_normal(shape))  # signs and magnitudes mixed
+    for layout in (x, np.asfortranarray(x)):
+        assert np.array_equal(_running_sum(layout), np.cumsum(x, axis=1))
+
+
+def test_first_passage_from_alive_steps_equals_the_full_exposure_formula() -> None:
+    rng = np.random.default_rng(11)
+    n, g = 4000, 90
+    edges = -300.0 + 7.0 * np.arange(g + 1)
+    # starts before the grid, inside steps, exactly on edges and after the grid's end
+    start = np.concatenate(
+        [rng.uniform(-320.0, 340.0, n - 400), rng.choice(edges, 300), np.full(50, -310.0), np.full(50, 400.0)]
+    )
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    hazard = np.exp(rng.uniform(-7.0, 0.0, (n, g))) * np.linspace(0.1, 1.0, g)
+    hazard = np.where(mid[None, :] >= start[:, None], hazard, 0.0)  # as _on_grid masks it
+    clock = rng.standard_exponential(n)
+    expected = _first_passage_reference(hazard, edges, clock, start)
+    assert 500 < np.isfinite(expected).sum() < n - 500  # both hits and misses are compared
+    for masked in (True, False):
+        got = first_passage(hazard, edges, clock, start, alive_masked=masked)
+        assert np.array_equal(got, expected, equal_nan=True), masked
+    # NaN starts: no passage, the other rows as before
+    start_nan = start.copy()
+    start_nan[::7] = np.nan
+    got = first_passage(hazard, edges, clock, start_nan, alive_masked=True)
+    keep = ~np.isnan(start_nan)
+    assert np.isnan(got[~keep]).all()
+    assert np.array_equal(got[keep], expected[keep], equal_nan=True)
+    # the exposure it no longer builds is what exposure_after still gives the other callers
+    lo, months = exposure_after(edges, start)
+    assert np.array_equal(lo, np.maximum(edges[None, :-1], start[:, None]))
+    assert np.array_equal(months, np.maximum(edges[None, 1:] - lo, 0.0) / DAYS_PER_MONTH)
+
+
+@pytest.mark.parametrize("fluctuation", [0.0, 0.3])
+@pytest.mark.parametrize("curvature", [0.0, -0.05])
+def test_days_shared_by_every_row_give_the_per_row_bits(fluctuation: float, curvature: float) -> None:
+    params = _params(speed_fluctuation_sd_log=fluctuation, curvature_mean_per_month=curvature)
+    batch = draw_latent(params, 600, np.random.default_rng(2))
+    days = np.arange(-900.0, 500.0, 3.5)
+    per_row = np.tile(days, (batch.n, 1))  # an ordinary (n, m) array: the per-row arithmetic
+    slowing = np.where(np.arange(batch.n) % 2 == 0, 0.4, 0.0)
+    for s in (None, slowing):
+        shared = disease_time(batch, days, s)
+        assert np.array_equal(shared, disease_time(batch, per_row, s))
+        assert np.isfinite(shared).all()
+
+
+def test_latent_items_and_vc_equal_the_clip_formulas_also_for_negative_rates() -> None:
+    params = SimulationParams()
+    batch = draw_latent(params, 400, np.random.default_rng(8))
+    tau = disease_time(batch, np.linspace(-100.0, 700.0, 60))
+    negative = replace(batch, item_rate=batch.item_rate * np.where(np.arange(batch.n) % 3 == 0, -1.0, 1.0)[:, None])
+    for b in (batch, negative):
+        block = np.clip(4 - b.item_rate[:, None, :] * np.maximum(tau[:, :, None] - b.item_delay[:, None, :], 0), 0, 4)
+        assert np.array_equal(latent_items(b, tau), block)
+        for k in (0, 2, 10):
+            assert np.array_equal(latent_items(b, tau, k), block[:, :, k])
+    assert latent_items(negative, tau).max() == 4.0 and latent_items(batch, tau).min() == 0.0
+    vc = np.maximum(batch.vc0[:, None] - batch.vc_rate[:, None] * np.maximum(tau - batch.vc_delay[:, None], 0), 0)
+    assert np.array_equal(vital_capacity(batch, tau), vc)
