@@ -183,7 +183,9 @@ def slowing_fraction(effect_points_per_month: np.ndarray, latent_slope: np.ndarr
 
 def observe_items(latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Integer item scores: latent + rater noise, rounded, never outside 0-4."""
-    return np.clip(np.rint(latent + noise), 0, 4).astype(np.int8)
+    x = latent + noise
+    np.rint(x, out=x)
+    return np.clip(x, 0, 4, out=x).astype(np.int8)
 
 
 def item12_score(days: np.ndarray, niv_day: np.ndarray, pav_day: np.ndarray, trach_day: np.ndarray) -> np.ndarray:

@@ -53,10 +53,10 @@ def _item_noise(
         # one shock per visit shared by every item (rater, day, fatigue): heavy-tailed, so totals
         # often stay put and sometimes jump together
         shared = prog.visit_noise_sd_points * rng.standard_t(prog.visit_noise_df, size=(n, m, 1))
-        items = items + shared
+        items += shared
     if days is not None and prog.screening_item_bias_points:
         at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
-        items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
+        items += np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
     return items
 
 
