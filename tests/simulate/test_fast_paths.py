@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.events import _running_sum, exposure_after, first_passage
+from alstrial.simulate.events import _bound, _possible, _running_sum, exposure_after, first_passage, grid_start
 from alstrial.simulate.latent import DAYS_PER_MONTH, draw_latent
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
@@ -97,3 +97,22 @@ def test_latent_items_and_vc_equal_the_clip_formulas_also_for_negative_rates() -
     assert latent_items(negative, tau).max() == 4.0 and latent_items(batch, tau).min() == 0.0
     vc = np.maximum(batch.vc0[:, None] - batch.vc_rate[:, None] * np.maximum(tau - batch.vc_delay[:, None], 0), 0)
     assert np.array_equal(vital_capacity(batch, tau), vc)
+
+
+@pytest.mark.parametrize("gastrostomy", [True, False])
+def test_per_event_bounds_flag_what_every_bound_on_every_row_flags(gastrostomy: bool) -> None:
+    params = _params(rate_median_per_month=0.8)
+    batch = draw_latent(params, 3000, np.random.default_rng(4))
+    edges = grid_start(batch) + params.events.grid_step_days * np.arange(200.0)
+    slowing = np.where(np.arange(batch.n) % 2 == 0, 0.3, 0.0)
+    hr = np.where(np.arange(batch.n) % 3 == 0, 1.4, 1.0)
+    everything = np.ones((batch.n, 3), dtype=bool)
+    # the two passes as before: every event's bound on every row, the crude one then the finer one
+    crude = _bound(params, batch, edges, slowing, hr, edges.size - 1, everything)
+    rows = np.flatnonzero(crude.any(axis=1))
+    expected = crude.copy()
+    expected[rows] &= _bound(params, batch.take(rows), edges, slowing[rows], hr[rows], 8, everything[rows])
+    expected[:, 0] &= gastrostomy
+    got = _possible(params, batch, edges, slowing, hr, gastrostomy=gastrostomy)
+    assert np.array_equal(got, expected)
+    assert 50 < expected[:, 2].sum() < expected[:, 1].sum() < rows.size < batch.n  # each pass rules some out

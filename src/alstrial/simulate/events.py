@@ -156,7 +156,7 @@ def event_days(
     if until is not None:
         n_steps = min(n_steps, max(int(np.ceil((until - start) / ev.grid_step_days)), 1))
     edges = start + ev.grid_step_days * np.arange(n_steps + 1)
-    may = _possible(params, batch, edges, slowing, death_hazard_ratio)
+    may = _possible(params, batch, edges, slowing, death_hazard_ratio, gastrostomy=gastrostomy)
     if not gastrostomy:
         may[:, 0] = False
     rows = np.flatnonzero(may.any(axis=1))
@@ -187,9 +187,11 @@ def _possible(
     slowing: np.ndarray | None,
     death_hazard_ratio: np.ndarray | None,
     block: int = 8,
+    gastrostomy: bool = True,
 ) -> np.ndarray:
     """(n, 3) bool: gastrostomy, NIV, death; False only where that event certainly does not happen
-    on the grid ``edges`` (without NIV there is no PAV or tracheostomy).
+    on the grid ``edges`` (without NIV there is no PAV or tracheostomy), and for gastrostomy
+    without ``gastrostomy`` (not asked for).
 
     With non-negative coefficients every hazard grows with the disease (the clock never runs
     backwards, a treatment only slows it, items and VC only fall), so on each ``block`` of grid
@@ -209,18 +211,21 @@ def _possible(
     n_steps = edges.size - 1
     if batch.n == 0 or min(coefs) < 0 or n_steps <= block:
         return np.ones((batch.n, 3), dtype=bool)
-    may = _bound(params, batch, edges, slowing, death_hazard_ratio, n_steps)
+    need = np.ones((batch.n, 3), dtype=bool)
+    need[:, 0] = gastrostomy
+    may = _bound(params, batch, edges, slowing, death_hazard_ratio, n_steps, need)
     rows = np.flatnonzero(may.any(axis=1))
     if rows.size:
-        fine = _bound(
+        # the finer bound only for the events the crude one left possible
+        may[rows] = _bound(
             params,
             batch.take(rows),
             edges,
             None if slowing is None else slowing[rows],
             None if death_hazard_ratio is None else death_hazard_ratio[rows],
             block,
+            may[rows],
         )
-        may[rows] &= fine
     return may
 
 
@@ -231,32 +236,51 @@ def _bound(
     slowing: np.ndarray | None,
     death_hazard_ratio: np.ndarray | None,
     block: int,
+    need: np.ndarray,
 ) -> np.ndarray:
-    """``_possible``'s test with blocks of ``block`` grid steps (non-negative coefficients)."""
+    """``_possible``'s test with blocks of ``block`` grid steps (non-negative coefficients).
+
+    Each event's bound is computed only where ``need`` (n, 3) asks for it, with the items its
+    hazard reads (all eleven only for death); elsewhere the result is False. A row's bound is the
+    same whichever rows are computed with it.
+    """
     ev = params.events
     n_steps = edges.size - 1
     last = np.minimum(np.arange(block - 1, n_steps + block - 1, block), n_steps - 1)  # each block's last step
     first = last - (last % block)
     tau = disease_time(batch, 0.5 * (edges[last] + edges[last + 1]), slowing)
-    swallow_def, resp_def, total_def = _deficits(batch, tau)
-    vc = vital_capacity(batch, tau)
     lo = np.maximum(edges[first][None, :], batch.onset_day[:, None])
     months = np.maximum(edges[last + 1][None, :] - lo, 0.0) / DAYS_PER_MONTH
-    h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
-    h_n = ev.niv_base_per_month * np.exp(
-        ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
-    )
-    h_d = (
-        ev.death_base_per_month
-        * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
-        * max(ev.death_hr_on_pav, 1.0)
-        * max(ev.death_hr_after_tracheostomy, 1.0)
-    )
-    if death_hazard_ratio is not None:
-        h_d = h_d * np.maximum(death_hazard_ratio, 1.0)[:, None]
     margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
-    bound = np.column_stack([(h * months).sum(axis=1) for h in (h_g, h_n, h_d)])
-    return bound * margin >= batch.event_clock[:, [0, 1, 4]]
+    out = np.zeros((batch.n, 3), dtype=bool)
+    for e, clock_column in enumerate((0, 1, 4)):
+        r = np.flatnonzero(need[:, e])
+        if r.size == 0:
+            continue
+        if r.size == batch.n:
+            b, t, m = batch, tau, months
+        else:
+            b, t, m = batch.take(r), tau[r], months[r]
+        if e == 0:
+            h = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * (4.0 - latent_items(b, t, 2)))
+        elif e == 1:
+            resp_def = _respiratory_deficit(b, t)
+            vc = vital_capacity(b, t)
+            h = ev.niv_base_per_month * np.exp(
+                ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
+            )
+        else:
+            _, resp_def, total_def = _deficits(b, t)
+            h = (
+                ev.death_base_per_month
+                * np.exp(ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10)
+                * max(ev.death_hr_on_pav, 1.0)
+                * max(ev.death_hr_after_tracheostomy, 1.0)
+            )
+            if death_hazard_ratio is not None:
+                h = h * np.maximum(death_hazard_ratio[r], 1.0)[:, None]
+        out[r, e] = (h * m).sum(axis=1) * margin >= b.event_clock[:, clock_column]
+    return out
 
 
 def _on_grid(
