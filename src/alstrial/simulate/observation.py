@@ -62,7 +62,10 @@ def _item_noise(
 
 @dataclass(frozen=True)
 class Observations:
-    """(n, m) arrays of what is measured at the given days (whether or not the visit happens)."""
+    """(n, m) arrays of what is measured at the given days (whether or not the visit happens).
+
+    ``items`` is empty when the caller asked for totals only (``observe(..., items=False)``).
+    """
 
     days: np.ndarray
     items: dict[str, np.ndarray]
@@ -77,7 +80,10 @@ def observe(
     events: dict[str, np.ndarray],
     noise: VisitNoise,
     slowing: np.ndarray | None = None,
+    *,
+    items: bool = True,
 ) -> Observations:
+    """What is measured on ``days``; ``items=False`` skips the item columns (totals are the same)."""
     d = np.broadcast_to(np.asarray(days, dtype=float), (batch.n, np.shape(days)[-1]))
     tau = disease_time(batch, d, slowing)
     latent = latent_items(batch, tau)
@@ -85,7 +91,7 @@ def observe(
     q12 = item12_score(d, events["niv"], events["pav"], events["tracheostomy"])
     return Observations(
         days=d,
-        items=assemble_items(obs11, q12, d, events["gastrostomy"]),
+        items=assemble_items(obs11, q12, d, events["gastrostomy"]) if items else {},
         total=total_score(obs11, q12),
         svc=np.maximum(vital_capacity(batch, tau) + noise.svc, 0.0),
         latent_total=latent.sum(axis=2) + q12,
