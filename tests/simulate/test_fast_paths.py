@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from alstrial.protocol.simulation import SimulationParams
-from alstrial.simulate.events import _bound, _possible, _running_sum, exposure_after, first_passage, grid_start
+from alstrial.simulate.events import (
+    _after_niv,
+    _bound,
+    _possible,
+    _respiratory_deficit,
+    _running_sum,
+    exposure_after,
+    first_passage,
+    grid_start,
+)
 from alstrial.simulate.latent import DAYS_PER_MONTH, draw_latent
 from alstrial.simulate.natural_history import disease_time, latent_items, vital_capacity
 
@@ -116,3 +125,24 @@ def test_per_event_bounds_flag_what_every_bound_on_every_row_flags(gastrostomy: 
     got = _possible(params, batch, edges, slowing, hr, gastrostomy=gastrostomy)
     assert np.array_equal(got, expected)
     assert 50 < expected[:, 2].sum() < expected[:, 1].sum() < rows.size < batch.n  # each pass rules some out
+
+
+@pytest.mark.parametrize("until", [0.0, 365.0])
+def test_skipping_the_rows_an_after_niv_bound_rules_out_changes_no_event_day(until: float) -> None:
+    # fast progressors, harm and benefit, decelerating and accelerating courses: the respiratory
+    # deficit the bound reads grows along the grid in every case
+    params = _params(rate_median_per_month=0.8, curvature_sd_per_month=0.05, speed_fluctuation_sd_log=0.3)
+    batch = draw_latent(params, 4000, np.random.default_rng(21))
+    slowing = np.random.default_rng(22).uniform(-1.0, 1.0, batch.n)
+    start = grid_start(batch)
+    edges = start + params.events.grid_step_days * np.arange(int((until - start) // 7) + 2)
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    resp_def = _respiratory_deficit(batch, disease_time(batch, mid, slowing))
+    hazard = np.where(mid[None, :] >= batch.onset_day[:, None], 0.01 * np.exp(resp_def), 0.0)
+    niv = first_passage(hazard, edges, batch.event_clock[:, 1], batch.onset_day, alive_masked=True)
+    assert np.isfinite(niv).sum() > 500
+    for base, per_point in ((0.01, 1.0), (0.004, 0.8), (0.2, 0.0)):
+        clock = batch.event_clock[:, 2]
+        full = _after_niv(base, per_point, resp_def, niv, edges, clock, bounded=False)
+        assert np.array_equal(_after_niv(base, per_point, resp_def, niv, edges, clock), full, equal_nan=True)
+        assert np.isfinite(full).sum() > 20  # events happen, so a bound too low would be seen

@@ -87,11 +87,29 @@ def _running_sum(inc: np.ndarray) -> np.ndarray:
 
 
 def _after_niv(
-    base: float, per_point: float, resp_def: np.ndarray, niv: np.ndarray, edges: np.ndarray, clock: np.ndarray
+    base: float,
+    per_point: float,
+    resp_def: np.ndarray,
+    niv: np.ndarray,
+    edges: np.ndarray,
+    clock: np.ndarray,
+    *,
+    bounded: bool = True,
 ) -> np.ndarray:
-    """Event day of an event whose hazard starts at NIV (computed only for rows that started NIV)."""
+    """Event day of an event whose hazard starts at NIV (computed only for rows that started NIV).
+
+    ``bounded`` skips the rows whose clock is above an upper bound of their integrated hazard
+    (they have no event, so NaN, what the grid gives them): with a non-negative coefficient the
+    hazard grows with the respiratory deficit, which only grows along the grid (as ``_possible``
+    argues), so it is at most its last step's value over the whole exposure from NIV to the grid's
+    end. Most candidates' NIV, before first dose, leaves too little exposure before screening ends.
+    """
     out = np.full(niv.shape[0], np.nan)
     rows = np.flatnonzero(~np.isnan(niv))
+    if bounded and rows.size and per_point >= 0:
+        most = base * np.exp(per_point * resp_def[rows, -1]) * ((edges[-1] - niv[rows]) / DAYS_PER_MONTH)
+        margin = 1.0 + 1e-9  # float rounding of a bound that holds exactly in real arithmetic
+        rows = rows[most * margin >= clock[rows]]
     if rows.size:
         hazard = base * np.exp(per_point * resp_def[rows])
         out[rows] = first_passage(hazard, edges, clock[rows], niv[rows])
