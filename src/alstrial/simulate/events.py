@@ -322,7 +322,7 @@ def _on_grid(
     may = np.ones((n, 3), dtype=bool) if may is None else may
     mid = 0.5 * (edges[:-1] + edges[1:])
     tau = disease_time(batch, mid, slowing)
-    alive = mid[None, :] >= batch.onset_day[:, None]
+    before_onset = ~(mid[None, :] >= batch.onset_day[:, None])  # as np.where(alive, h, 0.0) masks
     clock = batch.event_clock
     onset = batch.onset_day
     out = {k: np.full(n, np.nan) for k in EVENT_NAMES}
@@ -330,22 +330,36 @@ def _on_grid(
     def rows_of(flag: np.ndarray) -> tuple[np.ndarray, LatentBatch, np.ndarray, np.ndarray]:
         r = np.flatnonzero(flag)
         if r.size == n:
-            return r, batch, tau, alive
-        return r, batch.take(r), tau[r], alive[r]
+            return r, batch, tau, before_onset
+        return r, batch.take(r), tau[r], before_onset[r]
 
-    r, b, t, a = rows_of(may[:, 0])
+    # hazards in place: the same operations in the same order as the formulas in the comments,
+    # then 0 before onset (what np.where(alive, h, 0.0) gives)
+    r, b, t, dead = rows_of(may[:, 0])
     if r.size:
-        swallow_def = 4.0 - latent_items(b, t, 2)
-        h_g = ev.gastrostomy_base_per_month * np.exp(ev.gastrostomy_per_swallow_point * swallow_def)
-        out["gastrostomy"][r] = first_passage(np.where(a, h_g, 0.0), edges, clock[r, 0], onset[r], alive_masked=True)
-    r, b, t, a = rows_of(may[:, 1])
+        # base * exp(per_point * (4 - item 3))
+        h_g = latent_items(b, t, 2)
+        np.subtract(4.0, h_g, out=h_g)
+        h_g *= ev.gastrostomy_per_swallow_point
+        np.exp(h_g, out=h_g)
+        h_g *= ev.gastrostomy_base_per_month
+        np.copyto(h_g, 0.0, where=dead)
+        out["gastrostomy"][r] = first_passage(h_g, edges, clock[r, 0], onset[r], alive_masked=True)
+    r, b, t, dead = rows_of(may[:, 1])
     if r.size:
         resp_def = _respiratory_deficit(b, t)
-        vc = vital_capacity(b, t)
-        h_n = ev.niv_base_per_month * np.exp(
-            ev.niv_per_respiratory_point * resp_def + ev.niv_per_10pct_vc_below_80 * np.maximum(80.0 - vc, 0) / 10
-        )
-        niv = first_passage(np.where(a, h_n, 0.0), edges, clock[r, 1], onset[r], alive_masked=True)
+        # base * exp(per_point * resp_def + per_10pct * max(80 - vc, 0) / 10)
+        low_vc = vital_capacity(b, t)
+        np.subtract(80.0, low_vc, out=low_vc)
+        np.maximum(low_vc, 0, out=low_vc)
+        low_vc *= ev.niv_per_10pct_vc_below_80
+        low_vc /= 10
+        h_n = ev.niv_per_respiratory_point * resp_def
+        h_n += low_vc
+        np.exp(h_n, out=h_n)
+        h_n *= ev.niv_base_per_month
+        np.copyto(h_n, 0.0, where=dead)
+        niv = first_passage(h_n, edges, clock[r, 1], onset[r], alive_masked=True)
         out["niv"][r] = niv
         out["pav"][r] = _after_niv(
             ev.pav_base_per_month, ev.pav_per_respiratory_point, resp_def, niv, edges, clock[r, 2]
@@ -353,12 +367,16 @@ def _on_grid(
         out["tracheostomy"][r] = _after_niv(
             ev.tracheostomy_base_per_month, ev.tracheostomy_per_respiratory_point, resp_def, niv, edges, clock[r, 3]
         )
-    r, b, t, a = rows_of(may[:, 2])
+    r, b, t, dead = rows_of(may[:, 2])
     if r.size:
         _, resp_def, total_def = _deficits(b, t)
-        h_d = ev.death_base_per_month * np.exp(
-            ev.death_per_respiratory_point * resp_def + ev.death_per_10_total_points * total_def / 10
-        )
+        # base * exp(per_point * resp_def + per_10 * total_def / 10)
+        h_d = ev.death_per_respiratory_point * resp_def
+        total_def *= ev.death_per_10_total_points
+        total_def /= 10
+        h_d += total_def
+        np.exp(h_d, out=h_d)
+        h_d *= ev.death_base_per_month
         m = mid[None, :]
         pav, trach = out["pav"][r], out["tracheostomy"][r]
         if not np.all(np.isnan(pav)):
@@ -367,7 +385,8 @@ def _on_grid(
             h_d = np.where(m >= trach[:, None], h_d * ev.death_hr_after_tracheostomy, h_d)
         if death_hazard_ratio is not None and np.any(death_hazard_ratio[r] != 1.0):
             h_d = np.where(m > 0, h_d * death_hazard_ratio[r, None], h_d)
-        out["death"][r] = first_passage(np.where(a, h_d, 0.0), edges, clock[r, 4], onset[r], alive_masked=True)
+        np.copyto(h_d, 0.0, where=dead)
+        out["death"][r] = first_passage(h_d, edges, clock[r, 4], onset[r], alive_masked=True)
 
     death = out["death"]
     for name in ("gastrostomy", "niv", "pav", "tracheostomy"):
