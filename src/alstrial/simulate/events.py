@@ -396,7 +396,10 @@ def _on_grid(
 
 def _respiratory_deficit(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
     """(n, G) points lost on the respiratory items (mean of 10 and 11), as ``_deficits`` gives it."""
-    return 4.0 - 0.5 * (latent_items(batch, tau, 9) + latent_items(batch, tau, 10))
+    x = latent_items(batch, tau, 9)
+    x += latent_items(batch, tau, 10)
+    x *= 0.5
+    return np.subtract(4.0, x, out=x)  # 4 - 0.5 * (item 10 + item 11), in place
 
 
 def _deficits(batch: LatentBatch, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -408,5 +411,15 @@ def _deficits(batch: LatentBatch, tau: np.ndarray) -> tuple[np.ndarray, np.ndarr
     takes 11 numbers, so it equals ``latent_items(batch, tau).sum(axis=2)`` (tested).
     """
     x = [latent_items(batch, tau, k) for k in range(N_LATENT_ITEMS)]
-    total = ((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7])) + x[8] + x[9] + x[10]
-    return 4.0 - x[2], 4.0 - 0.5 * (x[9] + x[10]), 44.0 - total
+    # in place: ((x0 + x1) + (x2 + x3)) + ((x4 + x5) + (x6 + x7)) + x8 + x9 + x10, left to right
+    total = x[0] + x[1]
+    total += x[2] + x[3]
+    half = x[4] + x[5]
+    half += x[6] + x[7]
+    total += half
+    total += x[8]
+    total += x[9]
+    total += x[10]
+    resp = x[9] + x[10]
+    resp *= 0.5
+    return np.subtract(4.0, x[2], out=x[2]), np.subtract(4.0, resp, out=resp), np.subtract(44.0, total, out=total)
