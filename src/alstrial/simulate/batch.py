@@ -97,7 +97,8 @@ def simulate_cohorts(
         raise ValueError("seeds must hold at least one seed")
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
     streams = [_streams(seed, None) for seed in seeds]
-    screened = screen_trials(params, n, [(g[0], g[1]) for g in streams])
+    # no item columns: the arrays keep totals only
+    screened = screen_trials(params, n, [(g[0], g[1]) for g in streams], items=False)
     sel = screened.selected()  # trial by trial
     batch = screened.batch.take(sel)
     pre = _take_obs(screened.obs, sel, 0), _take_obs(screened.obs, sel, 1), _take_obs(screened.obs, sel, 2)
@@ -115,7 +116,7 @@ def simulate_cohorts(
         within=np.concatenate([d.within for d in all_draws]),
         reason=np.concatenate([d.reason for d in all_draws]),
     )
-    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, pre[2], noise, draws)
+    obs, drop_day, drop_reason = follow_up(params, batch, events, slowing, pre[2], noise, draws, items=False)
     r = len(streams)
 
     def stack(values: np.ndarray) -> np.ndarray:

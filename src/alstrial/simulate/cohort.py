@@ -114,7 +114,11 @@ def screen_arrays(
 
 
 def screen_trials(
-    params: SimulationParams, n: int, generators: Sequence[tuple[np.random.Generator, np.random.Generator]]
+    params: SimulationParams,
+    n: int,
+    generators: Sequence[tuple[np.random.Generator, np.random.Generator]],
+    *,
+    items: bool = True,
 ) -> ScreenedArrays:
     """Screen candidates for several trials, each with its (candidates, screening) generators,
     in rounds of one batch per trial until each trial has ``n`` eligible.
@@ -128,6 +132,8 @@ def screen_trials(
     Screening needs only the events up to first dose that a criterion or a total reads (death
     before screening or baseline, and ventilation for item 12 of the pre-dose ratings), so the
     candidates get only those; the enrolled get the whole horizon's from ``enrolled_events``.
+    With ``items=False`` the observations hold totals and SVC but no item columns (nothing else
+    changes: the items are rated all the same, only not kept as columns).
     """
     if n < 1 or not generators:
         raise SimulationError(f"screening needs n >= 1 and at least one trial (got n={n}, {len(generators)} trials)")
@@ -155,7 +161,7 @@ def screen_trials(
         counts = np.bincount(trial, minlength=len(generators))
         noises = [VisitNoise.draw(params, int(counts[t]), days.size, generators[t][1], days) for t in todo]
         noise = VisitNoise(items=np.concatenate([z.items for z in noises]), svc=np.concatenate([z.svc for z in noises]))
-        obs = observe(batch, days, ev, noise)
+        obs = observe(batch, days, ev, noise, items=items)
         crit = eligibility_flags(params, batch, obs.total[:, 0], obs.svc[:, 0], obs.total[:, 1], ev["death"])
         got = np.bincount(trial[crit["eligible"]], minlength=len(generators))
         for t in todo:
@@ -221,7 +227,7 @@ def relabel_item5(obs: Observations, gastrostomy_day: np.ndarray) -> Observation
 def _concat_obs(parts: list[Observations]) -> Observations:
     return Observations(
         days=np.concatenate([p.days for p in parts]),
-        items={k: np.concatenate([p.items[k] for p in parts]) for k in ITEM_COLUMNS},
+        items={k: np.concatenate([p.items[k] for p in parts]) for k in parts[0].items},
         total=np.concatenate([p.total for p in parts]),
         svc=np.concatenate([p.svc for p in parts]),
         latent_total=np.concatenate([p.latent_total for p in parts]),
@@ -242,7 +248,7 @@ def _take_obs(obs: Observations, rows: np.ndarray, col: int) -> Observations:
 def _hstack(a: Observations, b: Observations) -> Observations:
     return Observations(
         days=np.hstack([a.days, b.days]),
-        items={k: np.hstack([a.items[k], b.items[k]]) for k in ITEM_COLUMNS},
+        items={k: np.hstack([a.items[k], b.items[k]]) for k in a.items},
         total=np.hstack([a.total, b.total]),
         svc=np.hstack([a.svc, b.svc]),
         latent_total=np.hstack([a.latent_total, b.latent_total]),
@@ -386,11 +392,14 @@ def follow_up(
     baseline: Observations,
     noise: VisitNoise,
     draws: DropoutDraws,
+    *,
+    items: bool = True,
 ) -> tuple[Observations, np.ndarray, np.ndarray]:
     """Scheduled ALSFRS-R visits (baseline first) and dropout: row by row, so participants of many
-    trials can be followed up in one call (their draws stacked in the same order)."""
+    trials can be followed up in one call (their draws stacked in the same order). ``items=False``
+    keeps no item columns (``baseline`` must then have none either)."""
     vdays = np.asarray(params.visits.alsfrs_days, dtype=float)
-    obs = _hstack(baseline, observe(batch, vdays[1:], events, noise, slowing))
+    obs = _hstack(baseline, observe(batch, vdays[1:], events, noise, slowing, items=items))
     drop_day, drop_reason = draw_dropout(params, batch, vdays, obs.total, obs.latent_total, events["death"], draws)
     return obs, drop_day, drop_reason
 

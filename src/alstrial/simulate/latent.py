@@ -333,7 +333,11 @@ def _item_course(
         "respiratory": prog.respiratory_item_rate_points,
     }
     base_rate = np.array([domain_rate[d] for d in _DOMAIN_OF_ITEM])
-    item_rate = base_rate * np.exp(prog.item_rate_sigma_log * rng.standard_normal((n, N_LATENT_ITEMS)))
+    # in place, the same operations as base_rate * exp(sigma * z)
+    item_rate = rng.standard_normal((n, N_LATENT_ITEMS))
+    item_rate *= prog.item_rate_sigma_log
+    np.exp(item_rate, out=item_rate)
+    item_rate *= base_rate
     delays = [prog.delays_bulbar_onset, prog.delays_upper_limb_onset, prog.delays_lower_limb_onset]
     delay_table = np.array([[getattr(d, dom) for dom in _DOMAIN_OF_ITEM] for d in delays])
     # each participant's own spread: a domain's items share a delay and a speed factor, so one
@@ -342,10 +346,13 @@ def _item_course(
     z_dom = rng.standard_normal((n, 2, len(_DOMAINS)))
     delay_factor = np.exp(prog.domain_delay_sigma_log * z_dom[:, 0, :] - 0.5 * prog.domain_delay_sigma_log**2)
     rate_factor = np.exp(prog.domain_rate_sigma_log * z_dom[:, 1, :] - 0.5 * prog.domain_rate_sigma_log**2)
-    item_rate = item_rate * rate_factor[:, dom]
-    item_delay = delay_table[pattern] * delay_factor[:, dom]
-    item_delay = item_delay + prog.item_delay_sd_months * rng.standard_normal((n, N_LATENT_ITEMS))
-    return item_rate, np.maximum(item_delay, 0.0)
+    item_rate *= rate_factor.take(dom, axis=1)
+    item_delay = delay_table.take(pattern, axis=0)
+    item_delay *= delay_factor.take(dom, axis=1)
+    spread = rng.standard_normal((n, N_LATENT_ITEMS))
+    spread *= prog.item_delay_sd_months
+    item_delay += spread
+    return item_rate, np.maximum(item_delay, 0.0, out=item_delay)
 
 
 def _vital_capacity(params: SimulationParams, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -35,34 +35,80 @@ def months_since_onset(batch: LatentBatch, days: np.ndarray | float) -> np.ndarr
     return np.maximum((d - batch.onset_day[:, None]) / DAYS_PER_MONTH, 0.0)
 
 
+def _shared_row(batch: LatentBatch, d: np.ndarray) -> np.ndarray | None:
+    """The one row of days every participant shares, when the grid's start and step are shared too.
+
+    Then the position on the speed grid is the same for every row and is computed once, on one
+    row: the same floating-point operations on the same numbers, so the same bits.
+    """
+    if d.ndim != 2 or d.shape[0] < 2 or d.strides[0] != 0:
+        return None
+    start, step = batch.speed_start_day, batch.speed_step_days
+    if not (np.all(start == start[0]) and np.all(step == step[0])):
+        return None
+    return d[:1]
+
+
 def _elapsed(batch: LatentBatch, d: np.ndarray) -> np.ndarray:
     """(n, m) effective months from the start of the speed grid to each day (multiplier 1 outside)."""
     cum = batch.speed_cum
     k = cum.shape[1] - 1
-    step = batch.speed_step_days[:, None]
-    x = (d - batch.speed_start_day[:, None]) / step
+    row = _shared_row(batch, d)
+    if row is not None:
+        d = row
+        start, step = batch.speed_start_day[:1, None], batch.speed_step_days[:1, None]
+    else:
+        start, step = batch.speed_start_day[:, None], batch.speed_step_days[:, None]
+    x = d - start
+    x /= step
     xc = np.clip(x, 0.0, float(k))
+    # (x - xc) * step / DAYS_PER_MONTH: the months outside the grid, in place on x
+    x -= xc
+    x *= step
+    x /= DAYS_PER_MONTH
     if k == 1:  # no speed fluctuation: one segment, the same arithmetic without the index lookups
         lo, hi = cum[:, :1], cum[:, 1:]
-        return lo + (hi - lo) * xc + (x - xc) * step / DAYS_PER_MONTH
-    j = np.minimum(np.floor(xc).astype(np.intp), k - 1)
-    lo = np.take_along_axis(cum, j, axis=1)
-    hi = np.take_along_axis(cum, j + 1, axis=1)
-    return lo + (hi - lo) * (xc - j) + (x - xc) * step / DAYS_PER_MONTH
+        out = (hi - lo) * xc
+    else:
+        j = np.minimum(np.floor(xc).astype(np.intp), k - 1)
+        if row is not None:
+            lo, hi = cum[:, j[0]], cum[:, j[0] + 1]
+        else:
+            lo = np.take_along_axis(cum, j, axis=1)
+            hi = np.take_along_axis(cum, j + 1, axis=1)
+        xc -= j
+        out = hi - lo
+        out *= xc
+    out += lo
+    out += x
+    return out
 
 
 def effective_months_since_onset(batch: LatentBatch, days: np.ndarray | float) -> np.ndarray:
     """(n, m) months since onset weighted by the short-term speed multiplier (0 before onset)."""
-    d = _as_grid(batch, days)
-    return np.maximum(_elapsed(batch, d) - _elapsed(batch, batch.onset_day[:, None]), 0.0)
+    return _since_onset(batch, _as_grid(batch, days), _elapsed(batch, batch.onset_day[:, None]))
+
+
+def _since_onset(batch: LatentBatch, d: np.ndarray, at_onset: np.ndarray) -> np.ndarray:
+    """``effective_months_since_onset`` given ``_elapsed`` at each onset (n, 1)."""
+    t = _elapsed(batch, d)
+    t -= at_onset
+    return np.maximum(t, 0.0, out=t)
 
 
 def _clock(batch: LatentBatch, t: np.ndarray) -> np.ndarray:
+    """rate * (t + curvature t^2 / 2), in place on ``t`` (a temporary of the caller's)."""
     kappa = batch.curvature[:, None]
     # a decelerating participant stops at the vertex of the parabola instead of improving
-    t_cap = np.where(kappa < 0, -1.0 / np.where(kappa < 0, kappa, -1.0), np.inf)
-    t = np.minimum(t, t_cap)
-    return batch.rate[:, None] * (t + 0.5 * kappa * t * t)
+    if np.any(kappa < 0):
+        t_cap = np.where(kappa < 0, -1.0 / np.where(kappa < 0, kappa, -1.0), np.inf)
+        np.minimum(t, t_cap, out=t)
+    # the same operations, in the same order, as rate * (t + 0.5 * kappa * t * t)
+    q = (0.5 * kappa) * t
+    q *= t
+    q += t
+    q *= batch.rate[:, None]
+    return q
 
 
 def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarray | None = None) -> np.ndarray:
@@ -71,12 +117,15 @@ def disease_time(batch: LatentBatch, days: np.ndarray | float, slowing: np.ndarr
     A slowing of exactly 0 leaves the clock bit-for-bit unchanged (zero effect is exactly zero).
     """
     d = _as_grid(batch, days)
-    tau = _clock(batch, effective_months_since_onset(batch, d))
+    at_onset = _elapsed(batch, batch.onset_day[:, None])
+    tau = _clock(batch, _since_onset(batch, d, at_onset))
     if slowing is None or not np.any(slowing):
         return tau
-    tau0 = _clock(batch, effective_months_since_onset(batch, 0.0))
+    tau0 = _clock(batch, _since_onset(batch, np.zeros((batch.n, 1)), at_onset))
     f = slowing[:, None]
-    warped = tau0 + (1.0 - f) * (tau - tau0)
+    warped = tau - tau0
+    warped *= 1.0 - f
+    warped += tau0
     return np.where((d > 0) & (f != 0), warped, tau)
 
 
@@ -84,19 +133,18 @@ def latent_items(batch: LatentBatch, tau: np.ndarray, item: int | None = None) -
     """(n, m, 11) continuous latent scores of items 1-11 in [0, 4]; (n, m) of one item (0-10)."""
     # in place on one buffer: the same operations as clip(4 - rate * max(tau - delay, 0), 0, 4)
     if item is not None:
+        rate = batch.item_rate[:, item : item + 1]
         x = tau - batch.item_delay[:, item : item + 1]
-        np.maximum(x, 0.0, out=x)
-        np.multiply(x, batch.item_rate[:, item : item + 1], out=x)
-        np.subtract(4.0, x, out=x)
-        np.maximum(x, 0.0, out=x)
-        np.minimum(x, 4.0, out=x)
-        return x
-    x = tau[:, :, None] - batch.item_delay[:, None, :]
+    else:
+        rate = batch.item_rate[:, None, :]
+        x = tau[:, :, None] - batch.item_delay[:, None, :]
     np.maximum(x, 0.0, out=x)
-    np.multiply(x, batch.item_rate[:, None, :], out=x)
+    np.multiply(x, rate, out=x)
     np.subtract(4.0, x, out=x)
     np.maximum(x, 0.0, out=x)
-    np.minimum(x, 4.0, out=x)
+    # 4 - rate * y with rate, y >= 0 is at most 4 already: the upper clip only for negative rates
+    if not np.all(rate >= 0):
+        np.minimum(x, 4.0, out=x)
     return x
 
 
@@ -107,8 +155,12 @@ def latent_total(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
 
 def vital_capacity(batch: LatentBatch, tau: np.ndarray) -> np.ndarray:
     """(n, m) latent vital capacity, % predicted, floored at 0."""
-    lost = batch.vc_rate[:, None] * np.maximum(tau - batch.vc_delay[:, None], 0.0)
-    return np.maximum(batch.vc0[:, None] - lost, 0.0)
+    # in place: the same operations as max(vc0 - vc_rate * max(tau - vc_delay, 0), 0)
+    x = tau - batch.vc_delay[:, None]
+    np.maximum(x, 0.0, out=x)
+    x *= batch.vc_rate[:, None]
+    np.subtract(batch.vc0[:, None], x, out=x)
+    return np.maximum(x, 0.0, out=x)
 
 
 def latent_slope_at_baseline(batch: LatentBatch, horizon_days: float = 196.0) -> np.ndarray:
@@ -131,7 +183,9 @@ def slowing_fraction(effect_points_per_month: np.ndarray, latent_slope: np.ndarr
 
 def observe_items(latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
     """Integer item scores: latent + rater noise, rounded, never outside 0-4."""
-    return np.clip(np.rint(latent + noise), 0, 4).astype(np.int8)
+    x = latent + noise
+    np.rint(x, out=x)
+    return np.clip(x, 0, 4, out=x).astype(np.int8)
 
 
 def item12_score(days: np.ndarray, niv_day: np.ndarray, pav_day: np.ndarray, trach_day: np.ndarray) -> np.ndarray:

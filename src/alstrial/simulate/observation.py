@@ -53,16 +53,19 @@ def _item_noise(
         # one shock per visit shared by every item (rater, day, fatigue): heavy-tailed, so totals
         # often stay put and sometimes jump together
         shared = prog.visit_noise_sd_points * rng.standard_t(prog.visit_noise_df, size=(n, m, 1))
-        items = items + shared
+        items += shared
     if days is not None and prog.screening_item_bias_points:
         at_screening = np.asarray(days, dtype=float) == params.visits.screening_day
-        items = items + np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
+        items += np.where(at_screening, prog.screening_item_bias_points, 0.0)[:, None]
     return items
 
 
 @dataclass(frozen=True)
 class Observations:
-    """(n, m) arrays of what is measured at the given days (whether or not the visit happens)."""
+    """(n, m) arrays of what is measured at the given days (whether or not the visit happens).
+
+    ``items`` is empty when the caller asked for totals only (``observe(..., items=False)``).
+    """
 
     days: np.ndarray
     items: dict[str, np.ndarray]
@@ -77,7 +80,10 @@ def observe(
     events: dict[str, np.ndarray],
     noise: VisitNoise,
     slowing: np.ndarray | None = None,
+    *,
+    items: bool = True,
 ) -> Observations:
+    """What is measured on ``days``; ``items=False`` skips the item columns (totals are the same)."""
     d = np.broadcast_to(np.asarray(days, dtype=float), (batch.n, np.shape(days)[-1]))
     tau = disease_time(batch, d, slowing)
     latent = latent_items(batch, tau)
@@ -85,7 +91,7 @@ def observe(
     q12 = item12_score(d, events["niv"], events["pav"], events["tracheostomy"])
     return Observations(
         days=d,
-        items=assemble_items(obs11, q12, d, events["gastrostomy"]),
+        items=assemble_items(obs11, q12, d, events["gastrostomy"]) if items else {},
         total=total_score(obs11, q12),
         svc=np.maximum(vital_capacity(batch, tau) + noise.svc, 0.0),
         latent_total=latent.sum(axis=2) + q12,
