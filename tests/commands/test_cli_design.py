@@ -103,3 +103,11 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> Non
     assert resumed.returncode == 0, resumed.stderr
     assert f"{total - done} trials simulated now, {done} read back" in resumed.stdout
     assert (out / "power.json").read_text() == (tmp_path / "whole" / "power.json").read_text()
+
+
+def test_default_chunks_are_a_quarter_of_the_replicates_so_small_runs_use_every_worker(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["design", "power", *SMALL, "--reps", "8", "--analyses", "cafs", "--executor", "inprocess"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(list((out / "chunks").glob("*.parquet"))) == 2 * 4  # two scenarios, 8 replicates in chunks of 2

@@ -101,7 +101,9 @@ def power(
     executor: str = typer.Option("processes", "--executor", help="inprocess, processes (all cores) or dask."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
     scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://HOST:8786."),
-    chunk: int = typer.Option(10, "--chunk", help="Replicates per unit of work."),
+    chunk: int = typer.Option(
+        None, "--chunk", help="Replicates per unit of work (default: a quarter of --reps, at most 25)."
+    ),
     budget: int = typer.Option(None, "--budget", help="Compare only designs with at most this many participants."),
     target_power: float = typer.Option(
         None, "--target-power", help="Find the smallest N reaching this power (bisection on simulated power)."
@@ -130,12 +132,20 @@ def power(
         scenarios = expand_grid(protocol, parsed)
     except AlstrialError as exc:
         raise _fail(str(exc)) from None
-    study = {"reps": reps, "seed": seed, "analyses": names, "chunk_size": chunk}
+    study = {"reps": reps, "seed": seed, "analyses": names, "chunk_size": chunk or _default_chunk(reps)}
     where = {"executor": executor, "workers": workers, "scheduler": scheduler}
     if target_power is not None:
         _search(protocol, parsed, target_power, out, study, where)
     else:
         _study(protocol, scenarios, out, budget, study, where)
+
+
+def _default_chunk(reps: int) -> int:
+    """25 replicates a chunk: a chunk shares the simulator's and the fit's fixed costs among its trials
+    (10,000 seed trials took 67 s on 2 cores in chunks of 10, 60 s in chunks of 25, 58 s in chunks of
+    50), while a quarter of a small run keeps every worker busy. It depends on --reps alone, so the
+    same command resumes on the same chunks."""
+    return max(1, min(25, -(-reps // 4)))
 
 
 def _progress() -> Any:

@@ -29,7 +29,8 @@ from alstrial.design.power.scenarios import PowerError, Scenario
 from alstrial.design.power.store import ChunkStore, run_key
 from alstrial.protocol.models import Protocol
 
-DEFAULT_CHUNK = 10
+#: replicates a unit of work: enough to share the simulator's and the fit's fixed costs within a chunk
+DEFAULT_CHUNK = 25
 #: called with (replicates done, replicates in all) as chunks finish
 Progress = Callable[[int, int], None]
 

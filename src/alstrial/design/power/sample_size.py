@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alstrial.design.power.run import PowerStudy, run_power
+from alstrial.design.power.run import DEFAULT_CHUNK, PowerStudy, run_power
 from alstrial.design.power.scenarios import PowerError, build_scenario
 from alstrial.protocol.models import Protocol
 
@@ -53,7 +53,7 @@ def find_sample_sizes(
     out_dir: Path,
     start: int | None = None,
     max_n: int = MAX_N,
-    chunk_size: int = 10,
+    chunk_size: int = DEFAULT_CHUNK,
     run: Callable[..., Any] = run_power,
     **run_options: Any,
 ) -> list[SampleSize]:
