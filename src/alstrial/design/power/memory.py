@@ -11,7 +11,6 @@ mmap and trim thresholds keeps that memory in the process; a worker then holds a
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 #: blocks up to this size come from the heap, and the heap keeps this much free memory untrimmed
@@ -27,8 +26,8 @@ def keep_freed_memory() -> bool:
     if _done is None:
         _done = False
         if sys.platform.startswith("linux"):
-            name = ctypes.util.find_library("c")
-            mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None
+            # the running program's own symbols: libc's, without find_library's ldconfig subprocess
+            mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
             if mallopt is not None:
                 took = mallopt(_M_MMAP_THRESHOLD, THRESHOLD_BYTES) == 1
                 _done = took and mallopt(_M_TRIM_THRESHOLD, THRESHOLD_BYTES) == 1
