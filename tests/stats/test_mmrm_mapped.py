@@ -59,6 +59,19 @@ def _pattern_data(y: np.ndarray, base: np.ndarray, active: np.ndarray, strata: n
     return PatternData(patterns, count, xx.reshape(-1, k * k), xy.reshape(-1, k), yy, n_obs)
 
 
+def _block_stats(design: PrimaryDesign, trials: list[tuple[np.ndarray, ...]]) -> mapped.MappedStats:
+    """The block's covariate sums of ``trials`` (of any sizes: shorter trials padded with missing rows)."""
+    n_max = max(t[0].shape[0] for t in trials)
+    y = np.full((len(trials), n_max, M), np.nan)
+    z = np.zeros((len(trials), n_max, design.d))
+    for r, (yr, base, active, strata) in enumerate(trials):
+        n = yr.shape[0]
+        y[r, :n] = yr
+        z[r, :n] = np.column_stack([np.ones(n), active, base, strata == 1])
+    mask = ~np.isnan(y)
+    return mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+
+
 def _close(got: np.ndarray, want: np.ndarray) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * float(np.abs(want).max()))
 
@@ -68,15 +81,7 @@ def test_likelihood_and_derivatives_equal_newton_pieces(chunk: int, monkeypatch:
     monkeypatch.setattr(mapped, "_HESSIAN_CHUNK", chunk)
     trials = [_trial(seed, n) for seed, n in ((1, 90), (2, 120), (3, 75))]  # different sizes
     design = PrimaryDesign(M, N_STRATA, -1)
-    n_max = max(t[0].shape[0] for t in trials)
-    y = np.full((3, n_max, M), np.nan)
-    z = np.zeros((3, n_max, design.d))
-    for r, (yr, base, active, strata) in enumerate(trials):
-        n = yr.shape[0]
-        y[r, :n] = yr
-        z[r, :n] = np.column_stack([np.ones(n), active, base, strata == 1])
-    mask = ~np.isnan(y)
-    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    st = _block_stats(design, trials)
     lag = np.abs(np.subtract.outer(np.arange(M), np.arange(M)))
     sigmas = np.array([(0.5 + 0.1 * r) ** lag * np.outer(np.linspace(2, 4, M), np.linspace(2, 4, M)) for r in range(3)])
     pt = mapped.evaluate(design, st, sigmas)
@@ -102,10 +107,7 @@ def test_likelihood_and_derivatives_equal_newton_pieces(chunk: int, monkeypatch:
 def test_a_covariance_that_is_not_positive_definite_marks_only_its_trial() -> None:
     trials = [_trial(seed, 80) for seed in (4, 5)]
     design = PrimaryDesign(M, N_STRATA, -1)
-    y = np.array([t[0] for t in trials])
-    z = np.array([np.column_stack([np.ones(80), t[2], t[1], t[3] == 1]) for t in trials])
-    mask = ~np.isnan(y)
-    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    st = _block_stats(design, trials)
     good = 4.0 * np.eye(M) + 1.0
     bad = good.copy()
     bad[0, 1] = bad[1, 0] = 10.0  # |cov| > sd·sd: the pair (visits 1, 2) is not a covariance
@@ -120,10 +122,7 @@ def test_the_trace_term_without_a_cholesky_factor_of_phi_is_the_same() -> None:
     products ΦP̃_j: the same number (the second route is forced here by refusing the factor)."""
     trials = [_trial(seed, 80) for seed in (6, 7)]
     design = PrimaryDesign(M, N_STRATA, -1)
-    y = np.array([t[0] for t in trials])
-    z = np.array([np.column_stack([np.ones(80), t[2], t[1], t[3] == 1]) for t in trials])
-    mask = ~np.isnan(y)
-    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    st = _block_stats(design, trials)
     pt = mapped.evaluate(design, st, np.broadcast_to(4.0 * np.eye(M) + 1.0, (2, M, M)).copy())
     want = mapped._trace_pp_block(design, st, pt)
     chol = mapped._chol
@@ -146,10 +145,7 @@ def test_a_covariance_is_checked_only_on_the_visits_a_trial_observes() -> None:
     short, full = _trial(8, 80), _trial(9, 80)
     short[0][~np.isnan(short[0][:, -1]), 0] = np.nan  # whoever has the last visit misses the first
     design = PrimaryDesign(M, N_STRATA, -1)
-    y = np.array([short[0], full[0]])
-    z = np.array([np.column_stack([np.ones(80), t[2], t[1], t[3] == 1]) for t in (short, full)])
-    mask = ~np.isnan(y)
-    st = mapped.mapped_stats(np.where(mask, y, 0.0), z, mask)
+    st = _block_stats(design, [short, full])
     sigma = 4.0 * np.eye(M) + 1.0
     sigma[0, -1] = sigma[-1, 0] = -4.5  # not PD, but PD without visit 1 and without visit 5
     assert np.linalg.eigvalsh(sigma).min() < 0 < np.linalg.eigvalsh(sigma[1:, 1:]).min()
