@@ -264,6 +264,8 @@ MMRM_ERRORS = [
     (_FEV_HEAD + _FEV_ROWS.replace(",1\n", ",-1\n", 1), ["--weights", "W"], "must be positive numbers (found -1)"),
     (_FEV_HEAD, [], "no observed 'FEV1' (0 row(s))"),
     ("", [], "cannot read CSV"),
+    # pandas would end the cell at the NUL byte and read 3: refused, by line (header + 16 rows + 1)
+    (_FEV_HEAD + _FEV_ROWS + "S9,V1,A,3\x00,1\n", [], "line 18 holds a NUL byte"),
 ]
 
 
@@ -292,6 +294,7 @@ CAFS_ERRORS = [
     (_CAFS_HEAD + _CAFS_ROWS + "P9,A,3,0,inf\n", [], "column 'c' must hold finite numbers, found inf"),
     (_CAFS_HEAD + _CAFS_ROWS + "P9,A,3,0,x\n", [], "column 'c' must be numeric, found 'x' in row 8"),
     (_CAFS_HEAD + "".join(r.rsplit(",", 1)[0] + ",NA\n" for r in _CAFS_ROWS.splitlines()), [], "have no value"),
+    (_CAFS_HEAD + _CAFS_ROWS + "P9,A,3,0,-1\x00\n", [], "line 10 holds a NUL byte"),  # header + 8 rows + 1
 ]
 
 

@@ -35,13 +35,14 @@ def _data_error(message: str) -> AlstrialError:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    import pandas as pd
+    from alstrial.stats.table_frame import read_csv_frame
 
     if not path.is_file():
         raise _data_error(f"data file {str(path)!r} does not exist")
+
     try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        return read_csv_frame(path)
+    except (ValueError, OSError) as exc:  # pandas' parser errors and UnicodeDecodeError are ValueErrors
         raise _data_error(f"cannot read CSV {str(path)!r}: {exc}") from exc
 
 

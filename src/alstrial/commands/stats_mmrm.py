@@ -64,12 +64,11 @@ def _fit_plain_csv(data: Path, options: dict[str, Any]) -> tuple[Report, list[wa
 
 
 def _fit_frame(data: Path, options: dict[str, Any]) -> tuple[Report, list[warnings.WarningMessage]]:
-    import pandas as pd
-
     from alstrial.stats.mmrm import MMRMConvergenceWarning, fit_mmrm
+    from alstrial.stats.table_frame import read_csv_frame
 
     try:
-        frame = pd.read_csv(data)
+        frame = read_csv_frame(data)
     except (OSError, ValueError) as exc:
         _fail(f"cannot read CSV {str(data)!r}: {exc}")
     with warnings.catch_warnings(record=True) as caught:

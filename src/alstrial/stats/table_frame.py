@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from alstrial.stats.table import Column, Kind, Table
+
+
+def read_csv_frame(path: Path) -> pd.DataFrame:
+    """``pandas.read_csv`` of a user's data file, refusing a NUL byte: pandas' parser ends a cell at
+    one, so ``3\\x00`` would silently be read as 3. Raises OSError or ValueError (as pandas does)."""
+    raw = path.read_bytes()
+    at = raw.find(b"\x00")
+    if at >= 0:
+        line = raw.count(b"\n", 0, at) + 1
+        raise ValueError(f"line {line} holds a NUL byte: not a text CSV file")
+    return pd.read_csv(io.BytesIO(raw))
 
 
 def table_from_frame(data: pd.DataFrame, names: Iterable[str]) -> Table:
